@@ -1,0 +1,1 @@
+"""Audio shaping: G.711, resampling and the wire audio formats. Pure code, no asyncio."""

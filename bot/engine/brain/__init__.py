@@ -1,0 +1,1 @@
+"""The conversational brain behind the engine: decides what to say or which tool to call."""

@@ -1,0 +1,69 @@
+"""The input audio buffer: caller audio since the last commit or clear, as 16 kHz pcm16.
+
+Positions are ms on the session's audio clock (0 = first byte the client appended).
+Overflow policy: the buffer holds at most `max_ms`; older audio is dropped first.
+"""
+
+from __future__ import annotations
+
+from bot.audio.formats import AudioFormat, Decoder
+from bot.engine.turns import FRAME_BYTES, FRAME_MS, VAD_RATE
+
+BYTES_PER_MS = VAD_RATE * 2 // 1000  # 32
+
+
+class InputAudioBuffer:
+    def __init__(self, fmt: AudioFormat, max_ms: int) -> None:
+        self.max_ms = max_ms
+        self._decoder = Decoder(fmt, VAD_RATE)
+        self._pcm = bytearray()
+        self.start_ms = 0  # audio clock of self._pcm[0]
+        self._unframed = bytearray()
+        self._framed_until_ms = 0
+
+    def set_format(self, fmt: AudioFormat) -> None:
+        if fmt != self._decoder.fmt:
+            self._decoder = Decoder(fmt, VAD_RATE)
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + len(self._pcm) // BYTES_PER_MS
+
+    @property
+    def duration_ms(self) -> int:
+        return len(self._pcm) // BYTES_PER_MS
+
+    def append(self, wire: bytes) -> list[tuple[int, bytes]]:
+        """Add wire audio; return the complete 20 ms frames it produced, each with its start (ms)."""
+        pcm = self._decoder.process(wire)
+        self._pcm += pcm
+        self._unframed += pcm
+        frames: list[tuple[int, bytes]] = []
+        while len(self._unframed) >= FRAME_BYTES:
+            frames.append((self._framed_until_ms, bytes(self._unframed[:FRAME_BYTES])))
+            del self._unframed[:FRAME_BYTES]
+            self._framed_until_ms += FRAME_MS
+        overflow = len(self._pcm) - self.max_ms * BYTES_PER_MS
+        if overflow > 0:
+            self.drop_before(self.start_ms + -(-overflow // BYTES_PER_MS))
+        return frames
+
+    def slice(self, start_ms: int, end_ms: int) -> bytes:
+        a = max(0, start_ms - self.start_ms) * BYTES_PER_MS
+        b = max(0, end_ms - self.start_ms) * BYTES_PER_MS
+        return bytes(self._pcm[a:b])
+
+    def take(self, end_ms: int | None = None) -> bytes:
+        """Remove and return audio up to `end_ms` (all when None); the rest stays buffered."""
+        end = self.end_ms if end_ms is None else min(end_ms, self.end_ms)
+        data = self.slice(self.start_ms, end)
+        self.drop_before(end)
+        return data
+
+    def drop_before(self, ms: int) -> None:
+        cut = max(0, min(ms, self.end_ms) - self.start_ms)
+        del self._pcm[: cut * BYTES_PER_MS]
+        self.start_ms += cut
+
+    def clear(self) -> None:
+        self.drop_before(self.end_ms)

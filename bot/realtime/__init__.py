@@ -1,0 +1,1 @@
+"""The OpenAI Realtime / Azure Voice Live wire protocol: typed events, ids, dialects. No asyncio."""

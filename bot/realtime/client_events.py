@@ -1,0 +1,202 @@
+"""Client → server events, typed, with one parse function whose only error is `ProtocolError`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from bot.errors import VoicebotError
+
+
+class ProtocolError(VoicebotError, ValueError):
+    """A client event the engine cannot take. Becomes an ``error`` event; the session goes on."""
+
+    def __init__(self, code: str, message: str, *, param: str | None = None, event_id: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+        self.event_id = event_id
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    event_id: str | None = None
+
+
+class SessionUpdate(_Event):
+    type: Literal["session.update"]
+    session: dict[str, Any]
+
+
+class InputAudioBufferAppend(_Event):
+    type: Literal["input_audio_buffer.append"]
+    audio: bytes
+
+    @field_validator("audio", mode="before")
+    @classmethod
+    def _decode(cls, value: Any) -> bytes:
+        if not isinstance(value, str):
+            raise ValueError("audio must be a base64 string")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"audio is not valid base64: {exc}") from None
+
+
+class InputAudioBufferCommit(_Event):
+    type: Literal["input_audio_buffer.commit"]
+
+
+class InputAudioBufferClear(_Event):
+    type: Literal["input_audio_buffer.clear"]
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["input_text", "input_audio", "text", "output_text", "audio", "output_audio"]
+    text: str | None = None
+    audio: str | None = None
+    transcript: str | None = None
+
+
+class MessageItem(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["message"]
+    id: str | None = None
+    role: Literal["user", "assistant", "system"]
+    content: list[ContentPart]
+
+
+class FunctionCallItem(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["function_call"]
+    id: str | None = None
+    call_id: str
+    name: str
+    arguments: str = ""
+
+
+class FunctionCallOutputItem(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["function_call_output"]
+    id: str | None = None
+    call_id: str
+    output: str
+
+
+ItemParam = Annotated[MessageItem | FunctionCallItem | FunctionCallOutputItem, Field(discriminator="type")]
+
+
+class ConversationItemCreate(_Event):
+    type: Literal["conversation.item.create"]
+    previous_item_id: str | None = None
+    item: ItemParam
+
+
+class ConversationItemTruncate(_Event):
+    type: Literal["conversation.item.truncate"]
+    item_id: str
+    content_index: int = Field(ge=0)
+    audio_end_ms: int = Field(ge=0)
+
+
+class ConversationItemDelete(_Event):
+    type: Literal["conversation.item.delete"]
+    item_id: str
+
+
+class ConversationItemRetrieve(_Event):
+    type: Literal["conversation.item.retrieve"]
+    item_id: str
+
+
+class ResponseParams(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    instructions: str | None = None
+    modalities: list[Literal["text", "audio"]] | None = None
+    output_modalities: list[Literal["text", "audio"]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    voice: str | None = None
+    conversation: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ResponseCreate(_Event):
+    type: Literal["response.create"]
+    response: ResponseParams | None = None
+
+
+class ResponseCancel(_Event):
+    type: Literal["response.cancel"]
+    response_id: str | None = None
+
+
+ClientEvent = (
+    SessionUpdate
+    | InputAudioBufferAppend
+    | InputAudioBufferCommit
+    | InputAudioBufferClear
+    | ConversationItemCreate
+    | ConversationItemTruncate
+    | ConversationItemDelete
+    | ConversationItemRetrieve
+    | ResponseCreate
+    | ResponseCancel
+)
+_ADAPTER: TypeAdapter[ClientEvent] = TypeAdapter(Annotated[ClientEvent, Field(discriminator="type")])
+CLIENT_EVENT_TYPES = (
+    "session.update",
+    "input_audio_buffer.append",
+    "input_audio_buffer.commit",
+    "input_audio_buffer.clear",
+    "conversation.item.create",
+    "conversation.item.truncate",
+    "conversation.item.delete",
+    "conversation.item.retrieve",
+    "response.create",
+    "response.cancel",
+)
+
+_CODE_BY_PYDANTIC_TYPE = {
+    "missing": "missing_required_parameter",
+    "literal_error": "invalid_value",
+    "union_tag_invalid": "invalid_value",
+    "greater_than_equal": "invalid_value",
+    "value_error": "invalid_value",
+}
+
+
+def parse_client_event(raw: str | bytes, *, max_bytes: int) -> ClientEvent:
+    """Parse one WebSocket text message. Raises `ProtocolError` naming the problem, nothing else."""
+    if len(raw) > max_bytes:
+        raise ProtocolError("message_too_large", f"event of {len(raw)} bytes exceeds the {max_bytes}-byte limit")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError("invalid_json", f"event is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_json", "event must be a JSON object")
+    event_id = data.get("event_id") if isinstance(data.get("event_id"), str) else None
+    kind = data.get("type")
+    if kind not in CLIENT_EVENT_TYPES:
+        raise ProtocolError(
+            "invalid_value" if kind is not None else "missing_required_parameter",
+            f"Invalid value: {kind!r}. Supported values are: {', '.join(CLIENT_EVENT_TYPES)}.",
+            param="type",
+            event_id=event_id,
+        )
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(part) for part in first["loc"][1:]]  # drop the union tag
+        param = ".".join(loc) or None
+        code = _CODE_BY_PYDANTIC_TYPE.get(first["type"], "invalid_type")
+        message = f"{kind}: {param or 'event'}: {first['msg']}"
+        raise ProtocolError(code, message, param=param, event_id=event_id) from None
