@@ -1,0 +1,223 @@
+"""One model response: brain → sentences → TTS → audio and transcript deltas, or a function call.
+
+The run is a task; cancelling it (response.cancel, or the caller speaking with interrupt_response)
+stops audio within one chunk and still closes every open item, ending with response.done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.audio.formats import Encoder
+from bot.engine.brain.base import Brain, DialogRequest, ToolCall, ToolSpec, Turn
+from bot.engine.conversation import Content, Conversation, Item
+from bot.engine.runtime import EngineRuntime
+from bot.errors import OverloadedError
+from bot.realtime import ids
+from bot.realtime.client_events import ResponseParams
+from bot.realtime.dialect import Dialect
+from bot.realtime.session_config import SessionConfig
+
+log = logging.getLogger(__name__)
+CHUNK_MS = 100  # audio per delta: a cancel lands within one chunk
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+Emit = Callable[..., Awaitable[None]]
+
+
+@dataclass
+class ResponseRun:
+    id: str
+    config: SessionConfig
+    params: ResponseParams
+    conversation: Conversation
+    runtime: EngineRuntime
+    brain: Brain
+    emit: Emit  # emit(canonical_type, **fields)
+    emit_item_added: Callable[[Item, str | None], Awaitable[None]]
+    emit_item_done: Callable[[Item], Awaitable[None]]
+    dialect: Dialect
+    before_brain: Callable[[], Awaitable[None]]  # waits for pending input transcriptions
+    status_reason: str = "client_cancelled"  # why, if it gets cancelled
+    output: list[Item] = field(default_factory=list)
+    _message: Item | None = None
+    _encoder: Encoder | None = None
+
+    @property
+    def in_conversation(self) -> bool:
+        return self.params.conversation != "none"
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(self.params.output_modalities or self.params.modalities or self.config.modalities)
+
+    @property
+    def voice(self) -> str:
+        return self.params.voice or self.config.voice
+
+    def _wire(self, status: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "object": "realtime.response",
+            "status": status,
+            "status_details": details,
+            "output": [item.to_wire(self.dialect) for item in self.output],
+            "conversation_id": "conv_default" if self.in_conversation else None,
+            "usage": None,
+        }
+        key = "output_modalities" if self.dialect is Dialect.GA else "modalities"
+        out[key] = list(self.modalities)
+        return out
+
+    async def run(self) -> None:
+        await self.emit("response.created", response=self._wire("in_progress"))
+        try:
+            await self.before_brain()
+            request = self._request()
+            text = ""
+            async for piece in self.brain.respond(request):
+                if isinstance(piece, ToolCall):
+                    await self._flush_text(text)
+                    text = ""
+                    await self._function_call(piece)
+                    continue
+                text += piece
+                *complete, text = _SENTENCE_END.split(text)
+                for sentence in complete:
+                    await self._say(sentence)
+            await self._flush_text(text)
+            await self._close_message("completed")
+            await self.emit("response.done", response=self._wire("completed"))
+        except asyncio.CancelledError:
+            await self._close_message("incomplete")
+            details = {"type": "cancelled", "reason": self.status_reason}
+            await self.emit("response.done", response=self._wire("cancelled", details))
+            raise
+        except Exception as exc:
+            code = "engine_overloaded" if isinstance(exc, OverloadedError) else "server_error"
+            log.exception("response %s failed", self.id)
+            await self._close_message("incomplete")
+            error = {"type": "server_error", "code": code, "message": str(exc)}
+            await self.emit("error", error={**error, "param": None, "event_id": None})
+            await self.emit("response.done", response=self._wire("failed", {"type": "failed", "error": error}))
+
+    def _request(self) -> DialogRequest:
+        tools = self.params.tools if self.params.tools is not None else list(self.config.tools)
+        return DialogRequest(
+            instructions=self.config.instructions,
+            history=tuple(history(self.conversation)),
+            tools=tuple(ToolSpec.from_wire(t) for t in tools),
+            tool_choice=self.params.tool_choice or self.config.tool_choice,
+            response_instructions=self.params.instructions,
+        )
+
+    async def _flush_text(self, text: str) -> None:
+        if text.strip():
+            await self._say(text.strip())
+
+    async def _open_message(self) -> tuple[Item, Content]:
+        if self._message is None:
+            audio = "audio" in self.modalities
+            content = Content(
+                "audio" if audio else "text", transcript="" if audio else None, text=None if audio else ""
+            )
+            self._message = Item(ids.item_id(), "message", role="assistant", status="in_progress", content=[content])
+            await self._add_item(self._message)
+            part = content.to_wire(Dialect.BETA)  # content parts keep beta's type names in both dialects
+            await self.emit("response.content_part.added", **self._where(self._message), content_index=0, part=part)
+            if audio:
+                self._encoder = Encoder(self.config.output_format, self.runtime.voices.get(self.voice).sample_rate)
+        return self._message, self._message.content[0]
+
+    async def _say(self, sentence: str) -> None:
+        item, content = await self._open_message()
+        where = {**self._where(item), "content_index": 0}
+        if content.type == "text":
+            content.text = (content.text or "") + sentence + " "
+            await self.emit("response.text.delta", **where, delta=sentence + " ")
+            return
+        voice = self.runtime.voices.get(self.voice)
+        pcm = await self.runtime.pool.run("tts", voice.synthesize, sentence)
+        assert self._encoder is not None
+        wire = self._encoder.process(pcm)
+        content.transcript = (content.transcript or "") + sentence + " "
+        await self.emit("response.audio_transcript.delta", **where, delta=sentence + " ")
+        fmt = self.config.output_format
+        step = max(1, int(fmt.bytes_per_ms * CHUNK_MS)) // 2 * 2
+        for start in range(0, len(wire), step):
+            chunk = wire[start : start + step]
+            content.audio_ms += fmt.duration_ms(len(chunk))
+            await self.emit("response.audio.delta", **where, delta=base64.b64encode(chunk).decode())
+        content.marks.append((content.audio_ms, content.transcript.strip()))
+
+    async def _close_message(self, status: str) -> None:
+        item = self._message
+        if item is None:
+            return
+        self._message = None
+        content = item.content[0]
+        where = {**self._where(item), "content_index": 0}
+        if content.type == "audio":
+            assert self._encoder is not None
+            tail = self._encoder.flush()
+            if tail:
+                content.audio_ms += self.config.output_format.duration_ms(len(tail))
+                await self.emit("response.audio.delta", **where, delta=base64.b64encode(tail).decode())
+            content.transcript = (content.transcript or "").strip()
+            await self.emit("response.audio.done", **where)
+            await self.emit("response.audio_transcript.done", **where, transcript=content.transcript)
+        else:
+            content.text = (content.text or "").strip()
+            await self.emit("response.text.done", **where, text=content.text)
+        await self.emit("response.content_part.done", **where, part=content.to_wire(Dialect.BETA))
+        await self._finish_item(item, status)
+
+    async def _function_call(self, call: ToolCall) -> None:
+        await self._close_message("completed")
+        arguments = json.dumps(call.arguments)
+        item = Item(ids.item_id(), "function_call", status="in_progress", call_id=ids.call_id(), name=call.name,
+                    arguments="")  # fmt: skip
+        await self._add_item(item)
+        where = {**self._where(item), "call_id": item.call_id}
+        await self.emit("response.function_call_arguments.delta", **where, delta=arguments)
+        item.arguments = arguments
+        await self.emit("response.function_call_arguments.done", **where, name=call.name, arguments=arguments)
+        await self._finish_item(item, "completed")
+
+    async def _add_item(self, item: Item) -> None:
+        self.output.append(item)
+        await self.emit("response.output_item.added", response_id=self.id, output_index=len(self.output) - 1,
+                        item=item.to_wire(self.dialect))  # fmt: skip
+        if self.in_conversation:
+            previous = self.conversation.add(item)
+            await self.emit_item_added(item, previous)
+
+    async def _finish_item(self, item: Item, status: str) -> None:
+        item.status = status  # type: ignore[assignment]
+        await self.emit("response.output_item.done", response_id=self.id, output_index=self.output.index(item),
+                        item=item.to_wire(self.dialect))  # fmt: skip
+        if self.in_conversation:
+            await self.emit_item_done(item)
+
+    def _where(self, item: Item) -> dict[str, Any]:
+        return {"response_id": self.id, "item_id": item.id, "output_index": self.output.index(item)}
+
+
+def history(conversation: Conversation) -> list[Turn]:
+    """The conversation as the brain reads it."""
+    turns: list[Turn] = []
+    for item in conversation:
+        if item.type == "function_call":
+            turns.append(Turn("tool_call", name=item.name, call_id=item.call_id, arguments=item.arguments))
+        elif item.type == "function_call_output":
+            turns.append(Turn("tool_result", text=item.output or "", call_id=item.call_id))
+        elif item.role is not None:
+            turns.append(Turn(item.role, text=item.text))
+    return turns

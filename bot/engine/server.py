@@ -1,0 +1,92 @@
+"""The engine's HTTP side: the Realtime WebSocket on /v1/realtime (OpenAI) and /voice-live/realtime
+(Azure Voice Live), key check, a session limit, and /health."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.engine.runtime import EngineRuntime
+from bot.engine.session import EngineSession
+from bot.realtime.dialect import Dialect
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+RUNTIME = web.AppKey("runtime", EngineRuntime)
+
+
+class Sessions(set[EngineSession]):
+    """The open sessions (a named type, so the app key is precise)."""
+
+
+SESSIONS = web.AppKey("sessions", Sessions)
+PATHS = ("/v1/realtime", "/voice-live/realtime", "/openai/realtime")
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    body = {"error": {"type": "invalid_request_error", "code": code, "message": message}}
+    return web.json_response(body, status=status)
+
+
+def _authorised(request: web.Request, key: str) -> bool:
+    given = request.headers.get("api-key", "")
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        given = given or auth[7:].strip()
+    return hmac.compare_digest(given.encode(), key.encode())
+
+
+async def realtime(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    settings = runtime.settings
+    if settings.engine_api_key is not None and not _authorised(request, settings.engine_api_key.get_secret_value()):
+        return _error(401, "invalid_api_key", "missing or wrong API key (send api-key or Authorization: Bearer)")
+    sessions = request.app[SESSIONS]
+    if len(sessions) >= settings.engine_max_sessions:
+        return _error(503, "server_busy", f"engine at capacity ({settings.engine_max_sessions} sessions); retry later")
+    # The transport limit is above the event limit so an oversize event gets an error event, not a close.
+    ws = web.WebSocketResponse(max_msg_size=2 * settings.engine_max_event_bytes, heartbeat=30)
+    await ws.prepare(request)
+    dialect = Dialect.from_handshake(request.path, request.headers)
+    session = EngineSession(ws, runtime, dialect, request.query.get("model", "voicebot-local"))
+    sessions.add(session)
+    log.info("session %s opened (%s, %s)", session.id, dialect.value, request.path)
+    try:
+        await session.run()
+    finally:
+        sessions.discard(session)
+        log.info("session %s closed", session.id)
+    return ws
+
+
+async def health(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    lanes = {lane: runtime.pool.waiting(lane) for lane in ("asr", "tts", "brain")}
+    return web.json_response({"status": "ok", "sessions": len(request.app[SESSIONS]), "waiting": lanes})
+
+
+def create_app(runtime: EngineRuntime) -> web.Application:
+    app = web.Application()
+    app[RUNTIME] = runtime
+    app[SESSIONS] = Sessions()
+    for path in PATHS:
+        app.router.add_get(path, realtime)
+    app.router.add_get("/health", health)
+
+    async def close_sessions(app: web.Application) -> AsyncIterator[None]:
+        yield
+        for session in list(app[SESSIONS]):
+            await session.ws.close()
+        await runtime.aclose()
+
+    app.cleanup_ctx.append(close_sessions)
+    return app
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    runtime = EngineRuntime.load(settings)
+    log.info("engine listening on ws://%s:%d/v1/realtime", host, port)
+    web.run_app(create_app(runtime), host=host, port=port, print=None)

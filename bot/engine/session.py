@@ -1,0 +1,322 @@
+"""One Realtime session on one WebSocket: client events in (a handler per type), server events out.
+
+Tasks the session owns: the current response, speculative and final transcriptions. All are
+cancelled and awaited when the socket closes. Bad client events get an `error` event; the session goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.engine.conversation import Content, Conversation, ConversationError, Item
+from bot.engine.input_audio import InputAudioBuffer
+from bot.engine.response import ResponseRun
+from bot.engine.runtime import EngineRuntime
+from bot.engine.transcription import Transcriptions
+from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from bot.realtime import ids
+from bot.realtime.client_events import (
+    ClientEvent,
+    ConversationItemCreate,
+    ConversationItemDelete,
+    ConversationItemRetrieve,
+    ConversationItemTruncate,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    InputAudioBufferAppend,
+    InputAudioBufferClear,
+    InputAudioBufferCommit,
+    ProtocolError,
+    ResponseCancel,
+    ResponseCreate,
+    ResponseParams,
+    SessionUpdate,
+    parse_client_event,
+)
+from bot.realtime.dialect import Dialect, event_name
+from bot.realtime.session_config import SessionConfig
+
+log = logging.getLogger(__name__)
+MIN_COMMIT_MS = 100  # the real API refuses to commit less audio than this
+
+
+class EngineSession:
+    def __init__(self, ws: web.WebSocketResponse, runtime: EngineRuntime, dialect: Dialect, model: str) -> None:
+        self.ws = ws
+        self.runtime = runtime
+        self.dialect = dialect
+        self.id = ids.session_id()
+        self.config = SessionConfig(model=model)
+        self.conversation = Conversation()
+        self.brain = runtime.new_brain()
+        self.buffer = InputAudioBuffer(self.config.input_format, runtime.settings.engine_input_buffer_ms)
+        self._vad, self._turns = self._make_vad()
+        self._speech_item: str | None = None  # item id announced by speech_started
+        self._speech_start_ms = 0
+        self._transcripts = Transcriptions(runtime, self._on_transcribed)
+        self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
+        self._send_lock = asyncio.Lock()
+        self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
+            SessionUpdate: self._session_update,
+            InputAudioBufferAppend: self._append,
+            InputAudioBufferCommit: self._commit,
+            InputAudioBufferClear: self._clear,
+            ConversationItemCreate: self._item_create,
+            ConversationItemTruncate: self._item_truncate,
+            ConversationItemDelete: self._item_delete,
+            ConversationItemRetrieve: self._item_retrieve,
+            ResponseCreate: self._response_create,
+            ResponseCancel: self._response_cancel,
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        await self.emit("session.created", session=self.config.to_wire(self.dialect, self.id))
+        try:
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self._dispatch(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await self._error(
+                        ProtocolError("invalid_json", "binary messages are not supported; send JSON text")
+                    )
+                elif msg.type == WSMsgType.ERROR:
+                    log.info("session %s: socket error %s", self.id, self.ws.exception())
+        finally:
+            await self._stop_response("client_cancelled", announce=False)
+            await self._transcripts.aclose()
+
+    async def _dispatch(self, raw: str) -> None:
+        event: ClientEvent | None = None
+        try:
+            event = parse_client_event(raw, max_bytes=self.runtime.settings.engine_max_event_bytes)
+            await self._handlers[type(event)](event)
+        except ProtocolError as exc:
+            if exc.event_id is None and event is not None:
+                exc.event_id = event.event_id
+            await self._error(exc)
+        except ConnectionResetError:
+            raise
+        except Exception as exc:
+            log.exception("session %s: handler failed", self.id)
+            await self._error(ProtocolError("server_error", f"internal error: {exc}"), kind="server_error")
+
+    # --- sending --------------------------------------------------------------------------------------
+    async def emit(self, canonical: str, **fields: Any) -> None:
+        event = {"type": event_name(canonical, self.dialect), "event_id": ids.event_id(), **fields}
+        async with self._send_lock:
+            if not self.ws.closed:
+                await self.ws.send_json(event)
+
+    async def _error(self, exc: ProtocolError, kind: str = "invalid_request_error") -> None:
+        error = {"type": kind, "code": exc.code, "message": exc.message, "param": exc.param,
+                 "event_id": exc.event_id}  # fmt: skip
+        await self.emit("error", error=error)
+
+    async def emit_item_added(self, item: Item, previous_item_id: str | None) -> None:
+        await self.emit("conversation.item.created", previous_item_id=previous_item_id, item=item.to_wire(self.dialect))
+
+    async def emit_item_done(self, item: Item) -> None:
+        if self.dialect is Dialect.GA:  # beta has no item-done event
+            await self.emit("conversation.item.done", item=item.to_wire(self.dialect))
+
+    # --- session --------------------------------------------------------------------------------------
+    async def _session_update(self, event: SessionUpdate) -> None:
+        dialect = Dialect.from_session_update(event.session, self.dialect)
+        config = self.config.updated(event.session, dialect)
+        self.dialect = dialect
+        old, self.config = self.config, config
+        self.buffer.set_format(config.input_format)
+        if (old.turn_detection, old.input_format) != (config.turn_detection, config.input_format):
+            self._vad, self._turns = self._make_vad()
+        await self.emit("session.updated", session=config.to_wire(self.dialect, self.id))
+
+    def _make_vad(self) -> tuple[FrameVad | None, TurnDetector | None]:
+        td = self.config.turn_detection
+        if td is None:
+            return None, None
+        return FrameVad(td.threshold), TurnDetector(td.silence_duration_ms)
+
+    # --- input audio ----------------------------------------------------------------------------------
+    async def _append(self, event: InputAudioBufferAppend) -> None:
+        frames = self.buffer.append(event.audio)
+        if self._vad is None or self._turns is None:
+            return
+        for start_ms, frame in frames:
+            for turn_event in self._turns.feed(self._vad.is_speech(frame), start_ms):
+                await self._on_turn(turn_event)
+        if not self._turns.speaking:  # keep only what a future speech start may reach back to
+            assert self.config.turn_detection is not None
+            self.buffer.drop_before(self.buffer.end_ms - self.config.turn_detection.prefix_padding_ms - 200)
+
+    async def _on_turn(self, event: TurnEvent) -> None:
+        td = self.config.turn_detection
+        assert td is not None
+        if isinstance(event, SpeechStarted):
+            self._speech_item = ids.item_id()
+            self._speech_start_ms = max(self.buffer.start_ms, event.audio_start_ms - td.prefix_padding_ms)
+            self._transcripts.drop_speculation()
+            await self.emit("input_audio_buffer.speech_started", audio_start_ms=event.audio_start_ms,
+                            item_id=self._speech_item)  # fmt: skip
+            if td.interrupt_response:
+                await self._stop_response("turn_detected")
+        elif isinstance(event, Speculate):
+            pcm = self.buffer.slice(self._speech_start_ms, event.audio_end_ms)
+            self._transcripts.speculate(event.audio_end_ms, pcm, self.config.phrase_list)
+        elif isinstance(event, SpeechStopped):
+            item_id = self._speech_item or ids.item_id()
+            self._speech_item = None
+            await self.emit("input_audio_buffer.speech_stopped", audio_end_ms=event.audio_end_ms, item_id=item_id)
+            self.buffer.drop_before(self._speech_start_ms)
+            pcm = self.buffer.take(event.audio_end_ms)
+            await self._commit_audio(item_id, pcm, event.audio_end_ms)
+            if td.create_response:
+                await self._start_response(ResponseParams())
+
+    async def _commit(self, event: InputAudioBufferCommit) -> None:
+        if self.buffer.duration_ms < MIN_COMMIT_MS:
+            raise ProtocolError("input_audio_buffer_commit_empty",
+                                f"buffer too small: expected at least {MIN_COMMIT_MS}ms of audio, "
+                                f"but buffer only has {self.buffer.duration_ms}ms",
+                                event_id=event.event_id)  # fmt: skip
+        item_id = self._speech_item or ids.item_id()
+        self._speech_item = None
+        if self._turns is not None:
+            self._turns.reset()
+        end = self.buffer.end_ms
+        await self._commit_audio(item_id, self.buffer.take(), end)
+
+    async def _commit_audio(self, item_id: str, pcm: bytes, end_ms: int) -> None:
+        item = Item(item_id, "message", role="user", content=[Content("input_audio", transcript=None)])
+        previous = self.conversation.add(item)
+        await self.emit("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
+        await self.emit_item_added(item, previous)
+        self._transcripts.start(item, pcm, end_ms, self.config.phrase_list)
+
+    async def _on_transcribed(self, item: Item, transcript: str) -> None:
+        item.content[0].transcript = transcript
+        if self.config.transcription is not None:
+            await self.emit("conversation.item.input_audio_transcription.completed", item_id=item.id,
+                            content_index=0, transcript=transcript)  # fmt: skip
+        await self.emit_item_done(item)
+
+    async def _clear(self, event: InputAudioBufferClear) -> None:
+        self.buffer.clear()
+        self._transcripts.drop_speculation()
+        if self._turns is not None:
+            self._turns.reset()
+        self._speech_item = None
+        await self.emit("input_audio_buffer.cleared")
+
+    # --- conversation items ---------------------------------------------------------------------------
+    async def _item_create(self, event: ConversationItemCreate) -> None:
+        p = event.item
+        item_id = p.id or ids.item_id()
+        if isinstance(p, FunctionCallOutputItem):
+            item = Item(item_id, "function_call_output", call_id=p.call_id, output=p.output)
+        elif isinstance(p, FunctionCallItem):
+            item = Item(item_id, "function_call", call_id=p.call_id, name=p.name, arguments=p.arguments)
+        else:
+            content = []
+            for part in p.content:
+                kind = {"output_text": "text", "output_audio": "audio"}.get(part.type, part.type)
+                content.append(Content(kind, text=part.text, transcript=part.transcript))  # type: ignore[arg-type]
+            item = Item(item_id, "message", role=p.role, content=content)
+        try:
+            previous = self.conversation.add(item, event.previous_item_id)
+        except ConversationError as exc:
+            raise ProtocolError("item_not_found", str(exc), param="previous_item_id") from None
+        await self.emit_item_added(item, previous)
+        await self.emit_item_done(item)
+        audio = next((part.audio for part in getattr(p, "content", []) if part.type == "input_audio"), None)
+        if audio:
+            pcm = InputAudioBuffer(self.config.input_format, self.runtime.settings.engine_input_buffer_ms)
+            pcm.append(base64.b64decode(audio))
+            self._transcripts.start(item, pcm.take(), -1, self.config.phrase_list)
+
+    async def _item_truncate(self, event: ConversationItemTruncate) -> None:
+        item = self._get(event.item_id)
+        if item.role != "assistant" or event.content_index >= len(item.content):
+            raise ProtocolError("invalid_value", "only assistant message audio can be truncated", param="item_id")
+        content = item.content[event.content_index]
+        if content.type != "audio":
+            raise ProtocolError("invalid_value", "content part is not audio", param="content_index")
+        if self._response and item in self._response[0].output:
+            await self._stop_response("client_cancelled")  # what follows the cut will never be heard
+        if event.audio_end_ms > content.audio_ms + 1:
+            raise ProtocolError("invalid_value", f"audio_end_ms {event.audio_end_ms} is longer than the item's "
+                                f"{int(content.audio_ms)} ms of audio", param="audio_end_ms")  # fmt: skip
+        content.truncate(event.audio_end_ms)
+        await self.emit("conversation.item.truncated", item_id=item.id, content_index=event.content_index,
+                        audio_end_ms=event.audio_end_ms)  # fmt: skip
+
+    async def _item_delete(self, event: ConversationItemDelete) -> None:
+        self._get(event.item_id)
+        self.conversation.delete(event.item_id)
+        await self.emit("conversation.item.deleted", item_id=event.item_id)
+
+    async def _item_retrieve(self, event: ConversationItemRetrieve) -> None:
+        await self.emit("conversation.item.retrieved", item=self._get(event.item_id).to_wire(self.dialect))
+
+    def _get(self, item_id: str) -> Item:
+        try:
+            return self.conversation.get(item_id)
+        except ConversationError as exc:
+            raise ProtocolError("item_not_found", str(exc), param="item_id") from None
+
+    # --- responses ------------------------------------------------------------------------------------
+    async def _response_create(self, event: ResponseCreate) -> None:
+        if self._response is not None:
+            raise ProtocolError("conversation_already_has_active_response",
+                                f"Conversation already has an active response in progress: {self._response[0].id}. "
+                                "Wait until the response is finished before creating a new one.",
+                                event_id=event.event_id)  # fmt: skip
+        await self._start_response(event.response or ResponseParams())
+
+    async def _response_cancel(self, event: ResponseCancel) -> None:
+        current = self._response
+        if current is None or (event.response_id and event.response_id != current[0].id):
+            raise ProtocolError("response_cancel_not_active", "Cancellation failed: no active response found.",
+                                event_id=event.event_id)  # fmt: skip
+        await self._stop_response("client_cancelled")
+
+    async def _start_response(self, params: ResponseParams) -> None:
+        if self._response is not None:  # VAD turn while a reply runs without interrupt_response: let it finish
+            return
+        run = ResponseRun(
+            id=ids.response_id(), config=self.config, params=params, conversation=self.conversation,
+            runtime=self.runtime, brain=self.brain, emit=self.emit, emit_item_added=self.emit_item_added,
+            emit_item_done=self.emit_item_done, dialect=self.dialect, before_brain=self._transcripts.wait_all,
+        )  # fmt: skip
+        task = asyncio.create_task(self._run_response(run), name=f"response-{run.id}")
+        self._response = (run, task)
+
+    async def _run_response(self, run: ResponseRun) -> None:
+        try:
+            await run.run()
+        finally:
+            if self._response is not None and self._response[0] is run:
+                self._response = None
+
+    async def _stop_response(self, reason: str, *, announce: bool = True) -> None:
+        """Cancel the running response and wait until its closing events are out."""
+        current = self._response
+        if current is None:
+            return
+        run, task = current
+        run.status_reason = reason
+        if not announce:
+            run.emit = _silent
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        self._response = None
+
+
+async def _silent(*_args: Any, **_kwargs: Any) -> None:
+    return None

@@ -1,0 +1,85 @@
+"""Transcriptions of committed caller audio, delivered in commit order, with speculation.
+
+Speculation: once the turn detector has heard enough trailing silence, the audio so far is
+transcribed while the rest of the silence runs; if the turn then ends at that same point, the
+final transcript is the speculative one, so the reply starts sooner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bot.engine.conversation import Item
+
+if TYPE_CHECKING:
+    from bot.engine.runtime import EngineRuntime
+
+log = logging.getLogger(__name__)
+OnDone = Callable[[Item, str], Awaitable[None]]
+
+
+class Transcriptions:
+    def __init__(self, runtime: EngineRuntime, on_done: OnDone) -> None:
+        self._runtime = runtime
+        self._on_done = on_done
+        self._spec: tuple[int, int, asyncio.Task[str]] | None = None  # (end ms, pcm bytes, task)
+        self._chain: asyncio.Task[None] | None = None  # the latest delivery; each awaits the one before
+        self._live: set[asyncio.Task[None]] = set()
+        self.speculative_hits = 0
+
+    def _transcribe(self, pcm: bytes, phrases: tuple[str, ...]) -> asyncio.Task[str]:
+        runtime = self._runtime
+        return asyncio.create_task(
+            runtime.pool.run("asr", lambda: runtime.transcriber.transcribe(pcm, phrases=phrases)), name="asr"
+        )
+
+    def speculate(self, end_ms: int, pcm: bytes, phrases: tuple[str, ...]) -> None:
+        self.drop_speculation()
+        self._spec = (end_ms, len(pcm), self._transcribe(pcm, phrases))
+
+    def drop_speculation(self) -> None:
+        if self._spec is not None:
+            self._spec[2].cancel()
+            self._spec = None
+
+    def start(self, item: Item, pcm: bytes, end_ms: int, phrases: tuple[str, ...]) -> None:
+        """Transcribe `pcm` for `item`; the result is delivered after every earlier one."""
+        spec, self._spec = self._spec, None
+        if spec is not None and spec[0] == end_ms and spec[1] == len(pcm):
+            task = spec[2]
+            self.speculative_hits += 1
+        else:
+            if spec is not None:
+                spec[2].cancel()
+            task = self._transcribe(pcm, phrases)
+        self._chain = asyncio.create_task(self._deliver(item, task, self._chain), name=f"transcript-{item.id}")
+        self._live.add(self._chain)
+        self._chain.add_done_callback(self._live.discard)
+
+    async def _deliver(self, item: Item, task: asyncio.Task[str], before: asyncio.Task[None] | None) -> None:
+        try:
+            text = await task
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        except Exception:
+            log.exception("transcription of %s failed", item.id)
+            text = ""
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
+        await self._on_done(item, text)
+
+    async def wait_all(self) -> None:
+        """Return once every transcription started so far is delivered."""
+        if self._chain is not None:
+            await asyncio.gather(asyncio.shield(self._chain), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        self.drop_speculation()
+        live = list(self._live)
+        for task in live:
+            task.cancel()
+        await asyncio.gather(*live, return_exceptions=True)

@@ -1,0 +1,33 @@
+"""The one place that reads the environment. Everything else receives typed parameters."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob, from `VOICEBOT_*` variables (and `REDIS_URL`), or a `.env` file."""
+
+    model_config = SettingsConfigDict(env_prefix="VOICEBOT_", env_file=".env", extra="ignore")
+
+    # --- the local engine ---------------------------------------------------------------------------
+    engine_host: str = "127.0.0.1"
+    engine_port: int = 8765
+    engine_api_key: SecretStr | None = None  # when set, clients must send it (api-key or Bearer)
+    engine_max_sessions: int = Field(32, ge=1)  # more concurrent sessions get HTTP 503
+    engine_max_event_bytes: int = Field(15 * 1024 * 1024, ge=1024)  # larger client events get an error event
+    engine_pool_max_waiting: int = Field(16, ge=1)  # per model lane; more jobs are refused (overloaded)
+    engine_input_buffer_ms: int = Field(10 * 60 * 1000, ge=1000)  # uncommitted audio kept; oldest dropped
+    asr_threads: int = Field(2, ge=1)
+
+    # --- the brain ----------------------------------------------------------------------------------
+    brain: Literal["local", "openai"] = "local"
+    brain_base_url: str | None = None  # any OpenAI-compatible chat-completions endpoint
+    brain_model: str = "gpt-4o-mini"
+    brain_api_key: SecretStr | None = None
+
+    # --- state --------------------------------------------------------------------------------------
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "VOICEBOT_REDIS_URL"))
