@@ -78,7 +78,8 @@ def create_app(runtime: EngineRuntime) -> web.Application:
 
     async def close_sessions(app: web.Application) -> AsyncIterator[None]:
         yield
-        for session in list(app[SESSIONS]):
+        sessions: Sessions = app[SESSIONS]
+        for session in list(sessions):
             await session.ws.close()
         await runtime.aclose()
 

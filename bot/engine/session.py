@@ -167,17 +167,22 @@ class EngineSession:
             if td.interrupt_response:
                 await self._stop_response("turn_detected")
         elif isinstance(event, Speculate):
-            pcm = self.buffer.slice(self._speech_start_ms, event.audio_end_ms)
-            self._transcripts.speculate(event.audio_end_ms, pcm, self.config.phrase_list)
+            end = event.audio_end_ms + self._tail_ms()
+            pcm = self.buffer.slice(self._speech_start_ms, end)
+            self._transcripts.speculate(end, pcm, self.config.phrase_list)
         elif isinstance(event, SpeechStopped):
             item_id = self._speech_item or ids.item_id()
             self._speech_item = None
             await self.emit("input_audio_buffer.speech_stopped", audio_end_ms=event.audio_end_ms, item_id=item_id)
             self.buffer.drop_before(self._speech_start_ms)
-            pcm = self.buffer.take(event.audio_end_ms)
-            await self._commit_audio(item_id, pcm, event.audio_end_ms)
+            end = event.audio_end_ms + self._tail_ms()
+            await self._commit_audio(item_id, self.buffer.take(end), end)
             if td.create_response:
                 await self._start_response(ResponseParams())
+
+    def _tail_ms(self) -> int:
+        """Silence kept after the last voiced frame: a soft word end ("hours") is often unvoiced."""
+        return self._turns.speculate_ms if self._turns is not None else 0
 
     async def _commit(self, event: InputAudioBufferCommit) -> None:
         if self.buffer.duration_ms < MIN_COMMIT_MS:
@@ -199,11 +204,12 @@ class EngineSession:
         await self.emit_item_added(item, previous)
         self._transcripts.start(item, pcm, end_ms, self.config.phrase_list)
 
-    async def _on_transcribed(self, item: Item, transcript: str) -> None:
+    async def _on_transcribed(self, item: Item, transcript: str, seconds: float) -> None:
         item.content[0].transcript = transcript
         if self.config.transcription is not None:
+            usage = {"type": "duration", "seconds": round(seconds, 3)}
             await self.emit("conversation.item.input_audio_transcription.completed", item_id=item.id,
-                            content_index=0, transcript=transcript)  # fmt: skip
+                            content_index=0, transcript=transcript, usage=usage)  # fmt: skip
         await self.emit_item_done(item)
 
     async def _clear(self, event: InputAudioBufferClear) -> None:

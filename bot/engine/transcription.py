@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.engine.runtime import EngineRuntime
 
 log = logging.getLogger(__name__)
-OnDone = Callable[[Item, str], Awaitable[None]]
+OnDone = Callable[[Item, str, float], Awaitable[None]]  # item, transcript, audio seconds
 
 
 class Transcriptions:
@@ -55,11 +55,14 @@ class Transcriptions:
             if spec is not None:
                 spec[2].cancel()
             task = self._transcribe(pcm, phrases)
-        self._chain = asyncio.create_task(self._deliver(item, task, self._chain), name=f"transcript-{item.id}")
+        seconds = len(pcm) / 32000
+        self._chain = asyncio.create_task(self._deliver(item, task, seconds, self._chain), name=f"transcript-{item.id}")
         self._live.add(self._chain)
         self._chain.add_done_callback(self._live.discard)
 
-    async def _deliver(self, item: Item, task: asyncio.Task[str], before: asyncio.Task[None] | None) -> None:
+    async def _deliver(
+        self, item: Item, task: asyncio.Task[str], seconds: float, before: asyncio.Task[None] | None
+    ) -> None:
         try:
             text = await task
         except asyncio.CancelledError:
@@ -70,7 +73,7 @@ class Transcriptions:
             text = ""
         if before is not None:
             await asyncio.gather(before, return_exceptions=True)
-        await self._on_done(item, text)
+        await self._on_done(item, text, seconds)
 
     async def wait_all(self) -> None:
         """Return once every transcription started so far is delivered."""

@@ -50,7 +50,7 @@ class TurnDetector:
     """Speech starts when `start_frames` of the last `window` frames are voiced (a click or a lone
     voiced frame does not count); it stops after `silence_ms` without a voiced frame."""
 
-    def __init__(self, silence_ms: int, *, window: int = 5, start_frames: int = 3, speculate_ms: int = 160) -> None:
+    def __init__(self, silence_ms: int, *, window: int = 5, start_frames: int = 3, speculate_ms: int = 200) -> None:
         self.silence_ms = silence_ms
         self.speculate_ms = min(speculate_ms, silence_ms)
         self.start_frames = start_frames

@@ -160,7 +160,9 @@ class SessionConfig:
                 "modalities": list(self.modalities),
                 "instructions": self.instructions,
                 "voice": self.voice,
-                "input_audio_format": self.input_format.to_beta(),
+                # Voice Live style: the input rate rides beside the format name.
+                "input_audio_format": "pcm16" if self.input_format.encoding == "pcm16" else self.input_format.encoding,
+                "input_audio_sampling_rate": self.input_format.rate,
                 "output_audio_format": self.output_format.to_beta(),
                 "input_audio_transcription": self.transcription,
                 "turn_detection": td,

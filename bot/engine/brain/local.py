@@ -215,7 +215,7 @@ def speak_tool_result(output: str) -> str:
                 return str(data[key])
         if data.get("error"):
             return f"Sorry, I couldn't complete that: {data['error']}."
-        parts = [f"{humanize(k)} {slots.spoken(v)}" for k, v in data.items() if isinstance(v, str | int | float)]
+        parts = [f"the {humanize(k)} is {slots.spoken(v)}" for k, v in data.items() if isinstance(v, str | int | float)]
         return "Here is what I found: " + ", ".join(parts) + "." if parts else "Done."
     if isinstance(data, list):
         return f"I found {len(data)} results." if data else "I found nothing."

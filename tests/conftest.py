@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.engine.runtime import EngineRuntime
+from bot.engine.server import create_app
+from bot.settings import Settings
+from tests.client import RawClient
+
+
+@pytest.fixture(scope="session")
+def runtime() -> EngineRuntime:
+    return EngineRuntime.load(Settings(_env_file=None))
+
+
+@contextlib.asynccontextmanager
+async def serve_engine(runtime: EngineRuntime, **overrides: object) -> AsyncIterator[str]:
+    """The real engine app on a free loopback port; yields its http base URL."""
+    settings = runtime.settings.model_copy(update=overrides)
+    app = create_app(dataclasses.replace(runtime, settings=settings))
+    app.cleanup_ctx.clear()  # the shared runtime outlives this app
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def engine_url(runtime: EngineRuntime) -> AsyncIterator[str]:
+    async with serve_engine(runtime) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def connect(url: str, *, dialect: str = "beta", path: str = "/v1/realtime") -> AsyncIterator[RawClient]:
+    headers = {"OpenAI-Beta": "realtime=v1"} if dialect == "beta" else {}
+    # Model names the SDK's types know, so its validators accept the echoed session.
+    model = "gpt-realtime" if dialect == "ga" else "gpt-4o-realtime-preview"
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"{url}{path}?model={model}", headers=headers) as ws:
+        client = RawClient(ws, dialect)
+        created = await client.recv()
+        assert created["type"] == "session.created"
+        yield client
+
+
+@pytest.fixture
+async def beta(engine_url: str) -> AsyncIterator[RawClient]:
+    async with connect(engine_url, dialect="beta") as client:
+        yield client
+
+
+@pytest.fixture
+async def ga(engine_url: str) -> AsyncIterator[RawClient]:
+    async with connect(engine_url, dialect="ga") as client:
+        yield client

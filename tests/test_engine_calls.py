@@ -1,0 +1,140 @@
+"""The real engine on loopback, driven like a phone gateway would: phone-band speech in, events out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.audio import phone_pcm, phone_ulaw, silence, transcribe
+from tests.client import RawClient, audio_of, compress, types
+from tests.conftest import connect
+
+INSTRUCTIONS = (
+    "You are the voice assistant of Acme Telecom. Be brief and friendly.\n"
+    "Our opening hours are Monday to Friday, from 8 am to 6 pm.\n"
+    "Returns are accepted within 30 days with the receipt."
+)
+ORDER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "name": "get_order_status",
+    "description": "Look up the status of an order. Examples: where is my order; track my package",
+    "parameters": {
+        "type": "object",
+        "properties": {"order_id": {"type": "string", "description": "The order number"}},
+        "required": ["order_id"],
+    },
+}
+
+
+def in_order(names: list[str], expected: list[str]) -> bool:
+    """`expected` occurs in `names` as a subsequence."""
+    it = iter(names)
+    return all(any(n == e for n in it) for e in expected)
+
+
+async def test_beta_mulaw_question_gets_spoken_fact(beta: RawClient) -> None:
+    await beta.send({"type": "session.update", "session": {
+        "instructions": INSTRUCTIONS, "tools": [ORDER_TOOL],
+        "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
+        "input_audio_transcription": {"model": "whisper-1"},
+    }})  # fmt: skip
+    updated = (await beta.until("session.updated"))[-1]
+    assert updated["session"]["input_audio_format"] == "g711_ulaw"
+    await beta.append(phone_ulaw("What are your opening hours?") + silence("g711_ulaw", 1200), chunk=160)
+    events = await beta.until("response.done")
+    names = compress(types(events))
+    assert in_order(names, [
+        "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped", "input_audio_buffer.committed",
+        "conversation.item.created", "response.created", "response.output_item.added", "conversation.item.created",
+        "response.content_part.added", "response.audio_transcript.delta", "response.audio.delta",
+        "response.audio.done", "response.audio_transcript.done", "response.content_part.done",
+        "response.output_item.done", "response.done",
+    ]), names  # fmt: skip
+    transcript = next(e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed")
+    assert "opening" in transcript["transcript"].lower()
+    started = next(e for e in events if e["type"] == "input_audio_buffer.speech_started")
+    committed = next(e for e in events if e["type"] == "input_audio_buffer.committed")
+    assert started["item_id"] == committed["item_id"] == transcript["item_id"]
+    done = events[-1]["response"]
+    assert done["status"] == "completed"
+    heard = transcribe(audio_of(events, "g711_ulaw"), 8000).lower()
+    assert "monday" in heard and "friday" in heard, heard
+    assert done["output"][0]["content"][0]["transcript"].startswith("Our opening hours are")
+
+
+async def test_ga_pcm24_order_status_function_call_then_spoken_result(ga: RawClient) -> None:
+    await ga.send({"type": "session.update", "session": {
+        "type": "realtime", "instructions": INSTRUCTIONS, "tools": [ORDER_TOOL],
+        "audio": {
+            "input": {"format": {"type": "audio/pcm", "rate": 24000}, "transcription": {"model": "whisper-1"},
+                      "turn_detection": {"type": "server_vad", "silence_duration_ms": 500}},
+            "output": {"format": {"type": "audio/pcm", "rate": 24000}},
+        },
+    }})  # fmt: skip
+    await ga.until("session.updated")
+    await ga.append(phone_pcm("Where is my order 4 5 7 2 1?", 24000) + silence("pcm16", 1000))
+    events = await ga.until("response.done")
+    names = types(events)
+    assert "conversation.item.added" in names and "response.audio.delta" not in names  # GA names only
+    transcript = next(e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed")
+    assert "order" in transcript["transcript"].lower()
+    args_done = next(e for e in events if e["type"] == "response.function_call_arguments.done")
+    assert args_done["name"] == "get_order_status"
+    assert json.loads(args_done["arguments"]) == {"order_id": "45721"}
+    call = events[-1]["response"]["output"][0]
+    assert call["type"] == "function_call" and call["call_id"] == args_done["call_id"]
+
+    output = {"order_id": "45721", "status": "shipped", "delivery": "Friday"}
+    await ga.send({"type": "conversation.item.create",
+                   "item": {"type": "function_call_output", "call_id": call["call_id"], "output": json.dumps(output)}})  # fmt: skip
+    added = await ga.until("conversation.item.added")
+    assert added[-1]["previous_item_id"] == call["id"]
+    await ga.send({"type": "response.create"})
+    reply = await ga.until("response.done")
+    assert in_order(types(reply), ["response.created", "response.output_audio_transcript.delta",
+                                   "response.output_audio.delta", "response.output_audio.done", "response.done"])
+    heard = transcribe(audio_of(reply, "pcm16"), 24000).lower()
+    assert "shipped" in heard and "friday" in heard, heard
+
+
+async def test_voice_live_path_pcm16_16k_with_client_commit(engine_url: str) -> None:
+    async with connect(engine_url, dialect="voice-live", path="/voice-live/realtime") as vl:
+        await vl.send({"type": "session.update", "session": {
+            "instructions": INSTRUCTIONS, "turn_detection": None, "input_audio_sampling_rate": 16000,
+            "input_audio_format": "pcm16", "output_audio_format": "pcm16_16000hz",
+            "input_audio_transcription": {"model": "azure-speech", "phrase_list": ["Acme"]},
+        }})  # fmt: skip
+        session = (await vl.until("session.updated"))[-1]["session"]
+        assert session["turn_detection"] is None and session["output_audio_format"] == "pcm16_16000hz"
+        await vl.append(phone_pcm("Can I return something I bought?", 16000))
+        await vl.send({"type": "input_audio_buffer.commit", "event_id": "c1"})
+        committed = await vl.until("conversation.item.created")
+        assert "input_audio_buffer.speech_started" not in types(committed)  # no server VAD
+        await vl.send({"type": "response.create"})
+        events = await vl.until("response.done")
+        transcript = next(e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed")
+        assert "return" in transcript["transcript"].lower()
+        heard = transcribe(audio_of(events, "pcm16"), 16000).lower()
+        assert "30 days" in heard or "thirty days" in heard, heard
+
+
+async def test_text_item_and_text_only_response(beta: RawClient) -> None:
+    await beta.send({"type": "session.update", "session": {"instructions": INSTRUCTIONS, "modalities": ["text"]}})
+    await beta.until("session.updated")
+    await beta.send({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": "When are you open?"}]}})  # fmt: skip
+    await beta.until("conversation.item.created")
+    await beta.send({"type": "response.create"})
+    events = await beta.until("response.done")
+    assert "response.audio.delta" not in types(events)
+    text = next(e for e in events if e["type"] == "response.text.done")["text"]
+    assert "8 am to 6 pm" in text
+
+
+async def test_response_instructions_are_spoken(beta: RawClient) -> None:
+    await beta.send({"type": "response.create",
+                     "response": {"instructions": 'Greet the caller with "Welcome, how may I help you?"'}})  # fmt: skip
+    events = await beta.until("response.done")
+    assert events[-1]["response"]["output"][0]["content"][0]["transcript"] == "Welcome, how may I help you?"
+    heard = transcribe(audio_of(events, "pcm16"), 24000).lower()
+    assert "welcome" in heard and "help" in heard, heard
