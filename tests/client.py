@@ -16,10 +16,13 @@ from pydantic import TypeAdapter
 from bot.audio import g711
 
 
-
 def _by_type(union: Any) -> dict[str, TypeAdapter[Any]]:
     """The SDK's server event union, keyed by each member's `type` literal (precise error messages)."""
-    members = typing.get_args(typing.get_args(union)[0]) if typing.get_origin(union) is typing.Annotated else typing.get_args(union)
+    members = (
+        typing.get_args(typing.get_args(union)[0])
+        if typing.get_origin(union) is typing.Annotated
+        else typing.get_args(union)
+    )
     out = {}
     for model in members:
         literal = model.model_fields["type"].annotation
@@ -45,7 +48,9 @@ class RawClient:
 
     async def append(self, audio: bytes, chunk: int = 3200) -> None:
         for i in range(0, len(audio), chunk):
-            await self.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(audio[i : i + chunk]).decode()})
+            await self.send(
+                {"type": "input_audio_buffer.append", "audio": base64.b64encode(audio[i : i + chunk]).decode()}
+            )
 
     async def recv(self) -> dict[str, Any]:
         msg = await asyncio.wait_for(self.ws.receive(), WAIT_S)

@@ -22,7 +22,7 @@ def runtime() -> EngineRuntime:
 @contextlib.asynccontextmanager
 async def serve_engine(runtime: EngineRuntime, **overrides: object) -> AsyncIterator[str]:
     """The real engine app on a free loopback port; yields its http base URL."""
-    settings = runtime.settings.model_copy(update=overrides)
+    settings = Settings(_env_file=None, **{**runtime.settings.model_dump(), **overrides})
     app = create_app(dataclasses.replace(runtime, settings=settings))
     app.cleanup_ctx.clear()  # the shared runtime outlives this app
     runner = web.AppRunner(app)

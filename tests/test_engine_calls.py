@@ -91,8 +91,16 @@ async def test_ga_pcm24_order_status_function_call_then_spoken_result(ga: RawCli
     assert added[-1]["previous_item_id"] == call["id"]
     await ga.send({"type": "response.create"})
     reply = await ga.until("response.done")
-    assert in_order(types(reply), ["response.created", "response.output_audio_transcript.delta",
-                                   "response.output_audio.delta", "response.output_audio.done", "response.done"])
+    assert in_order(
+        types(reply),
+        [
+            "response.created",
+            "response.output_audio_transcript.delta",
+            "response.output_audio.delta",
+            "response.output_audio.done",
+            "response.done",
+        ],
+    )
     heard = transcribe(audio_of(reply, "pcm16"), 24000).lower()
     assert "shipped" in heard and "friday" in heard, heard
 

@@ -1,0 +1,147 @@
+"""Cancel, truncate, and bad input: the session answers, cleans up, and keeps working."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from bot.engine.runtime import EngineRuntime
+from tests.client import RawClient, audio_of, types
+from tests.conftest import connect, serve_engine
+
+LONG = (
+    "Thank you for calling. This is the first sentence of a long answer. Here is the second sentence. "
+    "And a third one follows it. Then comes the fourth sentence. The fifth sentence ends it."
+)
+
+
+async def say(client: RawClient, text: str) -> None:
+    await client.send({"type": "response.create", "response": {"instructions": f'Say "{text}"'}})
+
+
+async def test_cancel_stops_audio_and_ends_cancelled(beta: RawClient) -> None:
+    await say(beta, LONG)
+    events = await beta.until("response.audio.delta")
+    await beta.send({"type": "response.cancel", "event_id": "cancel-1"})
+    events += await beta.until("response.done")
+    done = events[-1]["response"]
+    assert done["status"] == "cancelled"
+    assert done["status_details"]["reason"] == "client_cancelled"
+    item = done["output"][0]
+    assert item["status"] == "incomplete"
+    spoken = item["content"][0]["transcript"]
+    assert spoken and len(spoken) < len(LONG) / 2, spoken  # stopped early, not after the whole answer
+    names = types(events)
+    assert names.index("response.audio.done") < names.index("response.done")
+    # Nothing of that response arrives after response.done: the next event answers the next request.
+    await beta.send({"type": "input_audio_buffer.clear"})
+    assert (await beta.recv())["type"] == "input_audio_buffer.cleared"
+
+
+async def test_cancel_without_response_is_an_error(beta: RawClient) -> None:
+    await beta.send({"type": "response.cancel", "event_id": "c0"})
+    error = (await beta.until("error"))[-1]["error"]
+    assert error["code"] == "response_cancel_not_active" and error["event_id"] == "c0"
+
+
+async def test_truncate_cuts_unheard_transcript(beta: RawClient) -> None:
+    await say(beta, LONG)
+    events = await beta.until("response.done")
+    item = events[-1]["response"]["output"][0]
+    total_ms = len(audio_of(events, "pcm16")) / 48  # 24 kHz pcm16: 48 bytes per ms
+    assert total_ms > 5000
+    await beta.send({"type": "conversation.item.truncate", "item_id": item["id"], "content_index": 0,
+                     "audio_end_ms": 2500})  # fmt: skip
+    truncated = (await beta.until("conversation.item.truncated"))[-1]
+    assert truncated["item_id"] == item["id"] and truncated["audio_end_ms"] == 2500
+    await beta.send({"type": "conversation.item.retrieve", "item_id": item["id"]})
+    kept = (await beta.until("conversation.item.retrieved"))[-1]["item"]["content"][0]["transcript"]
+    assert kept.startswith("Thank you for calling.") and "fifth" not in kept
+    assert len(kept) < len(LONG) / 2, kept
+
+    await beta.send({"type": "conversation.item.truncate", "item_id": item["id"], "content_index": 0,
+                     "audio_end_ms": 10**7, "event_id": "t2"})  # fmt: skip
+    error = (await beta.until("error"))[-1]["error"]
+    assert error["param"] == "audio_end_ms" and error["event_id"] == "t2"
+
+
+async def test_truncate_during_response_stops_it(beta: RawClient) -> None:
+    await say(beta, LONG)
+    events = await beta.until("response.audio.delta")
+    item_id = events[-1]["item_id"]
+    await beta.send({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": 0})
+    events = await beta.until("conversation.item.truncated")
+    done = next(e for e in events if e["type"] == "response.done")
+    assert done["response"]["status"] == "cancelled"
+
+
+BAD_EVENTS: list[tuple[str, str, str | None]] = [
+    ("{not json", "invalid_json", None),
+    ("[1, 2]", "invalid_json", None),
+    ('{"type": "no.such.event", "event_id": "e1"}', "invalid_value", "e1"),
+    ('{"event_id": "e2"}', "missing_required_parameter", "e2"),
+    ('{"type": "input_audio_buffer.append", "audio": "%%%", "event_id": "e3"}', "invalid_value", "e3"),
+    ('{"type": "input_audio_buffer.append", "audio": 12, "event_id": "e4"}', "invalid_value", "e4"),
+    ('{"type": "conversation.item.truncate", "item_id": "x", "content_index": 0, "audio_end_ms": "soon", '
+     '"event_id": "e5"}', "invalid_type", "e5"),
+    ('{"type": "session.update", "session": {"input_audio_format": "mp3"}, "event_id": "e6"}', "invalid_value", "e6"),
+    ('{"type": "session.update", "session": {"turn_detection": {"type": "server_vad", "threshold": 7}}, '
+     '"event_id": "e7"}', "invalid_value", "e7"),
+    ('{"type": "conversation.item.create", "item": {"type": "bogus"}, "event_id": "e8"}', "invalid_value", "e8"),
+    ('{"type": "conversation.item.delete", "item_id": "item_missing", "event_id": "e9"}', "item_not_found", "e9"),
+    ('{"type": "input_audio_buffer.commit", "event_id": "e10"}', "input_audio_buffer_commit_empty", "e10"),
+    ('{"type": "session.update", "session": {"tools": "all"}, "event_id": "e11"}', "invalid_type", "e11"),
+    ('{"type": "conversation.item.create", "previous_item_id": "nope", "item": {"type": "message", "role": "user", '
+     '"content": [{"type": "input_text", "text": "hi"}]}, "event_id": "e12"}', "item_not_found", "e12"),
+]  # fmt: skip
+
+
+async def test_each_malformed_event_gets_an_error_and_the_session_survives(beta: RawClient) -> None:
+    for raw, code, event_id in BAD_EVENTS:
+        await beta.send_raw(raw)
+        event = await beta.recv()
+        assert event["type"] == "error", raw
+        assert event["error"]["code"] == code, (raw, event)
+        assert event["error"]["event_id"] == event_id, raw
+        assert event["error"]["message"]
+    await beta.ws.send_bytes(b"\x00\x01")
+    assert (await beta.recv())["error"]["code"] == "invalid_json"
+    # Still a working session.
+    await say(beta, "Still here.")
+    events = await beta.until("response.done")
+    assert events[-1]["response"]["status"] == "completed"
+
+
+async def test_second_response_create_while_active_is_refused(beta: RawClient) -> None:
+    await say(beta, LONG)
+    await beta.until("response.created")
+    await beta.send({"type": "response.create", "event_id": "r2"})
+    events = await beta.until("response.done")
+    errors = [e for e in events if e["type"] == "error"]
+    assert errors and errors[0]["error"]["code"] == "conversation_already_has_active_response"
+    assert events[-1]["response"]["status"] == "completed"
+
+
+async def test_oversize_event_is_refused_without_closing(runtime: EngineRuntime) -> None:
+    async with serve_engine(runtime, engine_max_event_bytes=4096) as url, connect(url) as client:
+        await client.send({"type": "input_audio_buffer.append", "audio": "A" * 6000, "event_id": "big"})
+        error = (await client.until("error"))[-1]["error"]
+        assert error["code"] == "message_too_large"
+        await client.send({"type": "input_audio_buffer.clear"})
+        assert (await client.recv())["type"] == "input_audio_buffer.cleared"
+
+
+async def test_api_key_is_required_when_configured(runtime: EngineRuntime) -> None:
+    async with serve_engine(runtime, engine_api_key="s3cret") as url, aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/v1/realtime", headers={"Upgrade": "websocket", "Connection": "Upgrade"}) as r:
+            assert r.status == 401
+            assert (await r.json())["error"]["code"] == "invalid_api_key"
+        for headers in ({"api-key": "s3cret"}, {"Authorization": "Bearer s3cret"}):
+            async with http.ws_connect(f"{url}/voice-live/realtime", headers=headers) as ws:
+                assert (await ws.receive_json())["type"] == "session.created"
+
+
+async def test_over_capacity_is_a_clear_503(runtime: EngineRuntime) -> None:
+    async with serve_engine(runtime, engine_max_sessions=1) as url, connect(url), aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/v1/realtime", headers={"Upgrade": "websocket", "Connection": "Upgrade"}) as r:
+            assert r.status == 503
+            assert (await r.json())["error"]["code"] == "server_busy"
