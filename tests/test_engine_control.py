@@ -141,7 +141,8 @@ async def test_api_key_is_required_when_configured(runtime: EngineRuntime) -> No
 
 
 async def test_over_capacity_is_a_clear_503(runtime: EngineRuntime) -> None:
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"}
     async with serve_engine(runtime, engine_max_sessions=1) as url, connect(url), aiohttp.ClientSession() as http:
-        async with http.get(f"{url}/v1/realtime", headers={"Upgrade": "websocket", "Connection": "Upgrade"}) as r:
-            assert r.status == 503
-            assert (await r.json())["error"]["code"] == "server_busy"
+        response = await http.get(f"{url}/v1/realtime", headers=upgrade)
+        assert response.status == 503
+        assert (await response.json())["error"]["code"] == "server_busy"
