@@ -11,6 +11,7 @@ import base64
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from bot.realtime.session_config import SessionConfig
 
 log = logging.getLogger(__name__)
 CHUNK_MS = 100  # audio per delta: a cancel lands within one chunk
+FIRST_CLAUSE_MIN_WORDS = 8
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 Emit = Callable[..., Awaitable[None]]
@@ -49,6 +51,7 @@ class ResponseRun:
     output: list[Item] = field(default_factory=list)
     _message: Item | None = None
     _encoder: Encoder | None = None
+    _started: float = 0.0
 
     @property
     def in_conversation(self) -> bool:
@@ -78,11 +81,17 @@ class ResponseRun:
 
     async def run(self) -> None:
         await self.emit("response.created", response=self._wire("in_progress"))
+        self._started = time.perf_counter()
         try:
             await self.before_brain()
+            self._stage("asr_wait_ms", self._started)
             request = self._request()
             text = ""
+            brain_start = time.perf_counter()
             async for piece in self.brain.respond(request):
+                if brain_start:
+                    self._stage("brain_ms", brain_start)
+                    brain_start = 0.0
                 if isinstance(piece, ToolCall):
                     await self._flush_text(text)
                     text = ""
@@ -91,7 +100,8 @@ class ResponseRun:
                 text += piece
                 *complete, text = _SENTENCE_END.split(text)
                 for sentence in complete:
-                    await self._say(sentence)
+                    for part in self._first_clause(sentence):
+                        await self._say(part)
             await self._flush_text(text)
             await self._close_message("completed")
             await self.emit("response.done", response=self._wire("completed"))
@@ -108,6 +118,9 @@ class ResponseRun:
             await self.emit("error", error={**error, "param": None, "event_id": None})
             await self.emit("response.done", response=self._wire("failed", {"type": "failed", "error": error}))
 
+    def _stage(self, stage: str, since: float) -> None:
+        self.runtime.stats.record(stage, (time.perf_counter() - since) * 1000)
+
     def _request(self) -> DialogRequest:
         tools = self.params.tools if self.params.tools is not None else list(self.config.tools)
         return DialogRequest(
@@ -120,7 +133,17 @@ class ResponseRun:
 
     async def _flush_text(self, text: str) -> None:
         if text.strip():
-            await self._say(text.strip())
+            for part in self._first_clause(text.strip()):
+                await self._say(part)
+
+    def _first_clause(self, sentence: str) -> list[str]:
+        """Split a long first sentence at its first comma: the caller hears the reply sooner."""
+        if self._message is not None or len(sentence.split()) < FIRST_CLAUSE_MIN_WORDS:
+            return [sentence]
+        head, comma, tail = sentence.partition(", ")
+        if not comma or len(head.split()) < 3 or len(tail.split()) < 3:
+            return [sentence]
+        return [head + ",", tail]
 
     async def _open_message(self) -> tuple[Item, Content]:
         if self._message is None:
@@ -144,7 +167,11 @@ class ResponseRun:
             await self.emit("response.text.delta", **where, delta=sentence + " ")
             return
         voice = self.runtime.voices.get(self.voice)
+        tts_start = time.perf_counter()
         pcm = await self.runtime.pool.run("tts", voice.synthesize, sentence)
+        first = content.audio_ms == 0
+        if first:
+            self._stage("tts_first_ms", tts_start)
         assert self._encoder is not None
         wire = self._encoder.process(pcm)
         content.transcript = (content.transcript or "") + sentence + " "
@@ -155,6 +182,9 @@ class ResponseRun:
             chunk = wire[start : start + step]
             content.audio_ms += fmt.duration_ms(len(chunk))
             await self.emit("response.audio.delta", **where, delta=base64.b64encode(chunk).decode())
+            if first:
+                self._stage("first_audio_ms", self._started)
+                first = False
         content.marks.append((content.audio_ms, content.transcript.strip()))
 
     async def _close_message(self, status: str) -> None:

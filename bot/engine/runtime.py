@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,8 +14,11 @@ from bot.engine.brain.base import Brain
 from bot.engine.brain.embed import SentenceEncoder
 from bot.engine.brain.local import LocalBrain
 from bot.engine.pool import InferencePool
+from bot.engine.stats import EngineStats
 from bot.engine.tts import PiperVoice, VoiceBank
 from bot.settings import Settings
+
+EMBED_CACHE_SIZE = 8192  # texts; ~1.5 KB each
 
 
 @dataclass
@@ -25,6 +29,8 @@ class EngineRuntime:
     pool: InferencePool
     settings: Settings
     brain_factory: Callable[[EngineRuntime], Brain]
+    stats: EngineStats = field(default_factory=EngineStats)
+    embed_cache: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def load(cls, settings: Settings) -> EngineRuntime:
@@ -42,8 +48,24 @@ class EngineRuntime:
         runtime.transcriber.transcribe(bytes(16000))
         return runtime
 
+    def transcribe(self, pcm: bytes, phrases: tuple[str, ...]) -> str:
+        """Blocking; runs on the ASR lane."""
+        start = time.perf_counter()
+        try:
+            return self.transcriber.transcribe(pcm, phrases=phrases)
+        finally:
+            self.stats.record("asr_compute_ms", (time.perf_counter() - start) * 1000)
+
     async def embed(self, texts: list[str]) -> np.ndarray:
-        return await self.pool.run("brain", self.encoder.encode, texts)
+        """Unit vectors for `texts`; tool phrasings and facts repeat across sessions, so they are cached."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self.embed_cache]
+        if missing:
+            vectors = await self.pool.run("brain", self.encoder.encode, missing)
+            for text, vector in zip(missing, vectors, strict=True):
+                self.embed_cache[text] = vector
+                if len(self.embed_cache) > EMBED_CACHE_SIZE:  # overflow: forget the oldest entry
+                    del self.embed_cache[next(iter(self.embed_cache))]
+        return np.stack([self.embed_cache[t] for t in texts]) if texts else np.zeros((0, self.encoder.dim))
 
     def new_brain(self) -> Brain:
         return self.brain_factory(self)

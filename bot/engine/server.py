@@ -68,6 +68,11 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "sessions": len(request.app[SESSIONS]), "waiting": lanes})
 
 
+async def stats(request: web.Request) -> web.Response:
+    """Stage latencies (ms, p50/p95 over recent responses) and speculative-ASR hits."""
+    return web.json_response(request.app[RUNTIME].stats.summary())
+
+
 def create_app(runtime: EngineRuntime) -> web.Application:
     app = web.Application()
     app[RUNTIME] = runtime
@@ -75,6 +80,7 @@ def create_app(runtime: EngineRuntime) -> web.Application:
     for path in PATHS:
         app.router.add_get(path, realtime)
     app.router.add_get("/health", health)
+    app.router.add_get("/stats", stats)
 
     async def close_sessions(app: web.Application) -> AsyncIterator[None]:
         yield

@@ -28,13 +28,10 @@ class Transcriptions:
         self._spec: tuple[int, int, asyncio.Task[str]] | None = None  # (end ms, pcm bytes, task)
         self._chain: asyncio.Task[None] | None = None  # the latest delivery; each awaits the one before
         self._live: set[asyncio.Task[None]] = set()
-        self.speculative_hits = 0
 
     def _transcribe(self, pcm: bytes, phrases: tuple[str, ...]) -> asyncio.Task[str]:
         runtime = self._runtime
-        return asyncio.create_task(
-            runtime.pool.run("asr", lambda: runtime.transcriber.transcribe(pcm, phrases=phrases)), name="asr"
-        )
+        return asyncio.create_task(runtime.pool.run("asr", runtime.transcribe, pcm, phrases), name="asr")
 
     def speculate(self, end_ms: int, pcm: bytes, phrases: tuple[str, ...]) -> None:
         self.drop_speculation()
@@ -50,10 +47,11 @@ class Transcriptions:
         spec, self._spec = self._spec, None
         if spec is not None and spec[0] == end_ms and spec[1] == len(pcm):
             task = spec[2]
-            self.speculative_hits += 1
+            self._runtime.stats.speculative_hits += 1
         else:
             if spec is not None:
                 spec[2].cancel()
+                self._runtime.stats.speculative_misses += 1
             task = self._transcribe(pcm, phrases)
         seconds = len(pcm) / 32000
         self._chain = asyncio.create_task(self._deliver(item, task, seconds, self._chain), name=f"transcript-{item.id}")
