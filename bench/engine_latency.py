@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -81,7 +80,7 @@ async def engine_process(url: str | None) -> AsyncIterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     exe = Path(sys.executable).with_name("voicebot")
-    proc = subprocess.Popen([str(exe), "--log-level", "WARNING", "engine", "--port", str(port)], env=os.environ.copy())
+    proc = await asyncio.create_subprocess_exec(str(exe), "--log-level", "WARNING", "engine", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
@@ -97,7 +96,7 @@ async def engine_process(url: str | None) -> AsyncIterator[str]:
         yield base
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        await asyncio.wait_for(proc.wait(), 20)
 
 
 async def one_call(http: aiohttp.ClientSession, base: str, ulaw: bytes, end_ms: int) -> tuple[float, str]:
