@@ -84,7 +84,7 @@ async def test_ga_pcm24_order_status_function_call_then_spoken_result(ga: RawCli
     call = events[-1]["response"]["output"][0]
     assert call["type"] == "function_call" and call["call_id"] == args_done["call_id"]
 
-    output = {"order_id": "45721", "status": "shipped", "delivery": "Friday"}
+    output = {"order_id": "45721", "status": "out for delivery", "arrival": "Friday"}
     await ga.send({"type": "conversation.item.create",
                    "item": {"type": "function_call_output", "call_id": call["call_id"], "output": json.dumps(output)}})  # fmt: skip
     added = await ga.until("conversation.item.added")
@@ -102,7 +102,7 @@ async def test_ga_pcm24_order_status_function_call_then_spoken_result(ga: RawCli
         ],
     )
     heard = transcribe(audio_of(reply, "pcm16"), 24000).lower()
-    assert "shipped" in heard and "friday" in heard, heard
+    assert "delivery" in heard and "friday" in heard, heard
 
 
 async def test_voice_live_path_pcm16_16k_with_client_commit(engine_url: str) -> None:
@@ -146,3 +146,15 @@ async def test_response_instructions_are_spoken(beta: RawClient) -> None:
     assert events[-1]["response"]["output"][0]["content"][0]["transcript"] == "Welcome, how may I help you?"
     heard = transcribe(audio_of(events, "pcm16"), 24000).lower()
     assert "welcome" in heard and "help" in heard, heard
+
+
+async def test_espeak_voice_is_chosen_by_session_voice(beta: RawClient) -> None:
+    await beta.send({"type": "session.update", "session": {"voice": "espeak:en-us"}})
+    assert (await beta.until("session.updated"))[-1]["session"]["voice"] == "espeak:en-us"
+    await beta.send({"type": "response.create", "response": {"instructions": 'Say "Thank you for calling, goodbye."'}})
+    events = await beta.until("response.done")
+    heard = transcribe(audio_of(events, "pcm16"), 24000).lower()
+    assert "thank" in heard and "calling" in heard, heard
+    await beta.send({"type": "session.update", "session": {"voice": "espeak:no-such-voice"}, "event_id": "v1"})
+    error = (await beta.until("error"))[-1]["error"]
+    assert error["param"] == "session.voice" and error["event_id"] == "v1"

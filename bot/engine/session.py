@@ -20,6 +20,7 @@ from bot.engine.response import ResponseRun
 from bot.engine.runtime import EngineRuntime
 from bot.engine.transcription import Transcriptions
 from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from bot.errors import ConfigError
 from bot.realtime import ids
 from bot.realtime.client_events import (
     ClientEvent,
@@ -130,6 +131,11 @@ class EngineSession:
     async def _session_update(self, event: SessionUpdate) -> None:
         dialect = Dialect.from_session_update(event.session, self.dialect)
         config = self.config.updated(event.session, dialect)
+        if config.voice != self.config.voice:
+            try:
+                self.runtime.voices.get(config.voice)
+            except ConfigError as exc:
+                raise ProtocolError("invalid_value", str(exc), param="session.voice") from None
         self.dialect = dialect
         old, self.config = self.config, config
         self.buffer.set_format(config.input_format)

@@ -52,14 +52,28 @@ class PiperVoice:
 
 
 class VoiceBank:
-    """Maps a session's `voice` to a loaded voice. OpenAI and Azure voice names fall back to the default."""
+    """Maps a session's `voice` to a loaded voice.
 
-    def __init__(self, default: Voice, others: dict[str, Voice] | None = None) -> None:
+    ``espeak:<voice>`` (e.g. ``espeak:fr``) loads an espeak-ng voice on first use; any other name
+    (OpenAI's ``alloy``, Azure's ``en-US-AvaNeural``...) gets the default piper voice.
+    """
+
+    def __init__(self, default: Voice) -> None:
         self.default = default
-        self._voices = {default.name: default, **(others or {})}
+        self._voices: dict[str, Voice] = {default.name: default}
+        self._lock = threading.Lock()
 
     def get(self, name: str) -> Voice:
-        return self._voices.get(name.lower(), self.default)
+        """The voice for `name`; raises ConfigError for an espeak voice that does not exist."""
+        key = name.lower()
+        if not key.startswith("espeak:"):
+            return self._voices.get(key, self.default)
+        with self._lock:
+            if key not in self._voices:
+                from bot.engine.espeak import EspeakVoice
+
+                self._voices[key] = EspeakVoice(key.removeprefix("espeak:"))
+            return self._voices[key]
 
     def speak(self, name: str, text: str) -> Iterator[tuple[str, bytes]]:
         voice = self.get(name)
