@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.engine.runtime import EngineRuntime
 from bot.engine.server import create_app
+from bot.engine.stats import EngineStats
 from bot.settings import Settings
 from tests.client import RawClient
 
@@ -23,7 +24,7 @@ def runtime() -> EngineRuntime:
 async def serve_engine(runtime: EngineRuntime, **overrides: object) -> AsyncIterator[str]:
     """The real engine app on a free loopback port; yields its http base URL."""
     settings = Settings(_env_file=None, **{**runtime.settings.model_dump(), **overrides})
-    app = create_app(dataclasses.replace(runtime, settings=settings))
+    app = create_app(dataclasses.replace(runtime, settings=settings, stats=EngineStats()))
     app.cleanup_ctx.clear()  # the shared runtime outlives this app
     runner = web.AppRunner(app)
     await runner.setup()

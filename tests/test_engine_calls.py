@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -158,3 +159,28 @@ async def test_espeak_voice_is_chosen_by_session_voice(beta: RawClient) -> None:
     await beta.send({"type": "session.update", "session": {"voice": "espeak:no-such-voice"}, "event_id": "v1"})
     error = (await beta.until("error"))[-1]["error"]
     assert error["param"] == "session.voice" and error["event_id"] == "v1"
+
+
+async def test_concurrent_sessions_each_get_their_own_answer(engine_url: str) -> None:
+    questions = {
+        "What are your opening hours?": "monday",
+        "Can I return something I bought?": "30",
+        "Where is my order 4 5 7 2 1?": "order",
+        "Hello there.": "help",
+    }
+
+    async def call(question: str) -> str:
+        async with connect(engine_url) as client:
+            await client.send({"type": "session.update", "session": {
+                "instructions": INSTRUCTIONS, "tools": [ORDER_TOOL], "input_audio_format": "g711_ulaw",
+                "output_audio_format": "g711_ulaw"}})  # fmt: skip
+            await client.append(phone_ulaw(question) + silence("g711_ulaw", 1000), chunk=800)
+            events = await client.until("response.done")
+            output = events[-1]["response"]["output"][0]
+            if output["type"] == "function_call":
+                return output["name"] + " " + output["arguments"]
+            return output["content"][0]["transcript"]
+
+    answers = await asyncio.gather(*(call(q) for q in questions))
+    for (question, expected), answer in zip(questions.items(), answers, strict=True):
+        assert expected in answer.lower(), (question, answer)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +27,6 @@ class EngineRuntime:
     encoder: SentenceEncoder
     pool: InferencePool
     settings: Settings
-    brain_factory: Callable[[EngineRuntime], Brain]
     stats: EngineStats = field(default_factory=EngineStats)
     embed_cache: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -41,7 +39,6 @@ class EngineRuntime:
             encoder=SentenceEncoder(),
             pool=InferencePool(settings.engine_pool_max_waiting),
             settings=settings,
-            brain_factory=_brain_factory(settings),
         )
         runtime.encoder.encode(["warm up"])
         runtime.voices.default.synthesize("Warm up.")
@@ -68,15 +65,16 @@ class EngineRuntime:
         return np.stack([self.embed_cache[t] for t in texts]) if texts else np.zeros((0, self.encoder.dim))
 
     def new_brain(self) -> Brain:
-        return self.brain_factory(self)
+        return brain_factory(self)
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
 
 
-def _brain_factory(settings: Settings) -> Callable[[EngineRuntime], Brain]:
-    if settings.brain == "openai":
+def brain_factory(runtime: EngineRuntime) -> Brain:
+    """A brain for a new session, of the kind the settings name."""
+    if runtime.settings.brain == "openai":
         from bot.engine.brain.openai_chat import OpenAIChatBrain
 
-        return lambda runtime: OpenAIChatBrain(settings)
-    return lambda runtime: LocalBrain(runtime.embed)
+        return OpenAIChatBrain(runtime.settings)
+    return LocalBrain(runtime.embed)
