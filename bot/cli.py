@@ -1,10 +1,12 @@
-"""`voicebot` command line."""
+"""`voicebot` command line: the engine, SIP workers, the supervisor, a softphone, and tools."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from bot.settings import Settings
 
@@ -13,9 +15,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="voicebot", description="Contact-center voice bot")
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
+
     engine = sub.add_parser("engine", help="run the offline realtime engine (Realtime / Voice Live protocol)")
     engine.add_argument("--host", default=None)
     engine.add_argument("--port", type=int, default=None)
+
+    worker = sub.add_parser("sip-worker", help="run one SIP worker (a pjsua2 endpoint bridging calls to the engine)")
+    worker.add_argument("--host", default=None)
+    worker.add_argument("--port", type=int, default=None)
+    worker.add_argument("--id", default="w1", help="worker id recorded with each call")
+
+    call = sub.add_parser("call", help="softphone: call the bot, speak, record, print transcript and latency")
+    call.add_argument("uri", help="e.g. sip:bot@127.0.0.1:5060")
+    what = call.add_mutually_exclusive_group(required=True)
+    what.add_argument("--say", action="append", help="an utterance (repeat for several turns)")
+    what.add_argument("--wav", type=Path, help="8 kHz mono 16-bit WAV to play as the caller")
+    call.add_argument("--record", type=Path, help="write everything the bot sent to this WAV")
+
+    sub.add_parser("seed", help="load the demo CRM fixture into Redis")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
@@ -23,6 +41,30 @@ def main(argv: list[str] | None = None) -> int:
         from bot.engine.server import serve
 
         serve(settings, args.host or settings.engine_host, args.port or settings.engine_port)
+        return 0
+    if args.command == "sip-worker":
+        from sip.worker import SipWorker
+
+        w = SipWorker(settings, args.id, args.host or settings.sip_host, args.port or settings.sip_port)
+        asyncio.run(w.run())
+        return 0
+    if args.command == "call":
+        from bot.softphone_cli import run_call
+
+        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record))
+    if args.command == "seed":
+        from redis.asyncio import Redis
+
+        from flows.crm import seed
+
+        async def do_seed() -> int:
+            redis = Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0")
+            try:
+                return await seed(redis)
+            finally:
+                await redis.aclose()
+
+        print(f"seeded {asyncio.run(do_seed())} CRM records")
         return 0
     return 2
 

@@ -29,5 +29,24 @@ class Settings(BaseSettings):
     brain_model: str = "gpt-4o-mini"
     brain_api_key: SecretStr | None = None
 
+    # --- the realtime engine a call talks to (local by default; Azure Voice Live or OpenAI) -----------
+    realtime_url: str = "ws://127.0.0.1:8765/v1/realtime?model=voicebot-local"
+    realtime_kind: Literal["local", "openai", "azure"] = "local"
+    realtime_api_key: SecretStr | None = None
+
+    # --- the bot --------------------------------------------------------------------------------------
+    bot_instructions: str | None = None  # default: flows/assistant.md
+    bot_voice: str = "alloy"
+    transfer_uri: str | None = None  # SIP URI of the human agents' queue
+
+    # --- the SIP edge ---------------------------------------------------------------------------------
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    sip_max_calls: int = Field(4, ge=1)  # per worker; the pjsua2 wheel caps this at 4
+    rtp_port_base: int = 0  # first RTP port of a worker; 0 derives it from the SIP port
+    trunk_registrar: str | None = None  # e.g. sip:trunk.example.com — register there with digest auth
+    trunk_user: str | None = None
+    trunk_password: SecretStr | None = None
+
     # --- state --------------------------------------------------------------------------------------
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "VOICEBOT_REDIS_URL"))

@@ -1,0 +1,1 @@
+"""Business logic exposed to the bot as tools: typed functions, no SIP, no audio."""

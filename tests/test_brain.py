@@ -121,13 +121,13 @@ async def test_tool_result_is_spoken(encoder: SentenceEncoder) -> None:
 @pytest.mark.parametrize(
     ("output", "expected"),
     [
-        ('{"message": "Your order ships Friday."}', "Your order ships Friday."),
-        ('{"error": "billing is down"}', "Sorry, I couldn't complete that: billing is down."),
-        ('{"order_id": "45721", "status": "shipped"}', "Here is what I found: the order id is 4 5 7 2 1, the status is shipped."),
-        ("plain words", "plain words"),
+        ('{"message": "Your order ships Friday."}', ("Your order ships Friday.", True)),
+        ('{"error": "billing is down"}', ("Sorry, I couldn't complete that: billing is down.", False)),
+        ('{"order_id": "45721", "status": "shipped"}', ("Here is what I found: the order id is 4 5 7 2 1, the status is shipped.", False)),
+        ("plain words", ("plain words", False)),
     ],
 )  # fmt: skip
-def test_speak_tool_result(output: str, expected: str) -> None:
+def test_speak_tool_result(output: str, expected: tuple[str, bool]) -> None:
     assert speak_tool_result(output) == expected
 
 

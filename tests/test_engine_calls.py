@@ -178,8 +178,8 @@ async def test_concurrent_sessions_each_get_their_own_answer(engine_url: str) ->
             events = await client.until("response.done")
             output = events[-1]["response"]["output"][0]
             if output["type"] == "function_call":
-                return output["name"] + " " + output["arguments"]
-            return output["content"][0]["transcript"]
+                return str(output["name"] + " " + output["arguments"])
+            return str(output["content"][0]["transcript"])
 
     answers = await asyncio.gather(*(call(q) for q in questions))
     for (question, expected), answer in zip(questions.items(), answers, strict=True):

@@ -66,7 +66,8 @@ class LocalBrain:
             yield self._instructed(request)
         elif last.role == "tool_result":
             self._pending = None
-            yield speak_tool_result(last.text) + " " + ANYTHING_ELSE
+            said, worded = speak_tool_result(last.text)
+            yield said if worded else said + " " + ANYTHING_ELSE
         else:
             async for out in self._on_user(request, last):
                 yield out
@@ -201,22 +202,23 @@ def _smalltalk(intent: str) -> str:
     }[intent]
 
 
-def speak_tool_result(output: str) -> str:
-    """Turn a tool's output (usually JSON) into a sentence to say."""
+def speak_tool_result(output: str) -> tuple[str, bool]:
+    """A tool's output (usually JSON) as a sentence to say, and whether the tool worded it itself
+    (a `message`-like field: said verbatim, the tool chose every word)."""
     try:
         data = json.loads(output)
     except ValueError:
-        return output.strip() or "Done."
+        return output.strip() or "Done.", False
     if isinstance(data, str):
-        return data
+        return data, True
     if isinstance(data, dict):
         for key in SPEAKABLE_KEYS:
             if isinstance(data.get(key), str):
-                return str(data[key])
+                return str(data[key]), True
         if data.get("error"):
-            return f"Sorry, I couldn't complete that: {data['error']}."
+            return f"Sorry, I couldn't complete that: {data['error']}.", False
         parts = [f"the {humanize(k)} is {slots.spoken(v)}" for k, v in data.items() if isinstance(v, str | int | float)]
-        return "Here is what I found: " + ", ".join(parts) + "." if parts else "Done."
+        return ("Here is what I found: " + ", ".join(parts) + "." if parts else "Done."), False
     if isinstance(data, list):
-        return f"I found {len(data)} results." if data else "I found nothing."
-    return slots.spoken(data)
+        return (f"I found {len(data)} results." if data else "I found nothing."), False
+    return slots.spoken(data), False

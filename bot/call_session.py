@@ -1,0 +1,285 @@
+"""One phone call bridged to a realtime engine: caller audio up, bot audio down, tools routed to flows.
+
+Independent of pjsua2: it drives a `CallPort` (answer, hang up, transfer, and the media buffers).
+Control before media: barge-in clears local playout first, then tells the engine what was heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.audio import g711
+from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, session_update
+from bot.state import CallStore
+from flows.registry import CallContext, ToolRegistry, ToolResult
+from sip.call import CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, TransferStatus
+
+log = logging.getLogger(__name__)
+UPLINK_TICK_S = 0.02
+
+
+class CallPort(Protocol):
+    call_id: str
+    remote_uri: str
+    local_uri: str
+    media: CallMedia
+    events: asyncio.Queue[CallEvent]
+
+    @property
+    def alive(self) -> bool: ...
+    def answer(self, code: int, reason: str = "") -> bool: ...
+    def hangup(self, code: int = 200) -> bool: ...
+    def transfer(self, target: str, headers: dict[str, str]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    instructions: str
+    voice: str = "alloy"
+    transfer_target: str | None = None  # SIP URI of the human queue
+    media_timeout_s: float = 5.0
+    goodbye_grace_s: float = 10.0  # longest wait for a goodbye to finish playing before hanging up
+
+
+class CallSession:
+    def __init__(
+        self,
+        call: CallPort,
+        target: RealtimeTarget,
+        bot: BotConfig,
+        tools: ToolRegistry,
+        store: CallStore | None,
+        worker: str,
+        connect: Callable[[RealtimeTarget], Awaitable[RealtimeConnection]] = RealtimeConnection.open,
+    ) -> None:
+        self.call = call
+        self.target = target
+        self.bot = bot
+        self.tools = tools
+        self.store = store
+        self.worker = worker
+        self._connect = connect
+        self.context = CallContext(call.call_id, call.remote_uri, call.local_uri)
+        self.started = time.time()
+        self.outcome = "caller_hung_up"
+        self._conn: RealtimeConnection | None = None
+        self._active_response: str | None = None
+        self._tool_outputs_pending = False
+        self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
+        self._done = asyncio.Event()
+        self.first_audio_at: float | None = None
+
+    async def run(self) -> str:
+        """Answer, bridge until either side ends, record the outcome. Returns it."""
+        call, store = self.call, self.store
+        if store:
+            store.call_started(call.call_id, call.remote_uri, call.local_uri, self.worker)
+        call.answer(180)
+        try:
+            self._conn = await self._connect(self.target)
+        except EngineUnavailable as exc:
+            log.error("call %s: %s", call.call_id, exc)
+            call.answer(503, "Engine Unavailable")
+            self.outcome = "engine_unavailable"
+            self._record_end()
+            return self.outcome
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            conn = self._conn
+            await conn.send(session_update(conn.capabilities, instructions=self.bot.instructions,
+                                           voice=self.bot.voice, tools=self.tools.schemas()))  # fmt: skip
+            if not call.answer(200):
+                self.outcome = "answer_failed"
+                return self.outcome
+            if store:
+                store.call_answered(call.call_id)
+            tasks = [
+                asyncio.create_task(self._downlink(conn), name=f"down-{call.call_id}"),
+                asyncio.create_task(self._control(), name=f"control-{call.call_id}"),
+            ]
+            await asyncio.wait([*tasks, asyncio.create_task(self._done.wait())], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._conn.close()
+            if call.alive:
+                call.hangup()
+            self._record_end()
+        return self.outcome
+
+    def _record_end(self) -> None:
+        if self.store:
+            self.store.call_ended(self.call.call_id, self.outcome, self.started)
+
+    def _finish(self, outcome: str) -> None:
+        self.outcome = outcome
+        self._done.set()
+
+    # --- call control events (hang-up, media, DTMF, transfer) --------------------------------------
+    async def _control(self) -> None:
+        uplink: asyncio.Task[None] | None = None
+        try:
+            while True:
+                event = await self.call.events.get()
+                if isinstance(event, MediaReady) and uplink is None:
+                    assert self._conn is not None
+                    uplink = asyncio.create_task(self._uplink(self._conn), name=f"up-{self.call.call_id}")
+                    await self._conn.send({"type": "response.create"})  # the greeting
+                elif isinstance(event, Disconnected):
+                    self._finish(self.outcome if self.outcome != "caller_hung_up" else "caller_hung_up")
+                    return
+                elif isinstance(event, Dtmf):
+                    await self._on_dtmf(event)
+                elif isinstance(event, TransferStatus) and event.final:
+                    await self._on_transfer_status(event)
+        finally:
+            if uplink is not None:
+                uplink.cancel()
+                await asyncio.gather(uplink, return_exceptions=True)
+
+    async def _on_dtmf(self, event: Dtmf) -> None:
+        if self.store:
+            self.store.transcript(self.call.call_id, "dtmf", event.digit)
+        assert self._conn is not None
+        await self._conn.send({"type": "conversation.item.create", "item": {
+            "type": "message", "role": "user", "content": [{"type": "input_text", "text": f"(keypad) {event.digit}"}]}})  # fmt: skip
+
+    async def _on_transfer_status(self, event: TransferStatus) -> None:
+        if 200 <= event.code < 300:
+            self.call.hangup()
+            self._finish("transferred")
+            return
+        log.warning("call %s: transfer failed with %d", self.call.call_id, event.code)
+        assert self._conn is not None
+        await self._say("I'm sorry, I couldn't reach an agent just now. Can I help you with something else?")
+
+    async def _say(self, text: str) -> None:
+        assert self._conn is not None
+        await self._conn.send({"type": "response.create", "response": {"instructions": f'Say "{text}"'}})
+
+    # --- caller → engine ------------------------------------------------------------------------
+    async def _uplink(self, conn: RealtimeConnection) -> None:
+        inbound = self.call.media.inbound
+        start = time.monotonic()
+        tick = 0
+        while True:
+            frames = inbound.drain()
+            if frames:
+                audio = g711.pcm16_to_ulaw(b"".join(frames))
+                await conn.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(audio).decode()})
+            tick += 1
+            await asyncio.sleep(max(0.0, start + tick * UPLINK_TICK_S - time.monotonic()))  # paced, no drift
+
+    # --- engine → caller ------------------------------------------------------------------------
+    async def _downlink(self, conn: RealtimeConnection) -> None:
+        handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+            "response.created": self._on_response_created,
+            "response.audio.delta": self._on_audio_delta,
+            "response.audio.done": self._on_audio_done,
+            "response.audio_transcript.done": self._on_bot_transcript,
+            "input_audio_buffer.speech_started": self._on_speech_started,
+            "conversation.item.input_audio_transcription.completed": self._on_caller_transcript,
+            "response.function_call_arguments.done": self._on_function_call,
+            "response.done": self._on_response_done,
+            "error": self._on_error,
+        }
+        async for event in conn.events():
+            handler = handlers.get(event["type"])
+            if handler is not None:
+                await handler(event)
+        self._finish("engine_closed")
+
+    async def _on_response_created(self, event: dict[str, Any]) -> None:
+        self._active_response = event["response"]["id"]
+
+    async def _on_audio_delta(self, event: dict[str, Any]) -> None:
+        if event.get("response_id") != self._active_response:
+            return  # audio of a reply already cancelled: never play it
+        if self.first_audio_at is None:
+            self.first_audio_at = time.time()
+        self.call.media.playout.push(event["item_id"], g711.ulaw_to_pcm16(base64.b64decode(event["delta"])))
+
+    async def _on_audio_done(self, event: dict[str, Any]) -> None:
+        self.call.media.playout.finish(event["item_id"])
+
+    async def _on_speech_started(self, event: dict[str, Any]) -> None:
+        """Barge-in: silence the bot now, then tell the engine how much of its reply was heard."""
+        playout = self.call.media.playout
+        if not playout.busy:
+            return
+        item_id, played_ms = playout.clear()
+        assert self._conn is not None
+        if self._active_response is not None:
+            self._active_response = None
+            await self._conn.send({"type": "response.cancel"})
+        if item_id:
+            await self._conn.send({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0,
+                                   "audio_end_ms": played_ms})  # fmt: skip
+        self._after_playout = None
+
+    async def _on_caller_transcript(self, event: dict[str, Any]) -> None:
+        if self.store:
+            self.store.transcript(self.call.call_id, "caller", event.get("transcript", ""))
+
+    async def _on_bot_transcript(self, event: dict[str, Any]) -> None:
+        if self.store:
+            self.store.transcript(self.call.call_id, "bot", event.get("transcript", ""))
+
+    async def _on_function_call(self, event: dict[str, Any]) -> None:
+        name, call_id = event.get("name", ""), event["call_id"]
+        if self.store:
+            self.store.transcript(self.call.call_id, "tool", f"{name} {event.get('arguments', '')}")
+        result: ToolResult = await self.tools.call(name, event.get("arguments", "{}"), self.context)
+        if result.action is not None:
+            self._after_playout = (result.action, result.action_args)
+        assert self._conn is not None
+        await self._conn.send({"type": "conversation.item.create", "item": {
+            "type": "function_call_output", "call_id": call_id, "output": json.dumps(result.output)}})  # fmt: skip
+        self._tool_outputs_pending = True
+
+    async def _on_response_done(self, event: dict[str, Any]) -> None:
+        if event["response"]["id"] == self._active_response:
+            self._active_response = None
+        assert self._conn is not None
+        if self._tool_outputs_pending:
+            self._tool_outputs_pending = False
+            await self._conn.send({"type": "response.create"})
+            return
+        if self._after_playout is not None:
+            action, args = self._after_playout
+            self._after_playout = None
+            await self._when_played()
+            if action == "hangup":
+                self.call.hangup()
+                self._finish("completed")
+            elif action == "transfer":
+                self._transfer(args)
+
+    async def _when_played(self) -> None:
+        deadline = time.monotonic() + self.bot.goodbye_grace_s
+        # The playout drains on pjmedia's clock thread, which must not touch asyncio objects: poll it.
+        while self.call.media.playout.busy and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+    def _transfer(self, args: dict[str, Any]) -> None:
+        target = self.bot.transfer_target
+        if not target:
+            log.warning("call %s: transfer asked but no transfer target configured", self.call.call_id)
+            return
+        headers = {"X-Voicebot-Call-Id": self.call.call_id, "X-Voicebot-Reason": str(args.get("reason", ""))}
+        if self.store:
+            self.store.transcript(self.call.call_id, "system", f"transfer to {target}")
+        self.call.transfer(target, headers)
+
+    async def _on_error(self, event: dict[str, Any]) -> None:
+        error = event.get("error", {})
+        if error.get("code") != "response_cancel_not_active":  # a race with the engine's own interrupt
+            log.warning("call %s: engine error %s: %s", self.call.call_id, error.get("code"), error.get("message"))

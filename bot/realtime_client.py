@@ -1,0 +1,139 @@
+"""One Realtime client for every engine: the local one, Azure Voice Live and OpenAI Realtime.
+
+Code that uses it branches on `Capabilities`, never on which engine it is. Outgoing events are
+written in the target's dialect; incoming ones are handed over with beta (canonical) names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import aiohttp
+
+from bot.errors import VoicebotError
+
+log = logging.getLogger(__name__)
+Kind = Literal["local", "openai", "azure"]
+
+# GA names → the canonical (beta) names the call session handles.
+_CANONICAL = {
+    "response.output_audio.delta": "response.audio.delta",
+    "response.output_audio.done": "response.audio.done",
+    "response.output_audio_transcript.delta": "response.audio_transcript.delta",
+    "response.output_audio_transcript.done": "response.audio_transcript.done",
+    "response.output_text.delta": "response.text.delta",
+    "response.output_text.done": "response.text.done",
+    "conversation.item.added": "conversation.item.created",
+}
+
+
+class EngineUnavailable(VoicebotError, ConnectionError):
+    """The realtime engine could not be reached or refused the session; another try may work."""
+
+    retryable = True
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    g711: bool = True  # takes and sends G.711 mu-law as is (no rate change at the edge)
+    server_vad: bool = True
+    input_transcription: bool = True
+    ga_dialect: bool = False  # speaks GA event names and session shape
+
+
+@dataclass(frozen=True)
+class RealtimeTarget:
+    url: str  # ws(s)://host/v1/realtime?model=...
+    kind: Kind = "local"
+    api_key: str | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(ga_dialect=self.kind == "openai")
+
+    def headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self.kind == "azure":
+            if self.api_key:
+                headers["api-key"] = self.api_key
+        else:
+            if self.api_key:
+                headers["Authorization"] = f"Bearer {self.api_key}"
+            if self.kind == "local":
+                headers["OpenAI-Beta"] = "realtime=v1"
+        return headers
+
+
+def session_update(
+    caps: Capabilities,
+    *,
+    instructions: str,
+    voice: str,
+    tools: list[dict[str, Any]],
+    silence_ms: int = 500,
+) -> dict[str, Any]:
+    """The session.update a phone call needs, in the target's dialect: G.711 both ways, server VAD
+    that interrupts replies, and input transcription for the call record."""
+    vad = {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": silence_ms,
+           "create_response": True, "interrupt_response": True}  # fmt: skip
+    if caps.ga_dialect:
+        session: dict[str, Any] = {
+            "type": "realtime", "instructions": instructions, "tools": tools,
+            "audio": {"input": {"format": {"type": "audio/pcmu"}, "turn_detection": vad,
+                                "transcription": {"model": "whisper-1"}},
+                      "output": {"format": {"type": "audio/pcmu"}, "voice": voice}},
+        }  # fmt: skip
+    else:
+        session = {
+            "instructions": instructions, "voice": voice, "tools": tools, "turn_detection": vad,
+            "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
+            "input_audio_transcription": {"model": "whisper-1"},
+        }  # fmt: skip
+    return {"type": "session.update", "session": session}
+
+
+class RealtimeConnection:
+    """One WebSocket. `send` applies backpressure (the socket's); `events()` yields parsed events."""
+
+    def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse, target: RealtimeTarget):
+        self._http = http
+        self._ws = ws
+        self.target = target
+        self.capabilities = target.capabilities
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, target: RealtimeTarget, timeout_s: float = 5.0) -> RealtimeConnection:
+        http = aiohttp.ClientSession()
+        try:
+            ws = await http.ws_connect(target.url, headers=target.headers(), timeout=aiohttp.ClientWSTimeout(ws_close=timeout_s),
+                                       max_msg_size=32 * 1024 * 1024)  # fmt: skip
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            await http.close()
+            raise EngineUnavailable(f"realtime engine at {target.url} unreachable: {exc}") from exc
+        return cls(http, ws, target)
+
+    async def send(self, event: dict[str, Any]) -> None:
+        async with self._lock:
+            await self._ws.send_str(json.dumps(event))
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        async for msg in self._ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            try:
+                event = json.loads(msg.data)
+            except ValueError:
+                log.warning("engine sent a non-JSON message")
+                continue
+            event["type"] = _CANONICAL.get(event.get("type", ""), event.get("type"))
+            yield event
+
+    async def close(self) -> None:
+        await self._ws.close()
+        await self._http.close()

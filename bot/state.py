@@ -1,0 +1,142 @@
+"""Call state in Redis: the record of each call, its transcript, and the set of live calls.
+
+Keys: `call:<id>` (hash: ids, from/to, worker, times, state, outcome), `call:<id>:transcript`
+(stream of role/text), `calls:live` (set), `calls:recent` (sorted set by start time).
+
+Writes never block a call: they are queued and written in order by one task, which retries while
+Redis is away. Overflow policy: at most `max_pending` writes wait; beyond that the oldest is dropped
+and counted (a Redis outage long enough to fill it loses the oldest transcript lines first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
+
+log = logging.getLogger(__name__)
+Write = Callable[[Pipeline], object]
+Fields = dict[FieldT, EncodableT]
+RETRY_S = (0.2, 0.5, 1.0, 2.0)
+
+
+class CallStore:
+    def __init__(self, redis: Redis, max_pending: int = 10_000, clock: Callable[[], float] = time.time) -> None:
+        self.redis = redis
+        self._pending: deque[Write] = deque()
+        self.max_pending = max_pending
+        self.dropped = 0
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._writer: asyncio.Task[None] | None = None
+
+    # --- what calls record ------------------------------------------------------------------------
+    def call_started(self, call_id: str, caller: str, callee: str, worker: str) -> None:
+        now = self._clock()
+        record: Fields = {"call_id": call_id, "caller": caller, "callee": callee, "worker": worker,
+                  "started": now, "state": "ringing"}  # fmt: skip
+
+        def write(p: Pipeline) -> None:
+            p.hset(f"call:{call_id}", mapping=record)
+            p.sadd("calls:live", call_id)
+            p.zadd("calls:recent", {call_id: now})
+
+        self._queue(write)
+
+    def call_answered(self, call_id: str) -> None:
+        mapping: Fields = {"state": "active", "answered": self._clock()}
+        self._queue(lambda p: p.hset(f"call:{call_id}", mapping=mapping))
+
+    def transcript(self, call_id: str, role: str, text: str) -> None:
+        entry: Fields = {"role": role, "text": text, "t": self._clock()}
+        self._queue(lambda p: p.xadd(f"call:{call_id}:transcript", entry, maxlen=5000, approximate=True))
+
+    def call_ended(self, call_id: str, outcome: str, started: float) -> None:
+        now = self._clock()
+        mapping: Fields = {"state": "ended", "ended": now, "outcome": outcome, "duration_s": round(now - started, 3)}
+
+        def write(p: Pipeline) -> None:
+            p.hset(f"call:{call_id}", mapping=mapping)
+            p.srem("calls:live", call_id)
+
+        self._queue(write)
+
+    # --- reading ----------------------------------------------------------------------------------
+    async def record(self, call_id: str) -> dict[str, str]:
+        return text_dict(await self.redis.hgetall(f"call:{call_id}"))
+
+    async def transcript_of(self, call_id: str) -> list[dict[str, str]]:
+        entries = await self.redis.xrange(f"call:{call_id}:transcript")
+        return [text_dict(fields or {}) for _id, fields in entries or []]
+
+    # --- the writer -------------------------------------------------------------------------------
+    def _queue(self, write: Write) -> None:
+        if len(self._pending) >= self.max_pending:
+            self._pending.popleft()
+            self.dropped += 1
+        self._pending.append(write)
+        self._drained.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="call-store-writer")
+
+    async def _write_loop(self) -> None:
+        attempt = 0
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = list(self._pending)[:100]
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for write in batch:
+                            write(pipe)
+                        await pipe.execute()
+                except (RedisError, OSError) as exc:
+                    delay = RETRY_S[min(attempt, len(RETRY_S) - 1)]
+                    attempt += 1
+                    if attempt == 1:
+                        log.warning("redis unavailable (%s); %d writes held, retrying", exc, len(self._pending))
+                    await asyncio.sleep(delay)
+                    continue
+                if attempt:
+                    log.info("redis back; writes resumed")
+                attempt = 0
+                for _ in batch:
+                    if self._pending:
+                        self._pending.popleft()
+            self._drained.set()
+
+    async def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until queued writes are in Redis; False if they are still pending after `timeout_s`."""
+        try:
+            await asyncio.wait_for(self._drained.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        await self.flush(2.0)
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+
+def text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def text_dict(data: Mapping[Any, Any]) -> dict[str, str]:
+    """A Redis hash or stream entry with bytes or str keys and values, as str."""
+    return {text(k): text(v) for k, v in data.items()}

@@ -1,0 +1,50 @@
+"""The contact-center tools the bot offers callers."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from flows.crm import Crm
+from flows.registry import CallContext, ToolRegistry, ToolResult
+
+
+def instructions() -> str:
+    """The assistant's instructions: persona, greeting and the facts it may state."""
+    return resources.files("flows").joinpath("assistant.md").read_text()
+
+
+def build_registry(crm: Crm) -> ToolRegistry:
+    registry = ToolRegistry()
+
+    @registry.tool(
+        "Look up the status of an order.",
+        examples=("where is my order", "track my package", "has my order shipped"),
+    )
+    async def get_order_status(order_id: str) -> ToolResult:
+        order = await crm.order(order_id.strip())
+        if order is None:
+            spoken = " ".join(order_id)
+            return ToolResult({"message": f"I couldn't find an order with the number {spoken}. "
+                               "Could you check the number and say it again?"})  # fmt: skip
+        return ToolResult({
+            "message": f"Your order {' '.join(order['id'])} is {order['status']}, "
+            f"with delivery expected {order['delivery']} by {order['carrier']}. Anything else I can help with?",
+            "status": order["status"],
+        })  # fmt: skip
+
+    @registry.tool(
+        "Transfer the caller to a human agent.",
+        examples=("talk to a person", "an agent please", "speak to a representative"),
+    )
+    async def transfer_to_agent(context: CallContext, reason: str = "caller request") -> ToolResult:
+        return ToolResult(
+            {"message": "Let me transfer you to an agent. Please hold."},
+            action="transfer",
+            action_args={"reason": reason},
+        )
+
+    @registry.tool("End the call when the caller is done.", examples=("goodbye", "that's all, bye", "hang up"))
+    async def end_call() -> ToolResult:
+        return ToolResult({"message": "Thank you for calling Acme Telecom. Goodbye!"}, action="hangup")
+
+    return registry

@@ -1,0 +1,48 @@
+"""The SIP account calls arrive on; optionally registered to a trunk with digest auth."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pjsua2 as pj
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrunkConfig:
+    registrar: str  # e.g. sip:trunk.example.com
+    user: str
+    password: str
+    realm: str = "*"
+
+
+class InboundAccount(pj.Account):  # type: ignore[misc]
+    def __init__(self, on_incoming: Callable[[int], None]) -> None:
+        super().__init__()
+        self._on_incoming = on_incoming
+        self.registered: bool | None = None
+
+    def open(self, id_uri: str, rtp: tuple[str, int, int], trunk: TrunkConfig | None = None) -> None:
+        """`rtp`: (address, first port, port count) that media sockets bind to: never all interfaces."""
+        cfg = pj.AccountConfig()
+        cfg.idUri = id_uri
+        media = cfg.mediaConfig.transportConfig
+        media.boundAddress, media.port, media.portRange = rtp
+        if trunk is not None:
+            cfg.regConfig.registrarUri = trunk.registrar
+            cred = pj.AuthCredInfo("digest", trunk.realm, trunk.user, 0, trunk.password)
+            cfg.sipConfig.authCreds.append(cred)
+        else:
+            cfg.regConfig.registerOnAdd = False
+        self.create(cfg)
+
+    def onIncomingCall(self, prm: Any) -> None:
+        self._on_incoming(int(prm.callId))
+
+    def onRegState(self, prm: Any) -> None:
+        self.registered = prm.code // 100 == 2
+        log.info("trunk registration: %d %s", prm.code, prm.reason)

@@ -1,0 +1,178 @@
+"""One SIP call: thin pjsua2 callbacks that hand events to asyncio, and the control a session uses.
+
+Lifetime rule (../shared/notes/pjsua2.md): the Python `Call` is dropped inside its DISCONNECTED
+callback; a wrapper freed later, after pjsua reused the slot, hung up an unrelated call. So the
+session never holds the pj object: it holds a `CallControl`, which goes inert at disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pjsua2 as pj
+
+from sip.media import BridgePort, PortPool
+from sip.playout import InboundBuffer, PlayoutBuffer
+
+log = logging.getLogger(__name__)
+MAX_EVENTS = 256  # control events per call; a session consumes them far faster than SIP produces them
+
+
+@dataclass(frozen=True)
+class MediaReady:
+    pass
+
+
+@dataclass(frozen=True)
+class Dtmf:
+    digit: str
+    method: str = "rfc4733"
+
+
+@dataclass(frozen=True)
+class TransferStatus:
+    code: int
+    final: bool
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    code: int
+    reason: str
+
+
+CallEvent = MediaReady | Dtmf | TransferStatus | Disconnected
+
+
+@dataclass
+class CallMedia:
+    inbound: InboundBuffer = field(default_factory=InboundBuffer)
+    playout: PlayoutBuffer = field(default_factory=PlayoutBuffer)
+
+
+class SipCall(pj.Call):  # type: ignore[misc]
+    def __init__(self, account: Any, call_id: int, ports: PortPool, on_gone: Callable[[SipCall], None]) -> None:
+        super().__init__(account, call_id)
+        self.media = CallMedia()
+        self.events: asyncio.Queue[CallEvent] = asyncio.Queue(MAX_EVENTS)
+        self._ports = ports
+        self._port: BridgePort | None = None
+        self._on_gone = on_gone
+        self.call_id = self.remote_uri = self.local_uri = ""
+        if call_id != pj.PJSUA_INVALID_ID:  # inbound: the dialog exists already
+            self.learn_identity()
+
+    def learn_identity(self) -> None:
+        info = self.getInfo()
+        self.call_id = info.callIdString
+        self.remote_uri = info.remoteUri
+        self.local_uri = info.localUri
+
+    def _emit(self, event: CallEvent) -> None:
+        try:
+            self.events.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning("call %s: control queue full, dropped %s", self.call_id, event)
+
+    def onCallState(self, prm: Any) -> None:
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            if self._port is not None:
+                self._ports.release(self._port)
+                self._port = None
+            self._emit(Disconnected(info.lastStatusCode, info.lastReason))
+            self._on_gone(self)  # drops the last reference: freed when this callback returns
+
+    def onCallMediaState(self, prm: Any) -> None:
+        if self._port is not None:
+            return
+        info = self.getInfo()
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                audio = self.getAudioMedia(media.index)
+                self._port = self._ports.acquire(self.media.inbound, self.media.playout)
+                audio.startTransmit(self._port)
+                self._port.startTransmit(audio)
+                self._emit(MediaReady())
+                return
+
+    def onDtmfDigit(self, prm: Any) -> None:
+        self._emit(Dtmf(str(prm.digit)))
+
+    def onCallTransferStatus(self, prm: Any) -> None:
+        self._emit(TransferStatus(int(prm.statusCode), bool(prm.finalNotify)))
+
+    # --- control, called on the loop thread -------------------------------------------------------
+    def answer_with(self, code: int, reason: str = "") -> None:
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        if reason:
+            prm.reason = reason
+        self.answer(prm)
+
+    def end(self, code: int = 200) -> None:
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        self.hangup(prm)
+
+    def refer(self, target: str, headers: dict[str, str]) -> None:
+        prm = pj.CallOpParam()
+        for name, value in headers.items():
+            header = pj.SipHeader()
+            header.hName, header.hValue = name, value
+            prm.txOption.headers.append(header)
+        self.xfer(target, prm)
+
+    def send_dtmf(self, digits: str) -> None:
+        self.dialDtmf(digits)
+
+    def dial(self, uri: str) -> None:
+        prm = pj.CallOpParam(True)
+        self.makeCall(uri, prm)
+        self.learn_identity()
+
+
+class CallControl:
+    """What a call session may do to its call. Every method is a no-op once the call is gone."""
+
+    def __init__(self, call: SipCall) -> None:
+        self._call: SipCall | None = call
+        self.call_id = call.call_id
+        self.remote_uri = call.remote_uri
+        self.local_uri = call.local_uri
+        self.media = call.media
+        self.events = call.events
+
+    def gone(self) -> None:
+        self._call = None
+
+    @property
+    def alive(self) -> bool:
+        return self._call is not None
+
+    def _do(self, action: Callable[[SipCall], None], what: str) -> bool:
+        call = self._call
+        if call is None:
+            return False
+        try:
+            action(call)
+            return True
+        except pj.Error as exc:
+            log.warning("call %s: %s failed: %s", self.call_id, what, exc.info())
+            return False
+
+    def answer(self, code: int, reason: str = "") -> bool:
+        return self._do(lambda c: c.answer_with(code, reason), f"answer {code}")
+
+    def hangup(self, code: int = 200) -> bool:
+        return self._do(lambda c: c.end(code), "hangup")
+
+    def transfer(self, target: str, headers: dict[str, str]) -> bool:
+        return self._do(lambda c: c.refer(target, headers), "transfer")
+
+    def send_dtmf(self, digits: str) -> bool:
+        return self._do(lambda c: c.send_dtmf(digits), "dtmf")

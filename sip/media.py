@@ -1,0 +1,72 @@
+"""The media port that moves 20 ms frames between a call's audio and the buffers, and their pool.
+
+Its callbacks run on pjmedia's clock thread: they only copy a frame into or out of a buffer.
+Ports are never freed while the endpoint lives (freeing a port still on the conference bridge
+crashes pjmedia), so a pool hands them out and takes them back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pjsua2 as pj
+
+from sip import frames
+from sip.playout import FRAME_BYTES, FRAME_MS, RATE, InboundBuffer, PlayoutBuffer
+
+log = logging.getLogger(__name__)
+_SILENCE = bytes(FRAME_BYTES)
+
+
+class BridgePort(pj.AudioMediaPort):  # type: ignore[misc]
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, RATE, 1, FRAME_MS * 1000, 16)
+        self.createPort(name, fmt)
+        self.inbound: InboundBuffer | None = None
+        self.playout: PlayoutBuffer | None = None
+
+    def onFrameReceived(self, frame: Any) -> None:  # clock thread: caller audio
+        inbound = self.inbound
+        if inbound is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
+            inbound.push(frames.read(frame.buf, frame.size))
+
+    def onFrameRequested(self, frame: Any) -> None:  # clock thread: bot audio
+        playout = self.playout
+        data = playout.pop() if playout is not None else None
+        if data is None:
+            if playout is not None:
+                playout.underruns += 1
+            data = _SILENCE
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        frames.write(frame.buf, data)
+        frame.size = len(data)
+
+
+class PortPool:
+    """Ports reused across calls; grows up to the endpoint's call capacity."""
+
+    def __init__(self) -> None:
+        self._free: list[BridgePort] = []
+        self._all: list[BridgePort] = []
+
+    def acquire(self, inbound: InboundBuffer, playout: PlayoutBuffer) -> BridgePort:
+        port = self._free.pop() if self._free else self._new()
+        port.inbound, port.playout = inbound, playout
+        return port
+
+    def release(self, port: BridgePort) -> None:
+        port.inbound = port.playout = None
+        self._free.append(port)
+
+    def _new(self) -> BridgePort:
+        port = BridgePort(f"bridge{len(self._all)}")
+        self._all.append(port)
+        return port
+
+    def destroy(self) -> None:
+        """Before libDestroy: every pjsua2 object must be gone first."""
+        self._free.clear()
+        self._all.clear()

@@ -1,0 +1,93 @@
+"""Frame buffers shared between pjmedia's clock thread and the event loop. Pure, no pjsua2.
+
+Only deque append/popleft and int updates cross threads (atomic under the GIL); nothing here blocks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+FRAME_MS = 20
+RATE = 8000  # Hz, the bridge's clock
+FRAME_BYTES = RATE * FRAME_MS // 1000 * 2  # 320: 20 ms of pcm16
+
+
+class InboundBuffer:
+    """Caller frames from the clock thread to the call session.
+
+    Overflow policy: at most `max_frames` wait (a stalled session); the oldest audio is dropped first.
+    """
+
+    def __init__(self, max_frames: int = 250) -> None:
+        self._frames: deque[bytes] = deque(maxlen=max_frames)
+        self.received = 0
+
+    def push(self, frame: bytes) -> None:  # clock thread
+        self._frames.append(frame)
+        self.received += 1
+
+    def drain(self) -> list[bytes]:  # event loop
+        out = []
+        while self._frames:
+            out.append(self._frames.popleft())
+        return out
+
+
+class PlayoutBuffer:
+    """Bot audio waiting to be played, 20 ms frames tagged with the engine item they belong to.
+
+    Counts how many ms of each item were actually played, for barge-in truncation. Overflow policy:
+    at most `max_frames` (2 min) are queued; frames beyond are dropped (newest) and counted.
+    """
+
+    def __init__(self, max_frames: int = 6000) -> None:
+        self.max_frames = max_frames
+        self._frames: deque[tuple[str, bytes]] = deque()
+        self._partial = b""
+        self._partial_item = ""
+        self.played_ms: dict[str, int] = {}
+        self.current_item: str | None = None  # item of the last frame played
+        self.dropped = 0
+        self.underruns = 0
+
+    def push(self, item_id: str, pcm16: bytes) -> None:  # event loop
+        if item_id != self._partial_item:
+            self._partial, self._partial_item = b"", item_id
+        data = self._partial + pcm16
+        usable = len(data) - len(data) % FRAME_BYTES
+        self._partial = data[usable:]
+        for i in range(0, usable, FRAME_BYTES):
+            if len(self._frames) >= self.max_frames:
+                self.dropped += 1
+                continue
+            self._frames.append((item_id, data[i : i + FRAME_BYTES]))
+
+    def finish(self, item_id: str) -> None:
+        """The item is complete: pad its last partial frame with silence so it is played too."""
+        if self._partial and self._partial_item == item_id:
+            self._frames.append((item_id, self._partial.ljust(FRAME_BYTES, b"\0")))
+            self._partial = b""
+
+    def pop(self) -> bytes | None:  # clock thread
+        try:
+            item_id, frame = self._frames.popleft()
+        except IndexError:
+            return None
+        self.played_ms[item_id] = self.played_ms.get(item_id, 0) + FRAME_MS
+        self.current_item = item_id
+        return frame
+
+    def clear(self) -> tuple[str | None, int]:
+        """Drop everything queued (barge-in); return the item that was playing and its played ms."""
+        self._frames.clear()
+        self._partial = b""
+        item = self.current_item
+        return item, self.played_ms.get(item, 0) if item else 0
+
+    @property
+    def queued_ms(self) -> int:
+        return len(self._frames) * FRAME_MS
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._frames)

@@ -1,0 +1,97 @@
+"""A SIP worker process: one pjsua2 endpoint (at most its call capacity), each call bridged to the
+realtime engine by a `CallSession`. Many workers run behind Kamailio."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from redis.asyncio import Redis
+
+from bot.call_session import BotConfig, CallSession
+from bot.realtime_client import RealtimeTarget
+from bot.settings import Settings
+from bot.state import CallStore
+from flows.contact_center import build_registry, instructions
+from flows.crm import Crm
+from sip.account import InboundAccount, TrunkConfig
+from sip.call import CallControl, SipCall
+from sip.endpoint import EndpointConfig, SipEndpoint
+
+log = logging.getLogger(__name__)
+
+
+def rtp_ports_for(sip_port: int) -> int:
+    """A distinct RTP range for each worker on a host, derived from its SIP port (5060 → 20000...)."""
+    return 20000 + 40 * (sip_port % 1000)
+
+
+class SipWorker:
+    def __init__(self, settings: Settings, worker_id: str, host: str, port: int) -> None:
+        self.settings = settings
+        self.worker_id = worker_id
+        self.host = host
+        self.port = port
+        self._calls: dict[int, tuple[SipCall, CallControl]] = {}
+        self._sessions: set[asyncio.Task[str]] = set()
+        self._stop = asyncio.Event()
+
+    async def run(self) -> None:
+        s = self.settings
+        redis = Redis.from_url(s.redis_url or "redis://127.0.0.1:6379/0", socket_timeout=2, socket_connect_timeout=2)
+        self.store = CallStore(redis)
+        self.store.start()
+        self.tools = build_registry(Crm(redis))
+        self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
+                             transfer_target=s.transfer_uri)  # fmt: skip
+        key = s.realtime_api_key.get_secret_value() if s.realtime_api_key else None
+        self.target = RealtimeTarget(s.realtime_url, s.realtime_kind, key)
+        self.endpoint = SipEndpoint(EndpointConfig(host=self.host, port=self.port, max_calls=s.sip_max_calls))
+        self.account = InboundAccount(self._on_incoming)
+        trunk = TrunkConfig(s.trunk_registrar, s.trunk_user, s.trunk_password.get_secret_value()) if (
+            s.trunk_registrar and s.trunk_user and s.trunk_password) else None  # fmt: skip
+        rtp = (self.host, s.rtp_port_base or rtp_ports_for(self.port), 4 * self.endpoint.capacity + 8)
+        self.account.open(f"sip:voicebot@{self.host}:{self.port}", rtp, trunk)
+        self.endpoint.start()
+        log.info("worker %s: SIP on %s:%d (udp, tcp), %d calls at most", self.worker_id, self.host, self.port,
+                 self.endpoint.capacity)  # fmt: skip
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop.set)
+        try:
+            await self._stop.wait()
+        finally:
+            await self._shutdown(redis)
+
+    def _on_incoming(self, pj_call_id: int) -> None:
+        """On the loop thread, inside libHandleEvents: only create objects and schedule the session."""
+        call = SipCall(self.account, pj_call_id, self.endpoint.ports, self._gone)
+        control = CallControl(call)
+        self._calls[pj_call_id] = (call, control)
+        session = CallSession(control, self.target, self.bot, self.tools, self.store, self.worker_id)
+        task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{call.call_id}")
+        self._sessions.add(task)
+        task.add_done_callback(self._session_done)
+
+    def _session_done(self, task: asyncio.Task[str]) -> None:
+        self._sessions.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call session crashed", exc_info=task.exception())
+
+    def _gone(self, call: SipCall) -> None:
+        for key, (c, control) in list(self._calls.items()):
+            if c is call:
+                control.gone()
+                del self._calls[key]  # the last reference: pjsua2's object is freed after this callback
+
+    async def _shutdown(self, redis: Redis) -> None:
+        for task in list(self._sessions):
+            task.cancel()
+        await asyncio.gather(*self._sessions, return_exceptions=True)
+        await self.endpoint.stop()
+        self._calls.clear()
+        self.account.shutdown()
+        del self.account
+        await self.store.aclose()
+        await redis.aclose()
