@@ -23,6 +23,7 @@ from sip.call import CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, Trans
 
 log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.02
+PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
 
 
 class CallPort(Protocol):
@@ -268,6 +269,7 @@ class CallSession:
         # The playout drains on pjmedia's clock thread, which must not touch asyncio objects: poll it.
         while self.call.media.playout.busy and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+        await asyncio.sleep(PLAYOUT_TAIL_S)
 
     def _transfer(self, args: dict[str, Any]) -> None:
         target = self.bot.transfer_target

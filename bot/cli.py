@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--wav", type=Path, help="8 kHz mono 16-bit WAV to play as the caller")
     call.add_argument("--record", type=Path, help="write everything the bot sent to this WAV")
 
+    run = sub.add_parser("run", help="run everything: Redis (if needed), the engine, SIP workers, Kamailio")
+    run.add_argument("--sip-port", type=int, default=None)
+    run.add_argument("--workers", type=int, default=1)
+
     sub.add_parser("seed", help="load the demo CRM fixture into Redis")
 
     args = parser.parse_args(argv)
@@ -47,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
 
         w = SipWorker(settings, args.id, args.host or settings.sip_host, args.port or settings.sip_port)
         asyncio.run(w.run())
+        return 0
+    if args.command == "run":
+        from bot.supervisor import Supervisor
+
+        sup = Supervisor(settings, args.sip_port or settings.sip_port, args.workers, Path(settings.run_dir).resolve())
+        asyncio.run(sup.run())
         return 0
     if args.command == "call":
         from bot.softphone_cli import run_call

@@ -50,3 +50,5 @@ class Settings(BaseSettings):
 
     # --- state --------------------------------------------------------------------------------------
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "VOICEBOT_REDIS_URL"))
+    redis_port: int = 6399  # of the private redis-server `voicebot run` starts when REDIS_URL is unset
+    run_dir: str = "var/run"  # where `voicebot run` keeps Redis data and Kamailio's rendered config

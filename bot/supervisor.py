@@ -1,0 +1,201 @@
+"""`voicebot run`: Redis (private, when none is configured), the engine, N SIP workers, and Kamailio
+in front when N > 1. Restarts a worker that dies; Ctrl-C stops everything, front door first."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from redis.asyncio import Redis
+
+from bot.settings import Settings
+from flows.crm import seed
+from sip.probe import options_ping
+
+log = logging.getLogger(__name__)
+KAMAILIO_CFG = Path(__file__).resolve().parent.parent / "infra" / "kamailio" / "kamailio.cfg"
+RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    proc: asyncio.subprocess.Process | None = None
+    restarts: int = 0
+    stopping: bool = False
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env)
+        log.info("started %s (pid %d)", self.name, self.proc.pid)
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        self.stopping = True
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout_s)
+        except TimeoutError:
+            log.warning("%s did not stop in %.0f s; killing it", self.name, timeout_s)
+            proc.kill()
+            await proc.wait()
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    sip_port: int
+    workers: int
+    run_dir: Path
+    host: str = "127.0.0.1"
+    children: list[Child] = field(default_factory=list)
+    worker_ports: list[int] = field(default_factory=list)
+
+    def _exe(self) -> str:
+        return str(Path(sys.executable).with_name("voicebot"))
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            env = dict(os.environ)
+            env["REDIS_URL"] = self.settings.redis_url or await self._start_redis(env)
+            await self._seed(env["REDIS_URL"])
+            if self.settings.realtime_kind == "local":
+                await self._start_engine(env)
+            await self._start_workers(env)
+            if self.workers > 1:
+                await self._start_kamailio(env)
+            log.info("ready: SIP on %s:%d (%d worker%s)", self.host, self.sip_port, self.workers,
+                     "s" if self.workers > 1 else "")  # fmt: skip
+            print(f"voicebot ready: sip:bot@{self.host}:{self.sip_port}", flush=True)
+            if ready is not None:
+                ready.set()
+            await self._watch(stop)
+        finally:
+            for child in reversed(self.children):
+                await child.stop()
+
+    async def _start_redis(self, env: dict[str, str]) -> str:
+        if shutil.which("redis-server") is None:
+            raise SystemExit("redis-server is not installed and REDIS_URL is not set (make run installs it)")
+        port = self.settings.redis_port
+        data = self.run_dir / "redis"
+        data.mkdir(exist_ok=True)
+        child = Child("redis", ["redis-server", "--bind", self.host, "--port", str(port), "--dir", str(data),
+                                "--appendonly", "yes", "--save", ""], env)  # fmt: skip
+        await self._spawn(child)
+        url = f"redis://{self.host}:{port}/0"
+        for _ in range(100):
+            try:
+                redis = Redis.from_url(url)
+                await redis.ping()
+                await redis.aclose()
+                return url
+            except OSError:
+                await asyncio.sleep(0.1)
+            except Exception:
+                await asyncio.sleep(0.1)
+        raise SystemExit(f"redis-server did not start on port {port}")
+
+    async def _seed(self, url: str) -> None:
+        redis = Redis.from_url(url)
+        try:
+            if not await redis.exists("crm:order:45721"):
+                log.info("seeded %d demo CRM records", await seed(redis))
+        finally:
+            await redis.aclose()
+
+    async def _start_engine(self, env: dict[str, str]) -> None:
+        s = self.settings
+        await self._spawn(
+            Child("engine", [self._exe(), "engine", "--host", s.engine_host, "--port", str(s.engine_port)], env)
+        )
+        env["VOICEBOT_REALTIME_URL"] = f"ws://{s.engine_host}:{s.engine_port}/v1/realtime?model=voicebot-local"
+        url = f"http://{s.engine_host}:{s.engine_port}/health"
+        async with aiohttp.ClientSession() as http:
+            for _ in range(1200):
+                try:
+                    async with http.get(url) as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise SystemExit("the engine did not start within 120 s")
+
+    async def _start_workers(self, env: dict[str, str]) -> None:
+        first = self.sip_port if self.workers == 1 else self.sip_port + 1
+        self.worker_ports = [first + i for i in range(self.workers)]
+        for i, port in enumerate(self.worker_ports):
+            argv = [self._exe(), "sip-worker", "--host", self.host, "--port", str(port), "--id", f"w{i + 1}"]
+            await self._spawn(Child(f"worker-{i + 1}", argv, env))
+        for port in self.worker_ports:
+            await self._until_answers(port, 30.0)
+
+    async def _start_kamailio(self, env: dict[str, str]) -> None:
+        kamailio = shutil.which("kamailio") or shutil.which("/usr/sbin/kamailio")
+        if kamailio is None:
+            raise SystemExit("kamailio is not installed (make run installs it)")
+        kdir = render_kamailio(self.run_dir / "kamailio", self.host, self.sip_port, self.worker_ports)
+        argv = [kamailio, "-DD", "-E", "-f", str(kdir / "kamailio.cfg"), "-P", str(kdir / "kamailio.pid"),
+                "-Y", str(kdir), "-w", str(kdir), "-m", "64", "-M", "8"]  # fmt: skip
+        await self._spawn(Child("kamailio", argv, env))
+        await self._until_answers(self.sip_port, 15.0)
+
+    async def _spawn(self, child: Child) -> None:
+        self.children.append(child)
+        await child.start()
+
+    async def _until_answers(self, port: int, timeout_s: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            if await options_ping(self.host, port, 0.5) == 200:
+                return
+            await asyncio.sleep(0.1)
+        raise SystemExit(f"nothing answers SIP OPTIONS on {self.host}:{port}")
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        """Until Ctrl-C: restart workers that exit; any other child exiting ends the run."""
+        while not stop.is_set():
+            for child in self.children:
+                proc = child.proc
+                if proc is None or proc.returncode is None or child.stopping:
+                    continue
+                if not child.name.startswith("worker-"):
+                    log.error("%s exited with %s; stopping", child.name, proc.returncode)
+                    return
+                delay = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
+                log.warning("%s exited with %s; restarting in %.1f s", child.name, proc.returncode, delay)
+                child.restarts += 1
+                child.proc = None
+                await asyncio.sleep(delay)
+                await child.start()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+
+
+def render_kamailio(kdir: Path, host: str, sip_port: int, worker_ports: list[int]) -> Path:
+    """Write Kamailio's config and dispatcher list (one worker per line) into `kdir`."""
+    kdir.mkdir(parents=True, exist_ok=True)
+    dispatcher = kdir / "dispatcher.list"
+    dispatcher.write_text("".join(f"1 sip:{host}:{p}\n" for p in worker_ports))
+    cfg = KAMAILIO_CFG.read_text()
+    for key, value in {"HOST": host, "SIP_PORT": str(sip_port), "DISPATCHER_LIST": str(dispatcher)}.items():
+        cfg = cfg.replace("{{" + key + "}}", value)
+    (kdir / "kamailio.cfg").write_text(cfg)
+    return kdir
