@@ -1,0 +1,68 @@
+"""The whole call path as `make run` starts it: softphone → Kamailio → SIP worker → engine → back.
+
+Real parts only: Kamailio, pjsua2 on both ends, RTP with G.711, the engine's models, Redis.
+"""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.state import CallStore
+from tests.audio import transcribe
+from tests.stack import Stack, running_stack, softphone
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path_factory.mktemp("stack"), workers=2) as s:
+        yield s
+
+
+def wav_pcm(path: Path) -> bytes:
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 8000
+        return w.readframes(w.getnframes())
+
+
+async def test_call_through_kamailio_answers_from_facts_and_flows(stack: Stack, tmp_path: Path) -> None:
+    record = tmp_path / "bot.wav"
+    code, out = await softphone(stack.uri, "What are your opening hours?", "Where is my order 4 5 7 2 1?",
+                                record=record)  # fmt: skip
+    assert code == 0, out
+    heard = transcribe(wav_pcm(record), 8000).lower()
+    assert "monday" in heard and "friday" in heard, heard  # the hours, from the instructions
+    assert "shipped" in heard or "ups" in heard, heard  # the order's status, from the CRM via flows/
+
+    redis = Redis.from_url(stack.redis_url)
+    store = CallStore(redis)
+    try:
+        call_ids = [c.decode() for c in await redis.zrange("calls:recent", 0, -1)]
+        assert call_ids
+        record_ = await store.record(call_ids[-1])
+        assert record_["state"] == "ended" and record_["outcome"] == "caller_hung_up"
+        assert record_["worker"] in ("w1", "w2") and float(record_["duration_s"]) > 1
+        lines = await store.transcript_of(call_ids[-1])
+        roles = [line["role"] for line in lines]
+        assert roles[0] == "bot" and "caller" in roles
+        assert any(line["role"] == "tool" and line["text"].startswith("get_order_status") for line in lines)
+        assert any("opening hours" in line["text"].lower() for line in lines if line["role"] == "bot")
+        assert not await redis.sismember("calls:live", call_ids[-1])
+    finally:
+        await redis.aclose()
+
+
+async def test_goodbye_ends_the_call_from_the_bot_side(stack: Stack) -> None:
+    code, out = await softphone(stack.uri, "Goodbye.")
+    assert code == 0, out
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        store = CallStore(redis)
+        last = (await redis.zrange("calls:recent", -1, -1))[0].decode()
+        assert (await store.record(last))["outcome"] == "completed"
+    finally:
+        await redis.aclose()
