@@ -75,6 +75,13 @@ class CallStore:
     async def record(self, call_id: str) -> dict[str, str]:
         return text_dict(await self.redis.hgetall(f"call:{call_id}"))
 
+    async def recent(self, count: int = 20) -> list[str]:
+        """Call ids, oldest first, of the last `count` calls."""
+        return [text(c) for c in await self.redis.zrange("calls:recent", -count, -1)]
+
+    async def is_live(self, call_id: str) -> bool:
+        return bool(await self.redis.sismember("calls:live", call_id))
+
     async def transcript_of(self, call_id: str) -> list[dict[str, str]]:
         entries = await self.redis.xrange(f"call:{call_id}:transcript")
         return [text_dict(fields or {}) for _id, fields in entries or []]

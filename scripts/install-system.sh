@@ -7,6 +7,7 @@ command -v sipp >/dev/null || need+=(sip-tester)
 command -v kamailio >/dev/null || need+=(kamailio)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
+command -v tcpdump >/dev/null || need+=(tcpdump)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

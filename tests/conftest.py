@@ -13,6 +13,7 @@ from bot.engine.server import create_app
 from bot.engine.stats import EngineStats
 from bot.settings import Settings
 from tests.client import RawClient
+from tests.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +66,10 @@ async def beta(engine_url: str) -> AsyncIterator[RawClient]:
 async def ga(engine_url: str) -> AsyncIterator[RawClient]:
     async with connect(engine_url, dialect="ga") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """`voicebot run` with Kamailio in front of 4 SIP workers, shared by the call-path tests."""
+    async with running_stack(tmp_path_factory.mktemp("stack"), workers=4) as s:
+        yield s

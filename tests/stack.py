@@ -91,6 +91,8 @@ async def softphone(uri: str, *say: str, record: Path | None = None) -> tuple[in
         args += ["--say", text]
     if record is not None:
         args += ["--record", str(record)]
-    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 180)
     return proc.returncode or 0, out.decode(errors="replace")

@@ -6,27 +6,19 @@ Real parts only: Kamailio, pjsua2 on both ends, RTP with G.711, the engine's mod
 from __future__ import annotations
 
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 
 from bot.state import CallStore
 from tests.audio import transcribe
-from tests.stack import Stack, running_stack, softphone
-
-
-@pytest.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    async with running_stack(tmp_path_factory.mktemp("stack"), workers=2) as s:
-        yield s
+from tests.stack import Stack, softphone
 
 
 def wav_pcm(path: Path) -> bytes:
     with wave.open(str(path)) as w:
         assert w.getframerate() == 8000
-        return w.readframes(w.getnframes())
+        return bytes(w.readframes(w.getnframes()))
 
 
 async def test_call_through_kamailio_answers_from_facts_and_flows(stack: Stack, tmp_path: Path) -> None:
@@ -41,7 +33,7 @@ async def test_call_through_kamailio_answers_from_facts_and_flows(stack: Stack, 
     redis = Redis.from_url(stack.redis_url)
     store = CallStore(redis)
     try:
-        call_ids = [c.decode() for c in await redis.zrange("calls:recent", 0, -1)]
+        call_ids = await store.recent()
         assert call_ids
         record_ = await store.record(call_ids[-1])
         assert record_["state"] == "ended" and record_["outcome"] == "caller_hung_up"
@@ -51,7 +43,7 @@ async def test_call_through_kamailio_answers_from_facts_and_flows(stack: Stack, 
         assert roles[0] == "bot" and "caller" in roles
         assert any(line["role"] == "tool" and line["text"].startswith("get_order_status") for line in lines)
         assert any("opening hours" in line["text"].lower() for line in lines if line["role"] == "bot")
-        assert not await redis.sismember("calls:live", call_ids[-1])
+        assert not await store.is_live(call_ids[-1])
     finally:
         await redis.aclose()
 
@@ -62,7 +54,7 @@ async def test_goodbye_ends_the_call_from_the_bot_side(stack: Stack) -> None:
     redis = Redis.from_url(stack.redis_url)
     try:
         store = CallStore(redis)
-        last = (await redis.zrange("calls:recent", -1, -1))[0].decode()
+        last = (await store.recent(1))[0]
         assert (await store.record(last))["outcome"] == "completed"
     finally:
         await redis.aclose()

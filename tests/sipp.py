@@ -1,0 +1,123 @@
+"""SIPp runs and RTP captures for tests and benchmarks (SIPp from Debian `sip-tester`, tcpdump)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import signal
+import statistics
+import subprocess
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dpkt
+
+from bot.audio import g711
+from bot.audio.level import rms
+from tests.audio import phone_ulaw
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "infra" / "sipp"
+
+
+def mulaw_wav(text: str, path: Path) -> Path:
+    """`text` spoken by our TTS as an 8 kHz mu-law WAV (what SIPp's rtp_stream plays)."""
+    raw = path.with_suffix(".ul")
+    raw.write_bytes(phone_ulaw(text))
+    subprocess.run(["sox", "-t", "ul", "-r", "8000", "-c", "1", str(raw), "-e", "mu-law", str(path)], check=True)
+    return path
+
+
+def render(name: str, out: Path, **values: object) -> Path:
+    text = (SCENARIOS / name).read_text()
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", str(value))
+    out.write_text(text)
+    return out
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    successful: int
+    failed: int
+    stderr: str
+
+
+async def run_sipp(scenario: Path, target: str, *, calls: int, concurrency: int, rate: float, workdir: Path,
+                   media_port: int, timeout_s: int = 120) -> SippResult:  # fmt: skip
+    """Run SIPp as a UAC on loopback; bounded by call count and a global timeout."""
+    args = ["sipp", target, "-sf", str(scenario), "-m", str(calls), "-l", str(concurrency), "-r", str(rate),
+            "-i", "127.0.0.1", "-mi", "127.0.0.1", "-mp", str(media_port), "-p", "0", "-nostdin",
+            "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_stat", "-stf", str(workdir / "stat.csv"),
+            "-trace_err", "-error_file", str(workdir / "errors.log"), "-max_recv_loops", "1000"]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(*args, cwd=workdir, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.PIPE)  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), timeout_s + 30)
+    ok, failed = _counts(workdir / "stat.csv")
+    return SippResult(proc.returncode or 0, ok, failed, err.decode(errors="replace"))
+
+
+def _counts(stat: Path) -> tuple[int, int]:
+    if not stat.exists():
+        return 0, 0
+    rows = list(csv.DictReader(stat.read_text().splitlines(), delimiter=";"))
+    if not rows:
+        return 0, 0
+    last = rows[-1]
+    return int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"])
+
+
+@dataclass
+class Flow:
+    times: list[float] = field(default_factory=list)
+    speech_packets: int = 0
+
+    def gaps_ms(self) -> list[float]:
+        return [(b - a) * 1000 for a, b in zip(self.times, self.times[1:], strict=False)]
+
+
+@dataclass
+class Capture:
+    path: Path
+    flows: dict[tuple[int, int], Flow] = field(default_factory=dict)
+
+    def analyse(self, bot_ports: range) -> dict[tuple[int, int], Flow]:
+        """RTP the bot sent (source port in `bot_ports`), per (source, destination) port pair."""
+        flows: dict[tuple[int, int], Flow] = defaultdict(Flow)
+        with self.path.open("rb") as f:
+            for ts, buf in dpkt.pcap.Reader(f):
+                ip = dpkt.ethernet.Ethernet(buf).data
+                if not isinstance(ip, dpkt.ip.IP) or not isinstance(ip.data, dpkt.udp.UDP):
+                    continue
+                udp = ip.data
+                if udp.sport not in bot_ports or len(udp.data) < 12 or udp.data[0] >> 6 != 2:
+                    continue
+                flow = flows[(udp.sport, udp.dport)]
+                flow.times.append(ts)
+                payload = bytes(udp.data[12:])
+                if (udp.data[1] & 0x7F) == 0 and rms(g711.ulaw_to_pcm16(payload)) > 150:
+                    flow.speech_packets += 1
+        self.flows = dict(flows)
+        return self.flows
+
+
+@contextlib.asynccontextmanager
+async def capture(path: Path, port_filter: str) -> AsyncIterator[Capture]:
+    """tcpdump on loopback with a capture filter, e.g. 'udp and portrange 20000-29999'."""
+    proc = await asyncio.create_subprocess_exec("tcpdump", "-i", "lo", "-n", "-U", "-w", str(path), port_filter,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+    await asyncio.sleep(1.0)  # tcpdump needs a moment before it captures
+    try:
+        yield Capture(path)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 10)
+
+
+def p99(values: list[float]) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100)[98]

@@ -1,0 +1,80 @@
+"""The SIP edge under SIPp: concurrency with audio through Kamailio, failover, and bad SIP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from bot.state import CallStore
+from sip.probe import options_ping
+from sip.worker import rtp_ports_for
+from tests.sipp import capture, mulaw_wav, render, run_sipp
+from tests.stack import Stack
+
+
+def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
+    ports: set[int] = set()
+    for i in range(workers):
+        base = rtp_ports_for(stack.sip_port + 1 + i)
+        ports.update(range(base, base + 24))
+    return ports
+
+
+async def test_twelve_concurrent_calls_with_audio_through_kamailio(stack: Stack, tmp_path: Path) -> None:
+    wav = mulaw_wav("What are your opening hours?", tmp_path / "caller.wav")
+    scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=3000, LISTEN_MS=9000)
+    ports = bot_rtp_ports(stack)
+    async with capture(tmp_path / "rtp.pcap", "udp and not port 53") as cap:
+        result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=12, concurrency=12, rate=12,
+                                workdir=tmp_path, media_port=random.randrange(30000, 39000, 2))  # fmt: skip
+    assert result.returncode == 0, result.stderr + (tmp_path / "errors.log").read_text(errors="replace")
+    assert (result.successful, result.failed) == (12, 0)
+    flows = cap.analyse(range(min(ports), max(ports) + 1))
+    speaking = [f for f in flows.values() if f.speech_packets >= 50]  # at least a second of bot speech each
+    assert len(speaking) == 12, {k: (len(f.times), f.speech_packets) for k, f in flows.items()}
+
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        store = CallStore(redis)
+        records = [await store.record(c) for c in await store.recent(12)]
+        assert len({r["worker"] for r in records}) == 4  # spread over every worker
+        assert all(r["state"] == "ended" for r in records)
+    finally:
+        await redis.aclose()
+
+
+async def test_garbage_and_bad_invites_get_answers_and_no_worker_dies(stack: Stack, tmp_path: Path) -> None:
+    worker = stack.sip_port + 1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for target in (stack.sip_port, worker):
+            s.sendto(os.urandom(300), ("127.0.0.1", target))
+            s.sendto(b"INVITE sip:bot@127.0.0.1 SIP/2.0\r\nVia: garbage\r\n\r\n", ("127.0.0.1", target))
+            s.sendto(b"\r\n\r\n", ("127.0.0.1", target))
+    for name, expected in (("uac_no_common_codec.xml", "488"), ("uac_no_sdp.xml", "200")):
+        scenario = render(name, tmp_path / name)
+        for target in (stack.sip_port, worker):
+            result = await run_sipp(scenario, f"127.0.0.1:{target}", calls=1, concurrency=1, rate=1,
+                                    workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=20)  # fmt: skip
+            assert result.returncode == 0 and result.successful == 1, (name, expected, result.stderr)
+    for port in (stack.sip_port, *range(stack.sip_port + 1, stack.sip_port + 5)):
+        assert await options_ping("127.0.0.1", port) == 200, port
+
+
+async def test_killed_worker_gets_no_new_calls(stack: Stack, tmp_path: Path) -> None:
+    victim = stack.sip_port + 2
+    pids = (await (await asyncio.create_subprocess_exec(
+        "pgrep", "-f", f"sip-worker --host 127.0.0.1 --port {victim} ", stdout=asyncio.subprocess.PIPE)).communicate())[0]  # fmt: skip
+    assert pids.split(), "worker process not found"
+    for pid in pids.split():
+        os.kill(int(pid), signal.SIGKILL)
+    scenario = render("uac_short.xml", tmp_path / "short.xml")
+    result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=8, concurrency=2, rate=4,
+                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
+    # The first call may be the one that finds the dead worker; none after it fails.
+    assert result.failed <= 1 and result.successful >= 7, result.stderr
