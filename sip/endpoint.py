@@ -20,7 +20,8 @@ from sip import frames
 from sip.media import PortPool
 
 log = logging.getLogger(__name__)
-POLL_S = 0.005  # between libHandleEvents calls; SIP timers are coarser than this
+POLL_S = 0.005  # between libHandleEvents calls while calls are up; SIP timers are coarser than this
+POLL_IDLE_S = 0.02  # with no call: an idle worker costs ~4x less CPU, a new INVITE waits <= 20 ms more
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class SipEndpoint:
         self._codecs()
         self.ports = PortPool()
         self._poller: asyncio.Task[None] | None = None
+        self.active_calls = 0  # kept by the owner of the calls; only paces polling
 
     def _codecs(self) -> None:
         """Phone codecs only: PCMU first, then PCMA; telephone-event is negotiated separately."""
@@ -91,7 +93,7 @@ class SipEndpoint:
     async def _poll(self) -> None:
         while True:
             self.ep.libHandleEvents(0)
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(POLL_S if self.active_calls else POLL_IDLE_S)
 
     async def stop(self) -> None:
         """Hang up, let the BYEs go out, then destroy the library (after every pj object is gone)."""

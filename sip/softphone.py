@@ -68,6 +68,7 @@ class Softphone:
     async def call(self, uri: str, utterances: list[tuple[str, bytes]], *, max_turn_s: float = 20.0) -> CallReport:
         """`utterances`: (text, 8 kHz pcm16). Returns what happened; never raises for call failures."""
         self.endpoint.start()
+        self.endpoint.active_calls = 1
         report = CallReport()
         call = SipCall(self.account, pj.PJSUA_INVALID_ID, self.endpoint.ports, self._gone)
         self._call = call

@@ -69,6 +69,7 @@ class SipWorker:
         call = SipCall(self.account, pj_call_id, self.endpoint.ports, self._gone)
         control = CallControl(call)
         self._calls[pj_call_id] = (call, control)
+        self.endpoint.active_calls = len(self._calls)
         session = CallSession(control, self.target, self.bot, self.tools, self.store, self.worker_id)
         task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{call.call_id}")
         self._sessions.add(task)
@@ -84,6 +85,7 @@ class SipWorker:
             if c is call:
                 control.gone()
                 del self._calls[key]  # the last reference: pjsua2's object is freed after this callback
+        self.endpoint.active_calls = len(self._calls)
 
     async def _shutdown(self, redis: Redis) -> None:
         for task in list(self._sessions):

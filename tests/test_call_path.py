@@ -37,7 +37,7 @@ async def test_call_through_kamailio_answers_from_facts_and_flows(stack: Stack, 
         assert call_ids
         record_ = await store.record(call_ids[-1])
         assert record_["state"] == "ended" and record_["outcome"] == "caller_hung_up"
-        assert record_["worker"] in ("w1", "w2") and float(record_["duration_s"]) > 1
+        assert record_["worker"] in ("w1", "w2", "w3", "w4") and float(record_["duration_s"]) > 1
         lines = await store.transcript_of(call_ids[-1])
         roles = [line["role"] for line in lines]
         assert roles[0] == "bot" and "caller" in roles

@@ -166,9 +166,8 @@ class ResponseRun:
             content.text = (content.text or "") + sentence + " "
             await self.emit("response.text.delta", **where, delta=sentence + " ")
             return
-        voice = self.runtime.voices.get(self.voice)
         tts_start = time.perf_counter()
-        pcm = await self.runtime.pool.run("tts", voice.synthesize, sentence)
+        pcm = await self.runtime.pool.run("tts", self.runtime.voices.synthesize, self.voice, sentence)
         first = content.audio_ms == 0
         if first:
             self._stage("tts_first_ms", tts_start)

@@ -6,22 +6,13 @@ pcm16 mono at `sample_rate`, so the first sentence can be sent before the rest i
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 from bot.errors import ConfigError
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences to synthesise one at a time (keeps the first audio early)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-
-
+CACHE_SIZE = 512  # sentences (~100 KB each at 22 kHz): ~50 MB at most
 class Voice(Protocol):
     name: str
     sample_rate: int  # Hz
@@ -61,6 +52,7 @@ class VoiceBank:
     def __init__(self, default: Voice) -> None:
         self.default = default
         self._voices: dict[str, Voice] = {default.name: default}
+        self._cache: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Voice:
@@ -75,7 +67,18 @@ class VoiceBank:
                 self._voices[key] = EspeakVoice(key.removeprefix("espeak:"))
             return self._voices[key]
 
-    def speak(self, name: str, text: str) -> Iterator[tuple[str, bytes]]:
-        voice = self.get(name)
-        for sentence in split_sentences(text):
-            yield sentence, voice.synthesize(sentence)
+    def synthesize(self, name: str, sentence: str) -> bytes:
+        """pcm16 of one sentence in voice `name`. Greetings and stock phrases repeat on every call, so
+        results are cached (LRU, `CACHE_SIZE` sentences; the least recently used is dropped)."""
+        key = (name.lower(), sentence)
+        with self._lock:
+            cached = self._cache.pop(key, None)
+            if cached is not None:
+                self._cache[key] = cached
+                return cached
+        pcm = self.get(name).synthesize(sentence)
+        with self._lock:
+            self._cache[key] = pcm
+            if len(self._cache) > CACHE_SIZE:
+                del self._cache[next(iter(self._cache))]
+        return pcm
