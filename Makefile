@@ -18,10 +18,16 @@ $(STAMP): pyproject.toml Makefile scripts/install-system.sh
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: $(STAMP)
-	$(BIN)/voicebot engine
+WORKERS ?= 1
+SIP_PORT ?= 5060
 
-engine: run
+# The bot answering SIP calls: private Redis, the offline engine, $(WORKERS) SIP workers (+ Kamailio).
+run: $(STAMP)
+	$(BIN)/voicebot run --sip-port $(SIP_PORT) --workers $(WORKERS)
+
+# The offline realtime engine alone (any Realtime client can use it).
+engine: $(STAMP)
+	$(BIN)/voicebot engine
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot sip flows tests bench
@@ -37,6 +43,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_latency.py
+	$(BIN)/python bench/edge_capacity.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -20,9 +20,10 @@ from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeT
 from bot.state import CallStore
 from flows.registry import CallContext, ToolRegistry, ToolResult
 from sip.call import CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, TransferStatus
+from sip.playout import until_tick
 
 log = logging.getLogger(__name__)
-UPLINK_TICK_S = 0.02
+UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
 PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
 
 
@@ -169,15 +170,13 @@ class CallSession:
     # --- caller → engine ------------------------------------------------------------------------
     async def _uplink(self, conn: RealtimeConnection) -> None:
         inbound = self.call.media.inbound
-        start = time.monotonic()
-        tick = 0
+        loop = asyncio.get_running_loop()
         while True:
             frames = inbound.drain()
             if frames:
                 audio = g711.pcm16_to_ulaw(b"".join(frames))
                 await conn.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(audio).decode()})
-            tick += 1
-            await asyncio.sleep(max(0.0, start + tick * UPLINK_TICK_S - time.monotonic()))  # paced, no drift
+            await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
 
     # --- engine → caller ------------------------------------------------------------------------
     async def _downlink(self, conn: RealtimeConnection) -> None:

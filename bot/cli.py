@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--sip-port", type=int, default=None)
     run.add_argument("--workers", type=int, default=1)
 
+    kcfg = sub.add_parser("kamailio-config", help="render Kamailio's config for a set of worker ports")
+    kcfg.add_argument("--out", type=Path, required=True)
+    kcfg.add_argument("--sip-port", type=int, default=5060)
+    kcfg.add_argument("--worker-ports", required=True, help="comma-separated, e.g. 5061,5062")
+
     sub.add_parser("seed", help="load the demo CRM fixture into Redis")
 
     args = parser.parse_args(argv)
@@ -57,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
 
         sup = Supervisor(settings, args.sip_port or settings.sip_port, args.workers, Path(settings.run_dir).resolve())
         asyncio.run(sup.run())
+        return 0
+    if args.command == "kamailio-config":
+        from bot.supervisor import render_kamailio
+
+        ports = [int(p) for p in args.worker_ports.split(",")]
+        print(render_kamailio(args.out, settings.sip_host, args.sip_port, ports) / "kamailio.cfg")
         return 0
     if args.command == "call":
         from bot.softphone_cli import run_call

@@ -5,6 +5,7 @@ Only deque append/popleft and int updates cross threads (atomic under the GIL); 
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 FRAME_MS = 20
@@ -91,3 +92,10 @@ class PlayoutBuffer:
     @property
     def busy(self) -> bool:
         return bool(self._frames)
+
+
+def until_tick(now: float, tick_s: float) -> float:
+    """Seconds to the next multiple of `tick_s` on the loop clock. Every call's uplink (and the
+    endpoint poll) wake on the same boundaries, so one loop iteration serves them all; pacing from
+    the clock, not from the last wake-up, never drifts."""
+    return (math.floor(now / tick_s) + 1) * tick_s - now

@@ -95,6 +95,8 @@ class Capture:
                 udp = ip.data
                 if udp.sport not in bot_ports or len(udp.data) < 12 or udp.data[0] >> 6 != 2:
                     continue
+                if 72 <= udp.data[1] & 0x7F <= 76:  # RTCP (sender/receiver reports), not media
+                    continue
                 flow = flows[(udp.sport, udp.dport)]
                 flow.times.append(ts)
                 payload = bytes(udp.data[12:])

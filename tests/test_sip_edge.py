@@ -15,7 +15,7 @@ from bot.state import CallStore
 from sip.probe import options_ping
 from sip.worker import rtp_ports_for
 from tests.sipp import capture, mulaw_wav, render, run_sipp
-from tests.stack import Stack
+from tests.stack import VOICEBOT, Stack, free_sip_port
 
 
 def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
@@ -78,3 +78,30 @@ async def test_killed_worker_gets_no_new_calls(stack: Stack, tmp_path: Path) -> 
                             workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
     # The first call may be the one that finds the dead worker; none after it fails.
     assert result.failed <= 1 and result.successful >= 7, result.stderr
+
+
+async def test_worker_registers_to_a_trunk_with_digest_auth(tmp_path: Path) -> None:
+    """A SIPp registrar challenges; the worker answers the challenge and is registered (200)."""
+    registrar_port = free_sip_port(1)
+    scenario = render("uas_registrar.xml", tmp_path / "registrar.xml", USER="bot", PASSWORD="s3cret")
+    sipp = await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(registrar_port), "-m", "1", "-nostdin",
+        "-timeout", "30s", "-timeout_error", "-trace_msg", "-message_file", str(tmp_path / "msgs.log"),
+        cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    worker_port = free_sip_port(1)
+    env = {**os.environ, "VOICEBOT_TRUNK_REGISTRAR": f"sip:127.0.0.1:{registrar_port}", "VOICEBOT_TRUNK_USER": "bot",
+           "VOICEBOT_TRUNK_PASSWORD": "s3cret", "REDIS_URL": "redis://127.0.0.1:1/0"}  # fmt: skip
+    worker = await asyncio.create_subprocess_exec(
+        VOICEBOT, "sip-worker", "--port", str(worker_port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert await asyncio.wait_for(sipp.wait(), 40) == 0  # the scenario ends on its 200, not its 403
+        messages = (tmp_path / "msgs.log").read_text()
+        assert "Authorization: Digest" in messages and 'username="bot"' in messages
+        assert "SIP/2.0 200 OK" in messages and "403 Forbidden" not in messages
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(worker.communicate(), 20)
+    assert b"trunk registration: 200" in err

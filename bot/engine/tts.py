@@ -13,6 +13,8 @@ from typing import Protocol
 from bot.errors import ConfigError
 
 CACHE_SIZE = 512  # sentences (~100 KB each at 22 kHz): ~50 MB at most
+
+
 class Voice(Protocol):
     name: str
     sample_rate: int  # Hz
