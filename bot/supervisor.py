@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
@@ -23,6 +24,13 @@ from sip.probe import options_ping
 log = logging.getLogger(__name__)
 KAMAILIO_CFG = Path(__file__).resolve().parent.parent / "infra" / "kamailio" / "kamailio.cfg"
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM it if the supervisor dies, even by SIGKILL (Linux prctl)."""
+    libc = ctypes.CDLL(None)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -35,7 +43,7 @@ class Child:
     stopping: bool = False
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env)
+        self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env, preexec_fn=_die_with_parent)
         log.info("started %s (pid %d)", self.name, self.proc.pid)
 
     async def stop(self, timeout_s: float = 10.0) -> None:
@@ -87,8 +95,14 @@ class Supervisor:
                 ready.set()
             await self._watch(stop)
         finally:
-            for child in reversed(self.children):
-                await child.stop()
+            await self._stop_all()
+
+    async def _stop_all(self) -> None:
+        """Front door first, then every worker at once (their calls end), then the engine and Redis."""
+        order = ("kamailio", "worker-", "engine", "redis")
+        for prefix in order:
+            group = [c for c in self.children if c.name.startswith(prefix)]
+            await asyncio.gather(*(c.stop() for c in group))
 
     async def _start_redis(self, env: dict[str, str]) -> str:
         if shutil.which("redis-server") is None:

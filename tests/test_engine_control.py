@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import random
+
 import aiohttp
 
 from bot.engine.runtime import EngineRuntime
 from tests.client import RawClient, audio_of, types
 from tests.conftest import connect, serve_engine
 
-LONG = (
-    "Thank you for calling. This is the first sentence of a long answer. Here is the second sentence. "
-    "And a third one follows it. Then comes the fourth sentence. The fifth sentence ends it."
-)
+
+def long_text() -> str:
+    """Six sentences never said before: the engine's TTS cache must not make the reply instant."""
+    n = random.randrange(100, 999)
+    return (
+        f"Thank you for calling, case {n}. This is the first sentence of a long answer. Here is the second "
+        f"sentence, number {n + 1}. And a third one follows it. Then comes sentence {n + 4}. The fifth sentence ends it."
+    )
+
+
+LONG = long_text()  # length reference only
 
 
 async def say(client: RawClient, text: str) -> None:
@@ -19,7 +28,8 @@ async def say(client: RawClient, text: str) -> None:
 
 
 async def test_cancel_stops_audio_and_ends_cancelled(beta: RawClient) -> None:
-    await say(beta, LONG)
+    text = long_text()
+    await say(beta, text)
     events = await beta.until("response.audio.delta")
     await beta.send({"type": "response.cancel", "event_id": "cancel-1"})
     events += await beta.until("response.done")
@@ -29,7 +39,7 @@ async def test_cancel_stops_audio_and_ends_cancelled(beta: RawClient) -> None:
     item = done["output"][0]
     assert item["status"] == "incomplete"
     spoken = item["content"][0]["transcript"]
-    assert spoken and len(spoken) < len(LONG) / 2, spoken  # stopped early, not after the whole answer
+    assert spoken and len(spoken) < len(text) / 2, spoken  # stopped early, not after the whole answer
     names = types(events)
     assert names.index("response.audio.done") < names.index("response.done")
     # Nothing of that response arrives after response.done: the next event answers the next request.
@@ -44,7 +54,7 @@ async def test_cancel_without_response_is_an_error(beta: RawClient) -> None:
 
 
 async def test_truncate_cuts_unheard_transcript(beta: RawClient) -> None:
-    await say(beta, LONG)
+    await say(beta, long_text())
     events = await beta.until("response.done")
     item = events[-1]["response"]["output"][0]
     total_ms = len(audio_of(events, "pcm16")) / 48  # 24 kHz pcm16: 48 bytes per ms
@@ -55,7 +65,7 @@ async def test_truncate_cuts_unheard_transcript(beta: RawClient) -> None:
     assert truncated["item_id"] == item["id"] and truncated["audio_end_ms"] == 2500
     await beta.send({"type": "conversation.item.retrieve", "item_id": item["id"]})
     kept = (await beta.until("conversation.item.retrieved"))[-1]["item"]["content"][0]["transcript"]
-    assert kept.startswith("Thank you for calling.") and "fifth" not in kept
+    assert kept.startswith("Thank you for calling, case") and "fifth" not in kept
     assert len(kept) < len(LONG) / 2, kept
 
     await beta.send({"type": "conversation.item.truncate", "item_id": item["id"], "content_index": 0,
@@ -65,7 +75,7 @@ async def test_truncate_cuts_unheard_transcript(beta: RawClient) -> None:
 
 
 async def test_truncate_during_response_stops_it(beta: RawClient) -> None:
-    await say(beta, LONG)
+    await say(beta, long_text())
     events = await beta.until("response.audio.delta")
     item_id = events[-1]["item_id"]
     await beta.send({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": 0})
@@ -112,7 +122,7 @@ async def test_each_malformed_event_gets_an_error_and_the_session_survives(beta:
 
 
 async def test_second_response_create_while_active_is_refused(beta: RawClient) -> None:
-    await say(beta, LONG)
+    await say(beta, long_text())
     await beta.until("response.created")
     await beta.send({"type": "response.create", "event_id": "r2"})
     events = await beta.until("response.done")

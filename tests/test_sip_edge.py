@@ -105,3 +105,26 @@ async def test_worker_registers_to_a_trunk_with_digest_auth(tmp_path: Path) -> N
         worker.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(worker.communicate(), 20)
     assert b"trunk registration: 200" in err
+
+
+async def test_unreachable_engine_refuses_the_call_with_503(tmp_path: Path) -> None:
+    """No engine: the worker answers 503 (Kamailio would try another worker) and keeps running."""
+    worker_port = free_sip_port(1)
+    dead = f"ws://127.0.0.1:{free_sip_port(1)}/v1/realtime"
+    env = {**os.environ, "VOICEBOT_REALTIME_URL": dead, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    worker = await asyncio.create_subprocess_exec(
+        VOICEBOT, "sip-worker", "--port", str(worker_port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            if await options_ping("127.0.0.1", worker_port, 0.2) == 200:
+                break
+        scenario = render("uac_refused.xml", tmp_path / "refused.xml", CODE=503)
+        result = await run_sipp(scenario, f"127.0.0.1:{worker_port}", calls=2, concurrency=1, rate=2,
+                                workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=30)  # fmt: skip
+        assert result.returncode == 0 and result.successful == 2, result.stderr
+        assert await options_ping("127.0.0.1", worker_port) == 200
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(worker.wait(), 20)
