@@ -68,8 +68,11 @@ async def ga(engine_url: str) -> AsyncIterator[RawClient]:
         yield client
 
 
+AGENT_URI = "sip:agent@127.0.0.1:5999"  # the human queue transfers go to (the caller only reports on it)
+
+
 @pytest.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     """`voicebot run` with Kamailio in front of 4 SIP workers, shared by the call-path tests."""
-    async with running_stack(tmp_path_factory.mktemp("stack"), workers=4) as s:
+    async with running_stack(tmp_path_factory.mktemp("stack"), workers=4, VOICEBOT_TRANSFER_URI=AGENT_URI) as s:
         yield s

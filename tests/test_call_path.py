@@ -5,6 +5,7 @@ Real parts only: Kamailio, pjsua2 on both ends, RTP with G.711, the engine's mod
 
 from __future__ import annotations
 
+import random
 import wave
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from redis.asyncio import Redis
 
 from bot.state import CallStore
 from tests.audio import transcribe
+from tests.conftest import AGENT_URI
+from tests.sipp import mulaw_wav, render, run_sipp
 from tests.stack import Stack, softphone
 
 
@@ -58,3 +61,34 @@ async def test_goodbye_ends_the_call_from_the_bot_side(stack: Stack) -> None:
         assert (await store.record(last))["outcome"] == "completed"
     finally:
         await redis.aclose()
+
+
+async def last_call(stack: Stack) -> tuple[dict[str, str], list[dict[str, str]]]:
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        store = CallStore(redis)
+        call_id = (await store.recent(1))[0]
+        return await store.record(call_id), await store.transcript_of(call_id)
+    finally:
+        await redis.aclose()
+
+
+async def test_transfer_refers_the_caller_to_the_agent_with_context(stack: Stack, tmp_path: Path) -> None:
+    wav = mulaw_wav("Can I talk to a person, please?", tmp_path / "ask.wav")
+    scenario = render("uac_transfer.xml", tmp_path / "transfer.xml", WAV=wav, GREETING_MS=3500, AGENT=AGENT_URI)
+    result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
+                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
+    assert result.returncode == 0 and result.successful == 1, result.stderr + (tmp_path / "errors.log").read_text()
+    record_, lines = await last_call(stack)
+    assert record_["outcome"] == "transferred"
+    assert any(line["role"] == "tool" and line["text"].startswith("transfer_to_agent") for line in lines)
+
+
+async def test_dtmf_digits_reach_the_call(stack: Stack, tmp_path: Path) -> None:
+    scenario = render("uac_dtmf.xml", tmp_path / "dtmf.xml", GREETING_MS=3000)
+    result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
+                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
+    assert result.returncode == 0 and result.successful == 1, result.stderr
+    _, lines = await last_call(stack)
+    digits = [line["text"] for line in lines if line["role"] == "dtmf"]
+    assert digits and all(d in "0123456789*#ABCD" for d in digits), lines
