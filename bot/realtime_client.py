@@ -111,8 +111,10 @@ class RealtimeConnection:
     async def open(cls, target: RealtimeTarget, timeout_s: float = 5.0) -> RealtimeConnection:
         http = aiohttp.ClientSession()
         try:
-            ws = await http.ws_connect(target.url, headers=target.headers(), timeout=aiohttp.ClientWSTimeout(ws_close=timeout_s),
-                                       max_msg_size=32 * 1024 * 1024)  # fmt: skip
+            # The whole handshake is bounded: a caller hears ringing meanwhile.
+            ws = await asyncio.wait_for(
+                http.ws_connect(target.url, headers=target.headers(), max_msg_size=32 * 1024 * 1024), timeout_s
+            )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             await http.close()
             raise EngineUnavailable(f"realtime engine at {target.url} unreachable: {exc}") from exc

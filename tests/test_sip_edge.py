@@ -73,7 +73,7 @@ async def test_killed_worker_gets_no_new_calls(stack: Stack, tmp_path: Path) -> 
     assert pids.split(), "worker process not found"
     for pid in pids.split():
         os.kill(int(pid), signal.SIGKILL)
-    scenario = render("uac_short.xml", tmp_path / "short.xml")
+    scenario = render("uac_short.xml", tmp_path / "short.xml", PT=0, CODEC="PCMU")
     result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=8, concurrency=2, rate=4,
                             workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
     # The first call may be the one that finds the dead worker; none after it fails.
@@ -128,3 +128,36 @@ async def test_unreachable_engine_refuses_the_call_with_503(tmp_path: Path) -> N
     finally:
         worker.send_signal(signal.SIGTERM)
         await asyncio.wait_for(worker.wait(), 20)
+
+
+async def test_alaw_caller_is_answered(stack: Stack, tmp_path: Path) -> None:
+    scenario = render("uac_short.xml", tmp_path / "alaw.xml", PT=8, CODEC="PCMA")
+    result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=2, concurrency=2, rate=2,
+                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=30)  # fmt: skip
+    assert (result.successful, result.failed) == (2, 0), result.stderr
+
+
+async def test_cancel_while_ringing_gets_487(tmp_path: Path) -> None:
+    """An engine that accepts TCP but never answers keeps the call ringing; the caller CANCELs."""
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    engine_port = silent.sockets[0].getsockname()[1]
+    worker_port = free_sip_port(1)
+    env = {**os.environ, "VOICEBOT_REALTIME_URL": f"ws://127.0.0.1:{engine_port}/v1/realtime",
+           "REDIS_URL": "redis://127.0.0.1:1/0"}  # fmt: skip
+    worker = await asyncio.create_subprocess_exec(
+        VOICEBOT, "sip-worker", "--port", str(worker_port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            if await options_ping("127.0.0.1", worker_port, 0.2) == 200:
+                break
+        scenario = render("uac_cancel.xml", tmp_path / "cancel.xml")
+        result = await run_sipp(scenario, f"127.0.0.1:{worker_port}", calls=1, concurrency=1, rate=1,
+                                workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=30)  # fmt: skip
+        assert result.returncode == 0 and result.successful == 1, result.stderr
+        assert await options_ping("127.0.0.1", worker_port) == 200
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(worker.wait(), 20)
+        silent.close()
