@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -14,7 +16,7 @@ from redis.asyncio import Redis
 from bot.state import CallStore
 from sip.probe import options_ping
 from sip.worker import rtp_ports_for
-from tests.sipp import capture, mulaw_wav, render, run_sipp
+from tests.sipp import SippResult, capture, mulaw_wav, render, run_sipp
 from tests.stack import VOICEBOT, Stack, free_sip_port
 
 
@@ -107,27 +109,37 @@ async def test_worker_registers_to_a_trunk_with_digest_auth(tmp_path: Path) -> N
     assert b"trunk registration: 200" in err
 
 
-async def test_unreachable_engine_refuses_the_call_with_503(tmp_path: Path) -> None:
-    """No engine: the worker answers 503 (Kamailio would try another worker) and keeps running."""
-    worker_port = free_sip_port(1)
-    dead = f"ws://127.0.0.1:{free_sip_port(1)}/v1/realtime"
-    env = {**os.environ, "VOICEBOT_REALTIME_URL": dead, "REDIS_URL": "redis://127.0.0.1:1/0"}
+@contextlib.asynccontextmanager
+async def lone_worker(engine_url: str) -> AsyncIterator[int]:
+    """One SIP worker (no Kamailio, no Redis) talking to `engine_url`; yields its SIP port."""
+    port = free_sip_port(1)
+    env = {**os.environ, "VOICEBOT_REALTIME_URL": engine_url, "REDIS_URL": "redis://127.0.0.1:1/0"}
     worker = await asyncio.create_subprocess_exec(
-        VOICEBOT, "sip-worker", "--port", str(worker_port), env=env,
+        VOICEBOT, "sip-worker", "--port", str(port), env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:
         for _ in range(100):
-            if await options_ping("127.0.0.1", worker_port, 0.2) == 200:
+            if await options_ping("127.0.0.1", port, 0.2) == 200:
                 break
-        scenario = render("uac_refused.xml", tmp_path / "refused.xml", CODE=503)
-        result = await run_sipp(scenario, f"127.0.0.1:{worker_port}", calls=2, concurrency=1, rate=2,
-                                workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=30)  # fmt: skip
-        assert result.returncode == 0 and result.successful == 2, result.stderr
-        assert await options_ping("127.0.0.1", worker_port) == 200
+        yield port
+        assert await options_ping("127.0.0.1", port) == 200  # still alive after the test's calls
     finally:
         worker.send_signal(signal.SIGTERM)
         await asyncio.wait_for(worker.wait(), 20)
+
+
+async def call_once(scenario: Path, port: int, workdir: Path, calls: int = 1) -> SippResult:
+    return await run_sipp(scenario, f"127.0.0.1:{port}", calls=calls, concurrency=1, rate=2, workdir=workdir,
+                          media_port=random.randrange(30000, 39000, 2), timeout_s=30)  # fmt: skip
+
+
+async def test_unreachable_engine_refuses_the_call_with_503(tmp_path: Path) -> None:
+    """No engine: the worker answers 503 (Kamailio would try another worker) and keeps running."""
+    async with lone_worker(f"ws://127.0.0.1:{free_sip_port(1)}/v1/realtime") as port:
+        scenario = render("uac_refused.xml", tmp_path / "refused.xml", CODE=503)
+        result = await call_once(scenario, port, tmp_path, calls=2)
+        assert result.returncode == 0 and result.successful == 2, result.stderr
 
 
 async def test_alaw_caller_is_answered(stack: Stack, tmp_path: Path) -> None:
@@ -141,23 +153,9 @@ async def test_cancel_while_ringing_gets_487(tmp_path: Path) -> None:
     """An engine that accepts TCP but never answers keeps the call ringing; the caller CANCELs."""
     silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     engine_port = silent.sockets[0].getsockname()[1]
-    worker_port = free_sip_port(1)
-    env = {**os.environ, "VOICEBOT_REALTIME_URL": f"ws://127.0.0.1:{engine_port}/v1/realtime",
-           "REDIS_URL": "redis://127.0.0.1:1/0"}  # fmt: skip
-    worker = await asyncio.create_subprocess_exec(
-        VOICEBOT, "sip-worker", "--port", str(worker_port), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
     try:
-        for _ in range(100):
-            if await options_ping("127.0.0.1", worker_port, 0.2) == 200:
-                break
-        scenario = render("uac_cancel.xml", tmp_path / "cancel.xml")
-        result = await run_sipp(scenario, f"127.0.0.1:{worker_port}", calls=1, concurrency=1, rate=1,
-                                workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=30)  # fmt: skip
-        assert result.returncode == 0 and result.successful == 1, result.stderr
-        assert await options_ping("127.0.0.1", worker_port) == 200
+        async with lone_worker(f"ws://127.0.0.1:{engine_port}/v1/realtime") as port:
+            result = await call_once(render("uac_cancel.xml", tmp_path / "cancel.xml"), port, tmp_path)
+            assert result.returncode == 0 and result.successful == 1, result.stderr
     finally:
-        worker.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(worker.wait(), 20)
         silent.close()
