@@ -216,6 +216,8 @@ class CallSession:
         if not playout.busy:
             return
         item_id, played_ms = playout.clear()
+        if self.store:
+            self.store.transcript(self.call.call_id, "system", f"barge-in after {played_ms} ms of {item_id}")
         assert self._conn is not None
         if self._active_response is not None:
             self._active_response = None

@@ -74,6 +74,7 @@ def _counts(stat: Path) -> tuple[int, int]:
 class Flow:
     times: list[float] = field(default_factory=list)
     speech_packets: int = 0
+    speech_times: list[float] = field(default_factory=list)
 
     def gaps_ms(self) -> list[float]:
         return [(b - a) * 1000 for a, b in zip(self.times, self.times[1:], strict=False)]
@@ -84,8 +85,8 @@ class Capture:
     path: Path
     flows: dict[tuple[int, int], Flow] = field(default_factory=dict)
 
-    def analyse(self, bot_ports: range) -> dict[tuple[int, int], Flow]:
-        """RTP the bot sent (source port in `bot_ports`), per (source, destination) port pair."""
+    def analyse(self, bot_ports: range | set[int]) -> dict[tuple[int, int], Flow]:
+        """RTP sent from `bot_ports` (the bot's, or a caller's), per (source, destination) port pair."""
         flows: dict[tuple[int, int], Flow] = defaultdict(Flow)
         with self.path.open("rb") as f:
             for ts, buf in dpkt.pcap.Reader(f):
@@ -102,6 +103,7 @@ class Capture:
                 payload = bytes(udp.data[12:])
                 if (udp.data[1] & 0x7F) == 0 and rms(g711.ulaw_to_pcm16(payload)) > 150:
                     flow.speech_packets += 1
+                    flow.speech_times.append(ts)
         self.flows = dict(flows)
         return self.flows
 

@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 from bot.state import CallStore
 from tests.audio import transcribe
 from tests.conftest import AGENT_URI
-from tests.sipp import mulaw_wav, render, run_sipp
+from tests.sipp import capture, mulaw_wav, render, run_sipp
 from tests.stack import Stack, softphone
+from tests.test_sip_edge import bot_rtp_ports
 
 
 def wav_pcm(path: Path) -> bytes:
@@ -92,3 +93,29 @@ async def test_dtmf_digits_reach_the_call(stack: Stack, tmp_path: Path) -> None:
     _, lines = await last_call(stack)
     digits = [line["text"] for line in lines if line["role"] == "dtmf"]
     assert digits and all(d in "0123456789*#ABCD" for d in digits), lines
+
+
+async def test_caller_speaking_over_the_greeting_silences_the_bot(stack: Stack, tmp_path: Path) -> None:
+    """Barge-in: the caller talks 1 s into the greeting; the bot's RTP goes quiet within a few hundred
+    ms, the engine is told how much was heard, and the bot answers the question afterwards."""
+    wav = mulaw_wav("What are your opening hours on Saturday?", tmp_path / "ask.wav")
+    scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=1000, LISTEN_MS=8000)
+    media_port = random.randrange(30000, 39000, 2)
+    async with capture(tmp_path / "rtp.pcap", "udp and not port 53") as cap:
+        result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
+                                workdir=tmp_path, media_port=media_port, timeout_s=60)  # fmt: skip
+    assert result.returncode == 0 and result.successful == 1, result.stderr
+    bot_ports = bot_rtp_ports(stack)
+    bot = [f for f in cap.analyse(bot_ports).values() if f.speech_packets]
+    caller = [f for f in cap.analyse(set(range(1024, 65536)) - bot_ports).values() if f.speech_packets]
+    assert len(bot) == 1 and len(caller) == 1
+    onset = caller[0].speech_times[0]
+    caller_end = caller[0].speech_times[-1]
+    talking_over = [t for t in bot[0].speech_times if onset + 0.4 < t < caller_end]
+    assert not talking_over, f"bot still spoke {len(talking_over)} packets after the caller started"
+    assert any(t > caller_end for t in bot[0].speech_times)  # ...and then answered
+    _, lines = await last_call(stack)
+    barge = [line["text"] for line in lines if line["role"] == "system" and line["text"].startswith("barge-in")]
+    assert barge, lines
+    heard_ms = int(barge[0].split()[2])
+    assert 800 <= heard_ms <= 1800, barge  # the caller came in ~1 s (plus VAD) into the greeting
