@@ -48,6 +48,7 @@ class BotConfig:
     transfer_target: str | None = None  # SIP URI of the human queue
     media_timeout_s: float = 5.0
     goodbye_grace_s: float = 10.0  # longest wait for a goodbye to finish playing before hanging up
+    max_concurrent_calls: int = 0  # across all workers (Redis); 0: no limit beyond the workers' own
 
 
 class CallSession:
@@ -81,6 +82,15 @@ class CallSession:
     async def run(self) -> str:
         """Answer, bridge until either side ends, record the outcome. Returns it."""
         call, store = self.call, self.store
+        if (
+            store
+            and self.bot.max_concurrent_calls
+            and not await store.admit(call.call_id, self.bot.max_concurrent_calls)
+        ):
+            log.warning("call %s refused: %d calls already up", call.call_id, self.bot.max_concurrent_calls)
+            call.answer(503, "All Lines Busy")
+            self.outcome = "refused_busy"
+            return self.outcome
         if store:
             store.call_started(call.call_id, call.remote_uri, call.local_uri, self.worker)
         call.answer(180)

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.redact import RedactingFilter
 from bot.settings import Settings
 
 
@@ -43,8 +44,14 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("seed", help="load the demo CRM fixture into Redis")
 
+    calls = sub.add_parser("calls", help="recent calls from Redis: outcome, duration, and transcripts")
+    calls.add_argument("-n", type=int, default=10, help="how many")
+    calls.add_argument("--transcript", action="store_true", help="print each call's transcript")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     settings = Settings()
     if args.command == "engine":
         from bot.engine.server import serve
@@ -73,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.softphone_cli import run_call
 
         return asyncio.run(run_call(args.uri, args.say, args.wav, args.record))
+    if args.command == "calls":
+        from bot.calls_cli import print_calls
+
+        return asyncio.run(print_calls(settings.redis_url or f"redis://127.0.0.1:{settings.redis_port}/0", args.n,
+                                       args.transcript))  # fmt: skip
     if args.command == "seed":
         from redis.asyncio import Redis
 

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     bot_instructions: str | None = None  # default: flows/assistant.md
     bot_voice: str = "alloy"
     transfer_uri: str | None = None  # SIP URI of the human agents' queue
+    max_concurrent_calls: int = Field(0, ge=0)  # across all workers; more get 503. 0: no global limit
 
     # --- the SIP edge ---------------------------------------------------------------------------------
     sip_host: str = "127.0.0.1"

@@ -22,10 +22,19 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
+from bot.redact import redact
+
 log = logging.getLogger(__name__)
 Write = Callable[[Pipeline], object]
 Fields = dict[FieldT, EncodableT]
 RETRY_S = (0.2, 0.5, 1.0, 2.0)
+# Atomically: add the call to the live set unless the set is at the limit.
+_ADMIT = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1
+"""
 
 
 class CallStore:
@@ -58,7 +67,8 @@ class CallStore:
         self._queue(lambda p: p.hset(f"call:{call_id}", mapping=mapping))
 
     def transcript(self, call_id: str, role: str, text: str) -> None:
-        entry: Fields = {"role": role, "text": text, "t": self._clock()}
+        """One line of the call's transcript; secrets (card numbers...) are masked before storing."""
+        entry: Fields = {"role": role, "text": redact(text), "t": self._clock()}
         self._queue(lambda p: p.xadd(f"call:{call_id}:transcript", entry, maxlen=5000, approximate=True))
 
     def call_ended(self, call_id: str, outcome: str, started: float) -> None:
@@ -70,6 +80,49 @@ class CallStore:
             p.srem("calls:live", call_id)
 
         self._queue(write)
+
+    # --- admission, liveness, reaping (direct, not queued: they decide what happens now) ------------
+    async def admit(self, call_id: str, limit: int) -> bool:
+        """Count the call against the global limit across workers; False if it is full.
+
+        Fails open: with Redis away the call is taken (the limit protects capacity, and losing calls
+        to a state-store outage would be worse)."""
+        try:
+            return bool(await self.redis.eval(_ADMIT, 1, "calls:live", call_id, limit))
+        except (RedisError, OSError) as exc:
+            log.warning("admission check skipped, redis unavailable: %s", exc)
+            return True
+
+    async def heartbeat(self, worker: str, ttl_s: float) -> None:
+        """Say this worker is alive for `ttl_s`; its calls are reaped if it stops saying so."""
+        try:
+            await self.redis.set(f"worker:{worker}:alive", "1", px=int(ttl_s * 1000))
+        except (RedisError, OSError) as exc:
+            log.debug("heartbeat not written: %s", exc)
+
+    async def reap(self, only_worker: str | None = None) -> list[str]:
+        """End the live calls whose worker is gone (no heartbeat), or all of `only_worker`'s
+        (a worker restarting under the same id). Returns the call ids ended."""
+        ended = []
+        for call_id in [text(c) for c in await self.redis.smembers("calls:live")]:
+            record = await self.record(call_id)
+            worker = record.get("worker", "")
+            if only_worker is not None:
+                dead = worker == only_worker
+            else:
+                dead = not await self.redis.exists(f"worker:{worker}:alive")
+            if not dead:
+                continue
+            started = float(record.get("started", self._clock()))
+            now = self._clock()
+            mapping: Fields = {"state": "ended", "ended": now, "outcome": "worker_died",
+                               "duration_s": round(now - started, 3)}  # fmt: skip
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(f"call:{call_id}", mapping=mapping)
+                pipe.srem("calls:live", call_id)
+                await pipe.execute()
+            ended.append(call_id)
+        return ended
 
     # --- reading ----------------------------------------------------------------------------------
     async def record(self, call_id: str) -> dict[str, str]:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import aiohttp
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.settings import Settings
+from bot.state import CallStore
 from flows.crm import seed
 from sip.probe import options_ping
 
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 KAMAILIO_CFG = Path(__file__).resolve().parent.parent / "infra" / "kamailio" / "kamailio.cfg"
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
 PR_SET_PDEATHSIG = 1
+REAP_EVERY_S = 3.0
 
 
 def _die_with_parent() -> None:
@@ -93,7 +96,12 @@ class Supervisor:
             print(f"voicebot ready: sip:bot@{self.host}:{self.sip_port}", flush=True)
             if ready is not None:
                 ready.set()
-            await self._watch(stop)
+            reaper = asyncio.create_task(self._reap(env["REDIS_URL"]), name="reaper")
+            try:
+                await self._watch(stop)
+            finally:
+                reaper.cancel()
+                await asyncio.gather(reaper, return_exceptions=True)
         finally:
             await self._stop_all()
 
@@ -182,6 +190,23 @@ class Supervisor:
                 return
             await asyncio.sleep(0.1)
         raise SystemExit(f"nothing answers SIP OPTIONS on {self.host}:{port}")
+
+    async def _reap(self, redis_url: str) -> None:
+        """Every few seconds: end the calls of workers that stopped heartbeating (killed, hung)."""
+        redis = Redis.from_url(redis_url)
+        store = CallStore(redis)
+        try:
+            while True:
+                await asyncio.sleep(REAP_EVERY_S)
+                try:
+                    ended = await store.reap()
+                except (RedisError, OSError) as exc:
+                    log.warning("reaper: redis unavailable: %s", exc)
+                    continue
+                if ended:
+                    log.warning("reaper: ended %d calls of dead workers: %s", len(ended), ", ".join(ended))
+        finally:
+            await redis.aclose()
 
     async def _watch(self, stop: asyncio.Event) -> None:
         """Until Ctrl-C: restart workers that exit; any other child exiting ends the run."""

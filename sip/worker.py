@@ -8,6 +8,7 @@ import logging
 import signal
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.call_session import BotConfig, CallSession
 from bot.realtime_client import RealtimeTarget
@@ -20,6 +21,7 @@ from sip.call import CallControl, SipCall
 from sip.endpoint import EndpointConfig, SipEndpoint
 
 log = logging.getLogger(__name__)
+HEARTBEAT_TTL_S = 6.0  # a worker silent this long is dead: its calls get reaped
 
 
 def rtp_ports_for(sip_port: int) -> int:
@@ -44,7 +46,8 @@ class SipWorker:
         self.store.start()
         self.tools = build_registry(Crm(redis))
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
-                             transfer_target=s.transfer_uri)  # fmt: skip
+                             transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls)  # fmt: skip
+        await self._reap_previous_life()
         key = s.realtime_api_key.get_secret_value() if s.realtime_api_key else None
         self.target = RealtimeTarget(s.realtime_url, s.realtime_kind, key)
         self.endpoint = SipEndpoint(EndpointConfig(host=self.host, port=self.port, max_calls=s.sip_max_calls))
@@ -59,10 +62,28 @@ class SipWorker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
+        heartbeat = loop.create_task(self._heartbeat(), name="heartbeat")
         try:
             await self._stop.wait()
         finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
             await self._shutdown(redis)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await self.store.heartbeat(self.worker_id, HEARTBEAT_TTL_S)
+            await asyncio.sleep(HEARTBEAT_TTL_S / 3)
+
+    async def _reap_previous_life(self) -> None:
+        """A worker restarted under the same id: the calls it had are gone with its old process."""
+        try:
+            ended = await self.store.reap(only_worker=self.worker_id)
+        except (RedisError, OSError) as exc:
+            log.warning("could not reap earlier calls: %s", exc)
+            return
+        if ended:
+            log.warning("worker %s: ended %d calls of its previous process", self.worker_id, len(ended))
 
     def _on_incoming(self, pj_call_id: int) -> None:
         """On the loop thread, inside libHandleEvents: only create objects and schedule the session."""

@@ -5,6 +5,7 @@ Real parts only: Kamailio, pjsua2 on both ends, RTP with G.711, the engine's mod
 
 from __future__ import annotations
 
+import asyncio
 import random
 import wave
 from pathlib import Path
@@ -15,7 +16,7 @@ from bot.state import CallStore
 from tests.audio import transcribe
 from tests.conftest import AGENT_URI
 from tests.sipp import capture, mulaw_wav, render, run_sipp
-from tests.stack import Stack, softphone
+from tests.stack import VOICEBOT, Stack, softphone
 from tests.test_sip_edge import bot_rtp_ports
 
 
@@ -119,3 +120,13 @@ async def test_caller_speaking_over_the_greeting_silences_the_bot(stack: Stack, 
     assert barge, lines
     heard_ms = int(barge[0].split()[2])
     assert 800 <= heard_ms <= 1800, barge  # the caller came in ~1 s (plus VAD) into the greeting
+
+
+async def test_voicebot_calls_lists_outcomes_and_transcripts(stack: Stack) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        VOICEBOT, "calls", "-n", "3", "--transcript", env={**stack.env, "REDIS_URL": stack.redis_url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out = (await asyncio.wait_for(proc.communicate(), 30))[0].decode()
+    assert proc.returncode == 0
+    assert "ended" in out and "bot:" in out and "caller:" in out, out

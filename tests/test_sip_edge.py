@@ -110,10 +110,12 @@ async def test_worker_registers_to_a_trunk_with_digest_auth(tmp_path: Path) -> N
 
 
 @contextlib.asynccontextmanager
-async def lone_worker(engine_url: str) -> AsyncIterator[int]:
-    """One SIP worker (no Kamailio, no Redis) talking to `engine_url`; yields its SIP port."""
+async def lone_worker(
+    engine_url: str, redis_url: str = "redis://127.0.0.1:1/0", **env_overrides: str
+) -> AsyncIterator[int]:
+    """One SIP worker (no Kamailio; by default no Redis) talking to `engine_url`; yields its SIP port."""
     port = free_sip_port(1)
-    env = {**os.environ, "VOICEBOT_REALTIME_URL": engine_url, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    env = {**os.environ, "VOICEBOT_REALTIME_URL": engine_url, "REDIS_URL": redis_url, **env_overrides}
     worker = await asyncio.create_subprocess_exec(
         VOICEBOT, "sip-worker", "--port", str(port), env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
@@ -159,3 +161,50 @@ async def test_cancel_while_ringing_gets_487(tmp_path: Path) -> None:
             assert result.returncode == 0 and result.successful == 1, result.stderr
     finally:
         silent.close()
+
+
+async def test_global_call_limit_refuses_the_call_over_it(stack: Stack, tmp_path: Path) -> None:
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    redis_url = stack.redis_url.rsplit("/", 1)[0] + "/3"  # a database of its own: no other calls count
+    async with lone_worker(engine, redis_url, VOICEBOT_MAX_CONCURRENT_CALLS="1") as port:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        silence = mulaw_wav("Hello.", tmp_path / "hello.wav")
+        first = asyncio.create_task(call_once(render("uac_listen.xml", tmp_path / "a" / "listen.xml", WAV=silence,
+                                                     HOLD_MS=5000), port, tmp_path / "a"))  # fmt: skip
+        await asyncio.sleep(2.0)  # the first call is up
+        refused = await call_once(
+            render("uac_refused.xml", tmp_path / "b" / "refused.xml", CODE=503), port, tmp_path / "b"
+        )
+        assert refused.successful == 1, refused.stderr
+        assert (await first).successful == 1
+        redis = Redis.from_url(redis_url)
+        try:
+            assert await redis.scard("calls:live") == 0  # the first call released its slot
+        finally:
+            await redis.aclose()
+
+
+async def test_calls_of_a_killed_worker_are_ended_with_a_reason(stack: Stack, tmp_path: Path) -> None:
+    silence = mulaw_wav("Hello.", tmp_path / "hello.wav")
+    call = asyncio.create_task(call_once(render("uac_listen.xml", tmp_path / "listen.xml", WAV=silence,
+                                                HOLD_MS=6000), stack.sip_port, tmp_path))  # fmt: skip
+    redis = Redis.from_url(stack.redis_url)
+    store = CallStore(redis)
+    try:
+        await asyncio.sleep(2.5)
+        call_id = (await store.recent(1))[0]
+        record = await store.record(call_id)
+        assert record["state"] == "active"
+        victim = await asyncio.create_subprocess_exec("pkill", "-KILL", "-f", f"sip-worker .* --id {record['worker']}$")
+        await victim.wait()
+        for _ in range(100):
+            record = await store.record(call_id)
+            if record["state"] == "ended":
+                break
+            await asyncio.sleep(0.2)
+        assert record["outcome"] == "worker_died", record
+        assert not await store.is_live(call_id)
+    finally:
+        await redis.aclose()
+        await asyncio.gather(call, return_exceptions=True)  # SIPp's BYE finds no dialog: that call fails
