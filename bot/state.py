@@ -100,29 +100,31 @@ class CallStore:
         except (RedisError, OSError) as exc:
             log.debug("heartbeat not written: %s", exc)
 
-    async def reap(self, only_worker: str | None = None) -> list[str]:
-        """End the live calls whose worker is gone (no heartbeat), or all of `only_worker`'s
-        (a worker restarting under the same id). Returns the call ids ended."""
-        ended = []
+    async def orphaned(self) -> list[str]:
+        """Live calls whose worker has stopped heartbeating."""
+        out = []
         for call_id in [text(c) for c in await self.redis.smembers("calls:live")]:
+            worker = (await self.record(call_id)).get("worker", "")
+            if not await self.redis.exists(f"worker:{worker}:alive"):
+                out.append(call_id)
+        return out
+
+    async def calls_of(self, worker: str) -> list[str]:
+        """Live calls recorded against `worker`."""
+        live = [text(c) for c in await self.redis.smembers("calls:live")]
+        return [c for c in live if (await self.record(c)).get("worker") == worker]
+
+    async def end_calls(self, call_ids: list[str], outcome: str) -> None:
+        """End calls on behalf of a worker that cannot: state, outcome, duration, off the live set."""
+        for call_id in call_ids:
             record = await self.record(call_id)
-            worker = record.get("worker", "")
-            if only_worker is not None:
-                dead = worker == only_worker
-            else:
-                dead = not await self.redis.exists(f"worker:{worker}:alive")
-            if not dead:
-                continue
-            started = float(record.get("started", self._clock()))
             now = self._clock()
-            mapping: Fields = {"state": "ended", "ended": now, "outcome": "worker_died",
-                               "duration_s": round(now - started, 3)}  # fmt: skip
+            mapping: Fields = {"state": "ended", "ended": now, "outcome": outcome,
+                               "duration_s": round(now - float(record.get("started", now)), 3)}  # fmt: skip
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(f"call:{call_id}", mapping=mapping)
                 pipe.srem("calls:live", call_id)
                 await pipe.execute()
-            ended.append(call_id)
-        return ended
 
     # --- reading ----------------------------------------------------------------------------------
     async def record(self, call_id: str) -> dict[str, str]:

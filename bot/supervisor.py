@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 KAMAILIO_CFG = Path(__file__).resolve().parent.parent / "infra" / "kamailio" / "kamailio.cfg"
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
 PR_SET_PDEATHSIG = 1
-REAP_EVERY_S = 3.0
+REAP_EVERY_S = 2.0
 
 
 def _die_with_parent() -> None:
@@ -192,17 +192,25 @@ class Supervisor:
         raise SystemExit(f"nothing answers SIP OPTIONS on {self.host}:{port}")
 
     async def _reap(self, redis_url: str) -> None:
-        """Every few seconds: end the calls of workers that stopped heartbeating (killed, hung)."""
+        """Every few seconds: end the calls of workers that stopped heartbeating (killed, hung).
+
+        A call is ended only when its worker was silent on two passes in a row, so a Redis outage
+        (heartbeats lost, then written again) never ends a call that is still up."""
         redis = Redis.from_url(redis_url)
         store = CallStore(redis)
+        suspects: set[str] = set()
         try:
             while True:
                 await asyncio.sleep(REAP_EVERY_S)
                 try:
-                    ended = await store.reap()
+                    orphaned = set(await store.orphaned())
+                    ended = sorted(orphaned & suspects)
+                    await store.end_calls(ended, "worker_died")
                 except (RedisError, OSError) as exc:
                     log.warning("reaper: redis unavailable: %s", exc)
+                    suspects.clear()
                     continue
+                suspects = orphaned - set(ended)
                 if ended:
                     log.warning("reaper: ended %d calls of dead workers: %s", len(ended), ", ".join(ended))
         finally:

@@ -78,7 +78,8 @@ class SipWorker:
     async def _reap_previous_life(self) -> None:
         """A worker restarted under the same id: the calls it had are gone with its old process."""
         try:
-            ended = await self.store.reap(only_worker=self.worker_id)
+            ended = await self.store.calls_of(self.worker_id)
+            await self.store.end_calls(ended, "worker_died")
         except (RedisError, OSError) as exc:
             log.warning("could not reap earlier calls: %s", exc)
             return

@@ -6,7 +6,9 @@ Real parts only: Kamailio, pjsua2 on both ends, RTP with G.711, the engine's mod
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import wave
 from pathlib import Path
 
@@ -123,6 +125,8 @@ async def test_caller_speaking_over_the_greeting_silences_the_bot(stack: Stack, 
 
 
 async def test_voicebot_calls_lists_outcomes_and_transcripts(stack: Stack) -> None:
+    code, out = await softphone(stack.uri, "Goodbye.")
+    assert code == 0, out
     proc = await asyncio.create_subprocess_exec(
         VOICEBOT, "calls", "-n", "3", "--transcript", env={**stack.env, "REDIS_URL": stack.redis_url},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -130,3 +134,27 @@ async def test_voicebot_calls_lists_outcomes_and_transcripts(stack: Stack) -> No
     out = (await asyncio.wait_for(proc.communicate(), 30))[0].decode()
     assert proc.returncode == 0
     assert "ended" in out and "bot:" in out and "caller:" in out, out
+
+
+async def test_redis_outage_mid_call_loses_nothing(stack: Stack) -> None:
+    """Redis frozen for 5 s while a call goes on: the call is unaffected, and afterwards its record
+    and every transcript line are in Redis (the worker queued and retried its writes)."""
+    pid = (await (await asyncio.create_subprocess_exec(
+        "pgrep", "-f", f"redis-server 127.0.0.1:{stack.redis_url.rsplit(':', 1)[1].split('/')[0]}",
+        stdout=asyncio.subprocess.PIPE)).communicate())[0].split()  # fmt: skip
+    assert len(pid) == 1
+    call = asyncio.create_task(softphone(stack.uri, "What are your opening hours?", "Where is my order 4 5 7 2 1?"))
+    await asyncio.sleep(4.0)  # greeting done, the first question under way
+    os.kill(int(pid[0]), signal.SIGSTOP)
+    try:
+        await asyncio.sleep(5.0)
+    finally:
+        os.kill(int(pid[0]), signal.SIGCONT)
+    code, out = await call
+    assert code == 0, out
+    await asyncio.sleep(3.0)  # the worker's retry backoff
+    record_, lines = await last_call(stack)
+    assert record_["state"] == "ended" and record_["outcome"] == "caller_hung_up", record_
+    said = [line["text"].lower() for line in lines]
+    assert [line["role"] for line in lines].count("caller") == 2, lines
+    assert any("opening hours" in t for t in said) and any(t.startswith("get_order_status") for t in said), lines
