@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,9 +47,7 @@ async def pids_of(pattern: str) -> list[int]:
 def prepare(work: Path, hold_ms: int) -> Path:
     """The level's folder, a 2 s mu-law WAV of line silence, and the rendered scenario."""
     work.mkdir(parents=True, exist_ok=True)
-    wav = work / "silence.wav"
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "mu-law", str(wav), "trim", "0", "2"], check=True)
-    return render("uac_listen.xml", work / "uac.xml", WAV=wav, HOLD_MS=hold_ms)
+    return render("uac_listen.xml", work / "uac.xml", WAV=silence_wav(work / "silence.wav"), HOLD_MS=hold_ms)
 
 
 async def level(stack_sip: int, workers: int, calls: int, hold_ms: int, work: Path) -> dict[str, float]:

@@ -18,12 +18,14 @@ from typing import Any, Protocol
 from bot.audio import g711
 from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, session_update
 from bot.state import CallStore
+from bot.turn_policies.idle import IdleAction, IdlePolicy
 from flows.registry import CallContext, ToolRegistry, ToolResult
 from sip.call import CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, TransferStatus
 from sip.playout import until_tick
 
 log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
+IDLE_CHECK_S = 0.25
 PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
 
 
@@ -49,6 +51,10 @@ class BotConfig:
     media_timeout_s: float = 5.0
     goodbye_grace_s: float = 10.0  # longest wait for a goodbye to finish playing before hanging up
     max_concurrent_calls: int = 0  # across all workers (Redis); 0: no limit beyond the workers' own
+    idle_timeout_ms: int = 10_000  # caller silent this long after the bot spoke: reprompt (0: never)
+    idle_max_reprompts: int = 2  # then say goodbye and hang up
+    reprompt: str = "Are you still there?"
+    idle_goodbye: str = "I haven't heard from you, so I'll end the call now. Goodbye!"
 
 
 class CallSession:
@@ -78,6 +84,8 @@ class CallSession:
         self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
         self._done = asyncio.Event()
         self.first_audio_at: float | None = None
+        self._caller_speaking = False
+        self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
 
     async def run(self) -> str:
         """Answer, bridge until either side ends, record the outcome. Returns it."""
@@ -138,12 +146,15 @@ class CallSession:
     # --- call control events (hang-up, media, DTMF, transfer) --------------------------------------
     async def _control(self) -> None:
         uplink: asyncio.Task[None] | None = None
+        idle: asyncio.Task[None] | None = None
         try:
             while True:
                 event = await self.call.events.get()
                 if isinstance(event, MediaReady) and uplink is None:
                     assert self._conn is not None
                     uplink = asyncio.create_task(self._uplink(self._conn), name=f"up-{self.call.call_id}")
+                    if self.bot.idle_timeout_ms:
+                        idle = asyncio.create_task(self._idle_watch(), name=f"idle-{self.call.call_id}")
                     await self._conn.send({"type": "response.create"})  # the greeting
                 elif isinstance(event, Disconnected):
                     self._finish(self.outcome if self.outcome != "caller_hung_up" else "caller_hung_up")
@@ -153,11 +164,31 @@ class CallSession:
                 elif isinstance(event, TransferStatus) and event.final:
                     await self._on_transfer_status(event)
         finally:
-            if uplink is not None:
-                uplink.cancel()
-                await asyncio.gather(uplink, return_exceptions=True)
+            for task in (uplink, idle):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+
+    async def _idle_watch(self) -> None:
+        """Reprompt a silent caller, then hang up politely (the policy decides; this only observes)."""
+        while True:
+            await asyncio.sleep(IDLE_CHECK_S)
+            now = time.monotonic() * 1000
+            if self._caller_speaking:
+                self.idle.caller_active(now)
+            elif self._active_response is not None or self.call.media.playout.busy:
+                self.idle.bot_speaking()
+            else:
+                self.idle.quiet(now)
+            action = self.idle.due(now)
+            if action is IdleAction.REPROMPT:
+                await self._say(self.bot.reprompt)
+            elif action is IdleAction.HANG_UP:
+                self._after_playout = ("hangup", {"outcome": "idle_hangup"})
+                await self._say(self.bot.idle_goodbye)
 
     async def _on_dtmf(self, event: Dtmf) -> None:
+        self.idle.caller_active(time.monotonic() * 1000)
         if self.store:
             self.store.transcript(self.call.call_id, "dtmf", event.digit)
         assert self._conn is not None
@@ -196,6 +227,7 @@ class CallSession:
             "response.audio.done": self._on_audio_done,
             "response.audio_transcript.done": self._on_bot_transcript,
             "input_audio_buffer.speech_started": self._on_speech_started,
+            "input_audio_buffer.speech_stopped": self._on_speech_stopped,
             "conversation.item.input_audio_transcription.completed": self._on_caller_transcript,
             "response.function_call_arguments.done": self._on_function_call,
             "response.done": self._on_response_done,
@@ -220,8 +252,13 @@ class CallSession:
     async def _on_audio_done(self, event: dict[str, Any]) -> None:
         self.call.media.playout.finish(event["item_id"])
 
+    async def _on_speech_stopped(self, event: dict[str, Any]) -> None:
+        self._caller_speaking = False
+
     async def _on_speech_started(self, event: dict[str, Any]) -> None:
         """Barge-in: silence the bot now, then tell the engine how much of its reply was heard."""
+        self._caller_speaking = True
+        self.idle.caller_active(time.monotonic() * 1000)
         playout = self.call.media.playout
         if not playout.busy:
             return
@@ -271,7 +308,7 @@ class CallSession:
             await self._when_played()
             if action == "hangup":
                 self.call.hangup()
-                self._finish("completed")
+                self._finish(str(args.get("outcome", "completed")))
             elif action == "transfer":
                 self._transfer(args)
 

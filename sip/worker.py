@@ -46,7 +46,8 @@ class SipWorker:
         self.store.start()
         self.tools = build_registry(Crm(redis))
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
-                             transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls)  # fmt: skip
+                             transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls,
+                             idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts)  # fmt: skip
         await self._reap_previous_life()
         key = s.realtime_api_key.get_secret_value() if s.realtime_api_key else None
         self.target = RealtimeTarget(s.realtime_url, s.realtime_kind, key)

@@ -30,6 +30,14 @@ def mulaw_wav(text: str, path: Path) -> Path:
     return path
 
 
+def silence_wav(path: Path, seconds: float = 2.0) -> Path:
+    """Line silence as an 8 kHz mu-law WAV (a caller who says nothing, looped by rtp_stream)."""
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", "-e", "mu-law", str(path), "trim", "0", str(seconds)], check=True
+    )
+    return path
+
+
 def render(name: str, out: Path, **values: object) -> Path:
     text = (SCENARIOS / name).read_text()
     for key, value in values.items():

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from bot.state import CallStore
 from sip.probe import options_ping
 from sip.worker import rtp_ports_for
-from tests.sipp import SippResult, capture, mulaw_wav, render, run_sipp
+from tests.sipp import SippResult, capture, mulaw_wav, render, run_sipp, silence_wav
 from tests.stack import VOICEBOT, Stack, free_sip_port
 
 
@@ -208,3 +208,22 @@ async def test_calls_of_a_killed_worker_are_ended_with_a_reason(stack: Stack, tm
     finally:
         await redis.aclose()
         await asyncio.gather(call, return_exceptions=True)  # SIPp's BYE finds no dialog: that call fails
+
+
+async def test_silent_caller_is_reprompted_then_hung_up_on(stack: Stack, tmp_path: Path) -> None:
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    redis_url = stack.redis_url.rsplit("/", 1)[0] + "/4"
+    async with lone_worker(engine, redis_url, VOICEBOT_IDLE_TIMEOUT_MS="2000", VOICEBOT_IDLE_MAX_REPROMPTS="2") as port:
+        wav = silence_wav(tmp_path / "silence.wav")
+        scenario = render("uac_silent.xml", tmp_path / "silent.xml", WAV=wav, WAIT_MS=40000)
+        result = await call_once(scenario, port, tmp_path)
+        assert result.successful == 1, result.stderr  # the bot sent the BYE
+    redis = Redis.from_url(redis_url)
+    try:
+        store = CallStore(redis)
+        call_id = (await store.recent(1))[0]
+        assert (await store.record(call_id))["outcome"] == "idle_hangup"
+        bot = [line["text"] for line in await store.transcript_of(call_id) if line["role"] == "bot"]
+        assert bot.count("Are you still there?") == 2 and "Goodbye" in bot[-1], bot
+    finally:
+        await redis.aclose()

@@ -1,0 +1,1 @@
+"""Turn-taking policies: pure code over timestamps (ms), no sleeping, tested as timelines."""
