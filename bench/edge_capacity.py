@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sip.worker import rtp_ports_for
-from tests.sipp import capture, p99, render, run_sipp
+from tests.sipp import capture, p99, render, run_sipp, silence_wav
 from tests.stack import running_stack
 
 TICKS = os.sysconf("SC_CLK_TCK")
