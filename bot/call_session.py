@@ -11,7 +11,7 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from sip.playout import until_tick
 log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
 IDLE_CHECK_S = 0.25
+FILLER_AFTER_S = 1.0  # a tool slower than this gets a spoken filler
 PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
 
 
@@ -55,6 +56,7 @@ class BotConfig:
     idle_max_reprompts: int = 2  # then say goodbye and hang up
     reprompt: str = "Are you still there?"
     idle_goodbye: str = "I haven't heard from you, so I'll end the call now. Goodbye!"
+    filler: str = "One moment, please."
 
 
 class CallSession:
@@ -81,6 +83,8 @@ class CallSession:
         self._conn: RealtimeConnection | None = None
         self._active_response: str | None = None
         self._tool_outputs_pending = False
+        self._tools_running = 0
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
         self._done = asyncio.Event()
         self.first_audio_at: float | None = None
@@ -126,9 +130,9 @@ class CallSession:
             ]
             await asyncio.wait([*tasks, asyncio.create_task(self._done.wait())], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
+            for task in [*tasks, *self._side_tasks]:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self._side_tasks, return_exceptions=True)
             await self._conn.close()
             if call.alive:
                 call.hangup()
@@ -283,34 +287,63 @@ class CallSession:
             self.store.transcript(self.call.call_id, "bot", event.get("transcript", ""))
 
     async def _on_function_call(self, event: dict[str, Any]) -> None:
-        name, call_id = event.get("name", ""), event["call_id"]
+        """Run the tool beside the event stream, so barge-in and hang-up are never stuck behind it."""
+        name = event.get("name", "")
         if self.store:
             self.store.transcript(self.call.call_id, "tool", f"{name} {event.get('arguments', '')}")
-        result: ToolResult = await self.tools.call(name, event.get("arguments", "{}"), self.context)
+        self._tools_running += 1
+        self._spawn(self._run_tool(name, event["call_id"], event.get("arguments", "{}")))
+
+    async def _run_tool(self, name: str, call_id: str, arguments: str) -> None:
+        assert self._conn is not None
+        work = asyncio.create_task(self.tools.call(name, arguments, self.context))
+        try:
+            done, _ = await asyncio.wait([work], timeout=FILLER_AFTER_S)
+            if not done and self._active_response is None:
+                await self._say(self.bot.filler)  # a slow system: no dead air
+            result: ToolResult = await work
+        finally:
+            work.cancel()
+            self._tools_running -= 1
         if result.action is not None:
             self._after_playout = (result.action, result.action_args)
-        assert self._conn is not None
         await self._conn.send({"type": "conversation.item.create", "item": {
             "type": "function_call_output", "call_id": call_id, "output": json.dumps(result.output)}})  # fmt: skip
         self._tool_outputs_pending = True
+        await self._respond_to_tools()
+
+    async def _respond_to_tools(self) -> None:
+        """Ask for the reply to the tool outputs once every tool is done and nothing else is speaking."""
+        if self._tool_outputs_pending and not self._tools_running and self._active_response is None:
+            self._tool_outputs_pending = False
+            assert self._conn is not None
+            await self._conn.send({"type": "response.create"})
 
     async def _on_response_done(self, event: dict[str, Any]) -> None:
         if event["response"]["id"] == self._active_response:
             self._active_response = None
-        assert self._conn is not None
-        if self._tool_outputs_pending:
-            self._tool_outputs_pending = False
-            await self._conn.send({"type": "response.create"})
+        if self._tool_outputs_pending or self._tools_running:
+            await self._respond_to_tools()
             return
         if self._after_playout is not None:
             action, args = self._after_playout
             self._after_playout = None
-            await self._when_played()
-            if action == "hangup":
-                self.call.hangup()
-                self._finish(str(args.get("outcome", "completed")))
-            elif action == "transfer":
-                self._transfer(args)
+            self._spawn(self._act_when_played(action, args))
+
+    async def _act_when_played(self, action: str, args: dict[str, Any]) -> None:
+        """Hang up or transfer once the bot's last words have reached the caller."""
+        await self._when_played()
+        if action == "hangup":
+            self.call.hangup()
+            self._finish(str(args.get("outcome", "completed")))
+        elif action == "transfer":
+            self._transfer(args)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """A task the session owns: cancelled and awaited when the call ends."""
+        task = asyncio.create_task(coro)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     async def _when_played(self) -> None:
         deadline = time.monotonic() + self.bot.goodbye_grace_s

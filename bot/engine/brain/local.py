@@ -216,7 +216,7 @@ def speak_tool_result(output: str) -> tuple[str, bool]:
             if isinstance(data.get(key), str):
                 return str(data[key]), True
         if data.get("error"):
-            return f"Sorry, I couldn't complete that: {data['error']}.", False
+            return f"Sorry, I couldn't complete that: {str(data['error']).rstrip('.')}.", False
         parts = [f"the {humanize(k)} is {slots.spoken(v)}" for k, v in data.items() if isinstance(v, str | int | float)]
         return ("Here is what I found: " + ", ".join(parts) + "." if parts else "Done."), False
     if isinstance(data, list):
