@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from bot.audio import g711
 from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, session_update
 from bot.state import CallStore
+from bot.turn_policies.dtmf import DtmfCollector
 from bot.turn_policies.idle import IdleAction, IdlePolicy
 from flows.registry import CallContext, ToolRegistry, ToolResult
 from sip.call import CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, TransferStatus
@@ -90,6 +91,7 @@ class CallSession:
         self.first_audio_at: float | None = None
         self._caller_speaking = False
         self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
+        self.keypad = DtmfCollector()
 
     async def run(self) -> str:
         """Answer, bridge until either side ends, record the outcome. Returns it."""
@@ -150,15 +152,14 @@ class CallSession:
     # --- call control events (hang-up, media, DTMF, transfer) --------------------------------------
     async def _control(self) -> None:
         uplink: asyncio.Task[None] | None = None
-        idle: asyncio.Task[None] | None = None
+        timers: asyncio.Task[None] | None = None
         try:
             while True:
                 event = await self.call.events.get()
                 if isinstance(event, MediaReady) and uplink is None:
                     assert self._conn is not None
                     uplink = asyncio.create_task(self._uplink(self._conn), name=f"up-{self.call.call_id}")
-                    if self.bot.idle_timeout_ms:
-                        idle = asyncio.create_task(self._idle_watch(), name=f"idle-{self.call.call_id}")
+                    timers = asyncio.create_task(self._timers(), name=f"timers-{self.call.call_id}")
                     await self._conn.send({"type": "response.create"})  # the greeting
                 elif isinstance(event, Disconnected):
                     self._finish(self.outcome if self.outcome != "caller_hung_up" else "caller_hung_up")
@@ -168,16 +169,22 @@ class CallSession:
                 elif isinstance(event, TransferStatus) and event.final:
                     await self._on_transfer_status(event)
         finally:
-            for task in (uplink, idle):
+            for task in (uplink, timers):
                 if task is not None:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
 
-    async def _idle_watch(self) -> None:
-        """Reprompt a silent caller, then hang up politely (the policy decides; this only observes)."""
+    async def _timers(self) -> None:
+        """What happens with time alone: a keypad entry ends on a pause; a silent caller is
+        reprompted, then hung up on politely (the policies decide; this only observes)."""
         while True:
             await asyncio.sleep(IDLE_CHECK_S)
             now = time.monotonic() * 1000
+            entry = self.keypad.due(now)
+            if entry:
+                await self._send_keypad(entry)
+            if not self.bot.idle_timeout_ms:
+                continue
             if self._caller_speaking:
                 self.idle.caller_active(now)
             elif self._active_response is not None or self.call.media.playout.busy:
@@ -192,12 +199,23 @@ class CallSession:
                 await self._say(self.bot.idle_goodbye)
 
     async def _on_dtmf(self, event: Dtmf) -> None:
-        self.idle.caller_active(time.monotonic() * 1000)
+        now = time.monotonic() * 1000
+        self.idle.caller_active(now)
         if self.store:
             self.store.transcript(self.call.call_id, "dtmf", event.digit)
+        entry = self.keypad.key(event.digit, now)
+        if entry:
+            await self._send_keypad(entry)
+
+    async def _send_keypad(self, entry: str) -> None:
+        """A finished keypad entry is the caller's turn: it interrupts the bot like speech does."""
+        await self._barge_in()
+        if self.store:
+            self.store.transcript(self.call.call_id, "caller", f"(keypad) {entry}")
         assert self._conn is not None
         await self._conn.send({"type": "conversation.item.create", "item": {
-            "type": "message", "role": "user", "content": [{"type": "input_text", "text": f"(keypad) {event.digit}"}]}})  # fmt: skip
+            "type": "message", "role": "user", "content": [{"type": "input_text", "text": entry}]}})  # fmt: skip
+        await self._conn.send({"type": "response.create"})
 
     async def _on_transfer_status(self, event: TransferStatus) -> None:
         if 200 <= event.code < 300:
@@ -260,23 +278,27 @@ class CallSession:
         self._caller_speaking = False
 
     async def _on_speech_started(self, event: dict[str, Any]) -> None:
-        """Barge-in: silence the bot now, then tell the engine how much of its reply was heard."""
         self._caller_speaking = True
         self.idle.caller_active(time.monotonic() * 1000)
+        await self._barge_in()
+
+    async def _barge_in(self) -> None:
+        """Silence the bot now, then tell the engine how much of its reply was heard."""
         playout = self.call.media.playout
-        if not playout.busy:
+        item_id, played_ms = playout.clear() if playout.busy else (None, 0)
+        interrupted = self._active_response
+        if item_id is None and interrupted is None:
             return
-        item_id, played_ms = playout.clear()
-        if self.store:
-            self.store.transcript(self.call.call_id, "system", f"barge-in after {played_ms} ms of {item_id}")
         assert self._conn is not None
-        if self._active_response is not None:
+        if interrupted is not None:
             self._active_response = None
             await self._conn.send({"type": "response.cancel"})
         if item_id:
+            if self.store:
+                self.store.transcript(self.call.call_id, "system", f"barge-in after {played_ms} ms of {item_id}")
             await self._conn.send({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0,
                                    "audio_end_ms": played_ms})  # fmt: skip
-        self._after_playout = None
+        self._after_playout = None  # what the bot was about to do next is void: the caller has the floor
 
     async def _on_caller_transcript(self, event: dict[str, Any]) -> None:
         if self.store:

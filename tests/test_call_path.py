@@ -96,6 +96,9 @@ async def test_dtmf_digits_reach_the_call(stack: Stack, tmp_path: Path) -> None:
     _, lines = await last_call(stack)
     digits = [line["text"] for line in lines if line["role"] == "dtmf"]
     assert digits and all(d in "0123456789*#ABCD" for d in digits), lines
+    entry = "".join(d for d in digits if d.isdigit())
+    keyed = [line["text"] for line in lines if line["role"] == "caller" and line["text"].startswith("(keypad)")]
+    assert keyed == [f"(keypad) {entry}"], lines  # one entry, taken after the pause
 
 
 async def test_caller_speaking_over_the_greeting_silences_the_bot(stack: Stack, tmp_path: Path) -> None:
