@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+from flows import account
+from flows.call_state import FlowState
 from flows.crm import Crm
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
@@ -13,8 +15,9 @@ def instructions() -> str:
     return resources.files("flows").joinpath("assistant.md").read_text()
 
 
-def build_registry(crm: Crm) -> ToolRegistry:
+def build_registry(crm: Crm, state: FlowState) -> ToolRegistry:
     registry = ToolRegistry()
+    account.register(registry, crm, state)
 
     @registry.tool(
         "Look up the status of an order.",

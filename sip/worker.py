@@ -14,6 +14,7 @@ from bot.call_session import BotConfig, CallSession
 from bot.realtime_client import RealtimeTarget
 from bot.settings import Settings
 from bot.state import CallStore
+from flows.call_state import FlowState
 from flows.contact_center import build_registry, instructions
 from flows.crm import Crm
 from sip.account import InboundAccount, TrunkConfig
@@ -44,7 +45,7 @@ class SipWorker:
         redis = Redis.from_url(s.redis_url or "redis://127.0.0.1:6379/0", socket_timeout=2, socket_connect_timeout=2)
         self.store = CallStore(redis)
         self.store.start()
-        self.tools = build_registry(Crm(redis))
+        self.tools = build_registry(Crm(redis), FlowState(redis))
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
                              transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls,
                              idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts)  # fmt: skip

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
@@ -7,13 +8,15 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.engine.runtime import EngineRuntime
 from bot.engine.server import create_app
 from bot.engine.stats import EngineStats
 from bot.settings import Settings
 from tests.client import RawClient
-from tests.stack import Stack, running_stack
+from tests.stack import Stack, free_port, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +79,27 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     """`voicebot run` with Kamailio in front of 4 SIP workers, shared by the call-path tests."""
     async with running_stack(tmp_path_factory.mktemp("stack"), workers=4, VOICEBOT_TRANSFER_URI=AGENT_URI) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A private redis-server for tests that need state but no calls."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        "redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+        "--dir", str(tmp_path_factory.mktemp("redis")), stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(100):
+            try:
+                client = Redis.from_url(url)
+                await client.ping()
+                await client.aclose()
+                break
+            except (OSError, RedisError):
+                await asyncio.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        await proc.wait()

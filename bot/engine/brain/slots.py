@@ -101,6 +101,12 @@ def date(text: str, today: dt.date) -> str | None:
     if "today" in low:
         return today.isoformat()
     for i, month in enumerate(_MONTHS, start=1):
+        dated = re.search(rf"\b{month}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", low)
+        if dated:  # a full date, e.g. a date of birth: the year as said
+            try:
+                return dt.date(int(dated.group(2)), i, int(dated.group(1))).isoformat()
+            except ValueError:
+                return None
         m = re.search(
             rf"\b{month}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{month}\b", low
         )
