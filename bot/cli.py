@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--say", action="append", help="an utterance (repeat for several turns)")
     what.add_argument("--wav", type=Path, help="8 kHz mono 16-bit WAV to play as the caller")
     call.add_argument("--record", type=Path, help="write everything the bot sent to this WAV")
+    call.add_argument("--from", dest="caller", default="softphone", help="caller ID (From user), e.g. +15550100")
 
     run = sub.add_parser("run", help="run everything: Redis (if needed), the engine, SIP workers, Kamailio")
     run.add_argument("--sip-port", type=int, default=None)
@@ -77,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         print(render_kamailio(args.out, settings.sip_host, args.sip_port, ports) / "kamailio.cfg")
         return 0
     if args.command == "call":
-        from bot.softphone_cli import run_call
+        from sip.softphone_cli import run_call
 
-        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record))
+        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller))
     if args.command == "calls":
         from bot.calls_cli import print_calls
 

@@ -52,10 +52,11 @@ class CallReport:
 
 
 class Softphone:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, caller: str = "softphone") -> None:
+        """`caller`: the user part of our From URI, e.g. a phone number as a trunk would present it."""
         self.endpoint = SipEndpoint(EndpointConfig(host="127.0.0.1", port=port, max_calls=1, tcp=False))
         self.account = InboundAccount(lambda _id: None)
-        self.account.open("sip:softphone@127.0.0.1", ("127.0.0.1", 40000 + os.getpid() % 20000, 20))
+        self.account.open(f"sip:{caller}@127.0.0.1", ("127.0.0.1", 40000 + os.getpid() % 20000, 20))
         self._recorded = bytearray()
         self._control: CallControl | None = None
         self._call: SipCall | None = None

@@ -84,9 +84,9 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
         log.close()
 
 
-async def softphone(uri: str, *say: str, record: Path | None = None) -> tuple[int, str]:
+async def softphone(uri: str, *say: str, record: Path | None = None, caller: str = "softphone") -> tuple[int, str]:
     """`voicebot call`: exit status and what it printed."""
-    args = [VOICEBOT, "--log-level", "WARNING", "call", uri]
+    args = [VOICEBOT, "--log-level", "WARNING", "call", uri, "--from", caller]
     for text in say:
         args += ["--say", text]
     if record is not None:

@@ -31,10 +31,10 @@ def transcribe_report(report: CallReport) -> None:
         turn.bot_text = asr.transcribe(resample_once(turn.bot_pcm, 8000, 16000))
 
 
-async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Path | None) -> int:
+async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Path | None, caller: str) -> int:
     """Exit status 0 only if the call connected and the bot answered with audio."""
     utterances = _utterances(say, wav)
-    phone = Softphone()
+    phone = Softphone(caller=caller)
     try:
         report = await phone.call(uri, utterances)
     finally:
