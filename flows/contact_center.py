@@ -7,6 +7,7 @@ from importlib import resources
 from flows import account
 from flows.call_state import FlowState
 from flows.crm import Crm
+from flows.knowledge import KnowledgeBase
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
 
@@ -15,9 +16,23 @@ def instructions() -> str:
     return resources.files("flows").joinpath("assistant.md").read_text()
 
 
-def build_registry(crm: Crm, state: FlowState) -> ToolRegistry:
+def build_registry(crm: Crm, state: FlowState, kb: KnowledgeBase | None = None) -> ToolRegistry:
     registry = ToolRegistry()
     account.register(registry, crm, state)
+    knowledge = kb or KnowledgeBase()
+
+    @registry.tool(
+        "Answer a general question about the company from the knowledge base.",
+        examples=("what are your opening hours", "what is your return policy", "do you charge for shipping",
+                  "my internet is down", "I'm moving house", "how can I pay"),
+    )  # fmt: skip
+    async def answer_question(question: str) -> ToolResult:
+        passage = knowledge.best(question)
+        if passage is None:
+            return ToolResult({"message": "I don't have an answer to that. Would you like me to transfer you to "
+                                          "an agent?", "source": None})  # fmt: skip
+        return ToolResult({"message": f"From our {passage.title.lower()} page: {passage.text}",
+                           "source": passage.title})  # fmt: skip
 
     @registry.tool(
         "Look up the status of an order.",

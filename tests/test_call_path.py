@@ -49,7 +49,8 @@ async def test_call_through_kamailio_answers_from_facts_and_flows(stack: Stack, 
         roles = [line["role"] for line in lines]
         assert roles[0] == "bot" and "caller" in roles
         assert any(line["role"] == "tool" and line["text"].startswith("get_order_status") for line in lines)
-        assert any("opening hours" in line["text"].lower() for line in lines if line["role"] == "bot")
+        assert any(line["role"] == "tool" and line["text"].startswith("answer_question") for line in lines)
+        assert any("from our opening hours page" in line["text"].lower() for line in lines if line["role"] == "bot")
         assert not await store.is_live(call_ids[-1])
     finally:
         await redis.aclose()

@@ -77,3 +77,15 @@ async def test_book_move_cancel_appointment(tools: tuple[ToolRegistry, Redis]) -
     assert await redis.hget("crm:appointment:C1001", "time") == b"15:00"
     assert await say(reg, ctx, "cancel_appointment") == "Your appointment is cancelled."
     assert not await redis.exists("crm:appointment:C1001")
+
+
+async def test_knowledge_answers_say_their_source(tools: tuple[ToolRegistry, Redis]) -> None:
+    reg, _ = tools
+    ctx = jane_calls()
+    hours = (await reg.call("answer_question", '{"question": "When are you open?"}', ctx)).output
+    assert hours["source"] == "Opening hours" and hours["message"].startswith("From our opening hours page:")
+    assert "Monday to Friday" in hours["message"]
+    returns = (await reg.call("answer_question", '{"question": "Can I return something I bought?"}', ctx)).output
+    assert returns["source"] == "Returns", returns
+    unknown = (await reg.call("answer_question", '{"question": "What is the meaning of life?"}', ctx)).output
+    assert unknown["source"] is None and "agent" in unknown["message"]

@@ -138,8 +138,8 @@ class LocalBrain:
                 continue
             schema = pending.tool.properties[name]
             kind = slots.kind_of(name, schema)
-            if kind == "text" and name != asked:
-                continue  # free text only when asked for, or it would swallow every utterance
+            if kind == "text" and name != asked and name not in pending.tool.required:
+                continue  # optional free text only when asked for, or it would swallow every utterance
             value = slots.extract(name, schema, text, taken, self._today(), asked=name == asked)
             if value is not None:
                 pending.args[name] = value
