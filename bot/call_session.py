@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from bot.audio import g711
 from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, session_update
+from bot.redact import redact
 from bot.state import CallStore
 from bot.turn_policies.dtmf import DtmfCollector
 from bot.turn_policies.idle import IdleAction, IdlePolicy
@@ -29,6 +30,11 @@ UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <=
 IDLE_CHECK_S = 0.25
 FILLER_AFTER_S = 1.0  # a tool slower than this gets a spoken filler
 PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
+
+
+def header_value(text: str, limit: int = 200) -> str:
+    """Free text made safe for one SIP header line: masked, no line breaks, bounded."""
+    return redact(" ".join(text.split()))[:limit]
 
 
 class CallPort(Protocol):
@@ -90,6 +96,7 @@ class CallSession:
         self._done = asyncio.Event()
         self.first_audio_at: float | None = None
         self._caller_speaking = False
+        self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
         self.keypad = DtmfCollector()
 
@@ -301,8 +308,10 @@ class CallSession:
         self._after_playout = None  # what the bot was about to do next is void: the caller has the floor
 
     async def _on_caller_transcript(self, event: dict[str, Any]) -> None:
+        said = str(event.get("transcript", ""))
+        self._caller_said = [*self._caller_said[-9:], said]
         if self.store:
-            self.store.transcript(self.call.call_id, "caller", event.get("transcript", ""))
+            self.store.transcript(self.call.call_id, "caller", said)
 
     async def _on_bot_transcript(self, event: dict[str, Any]) -> None:
         if self.store:
@@ -379,7 +388,13 @@ class CallSession:
         if not target:
             log.warning("call %s: transfer asked but no transfer target configured", self.call.call_id)
             return
-        headers = {"X-Voicebot-Call-Id": self.call.call_id, "X-Voicebot-Reason": str(args.get("reason", ""))}
+        # The agent's desktop gets the context, so the caller need not repeat themselves.
+        headers = {
+            "X-Voicebot-Call-Id": self.call.call_id,
+            "X-Voicebot-Reason": header_value(str(args.get("reason", ""))),
+            "X-Voicebot-Customer": str(args.get("customer_id") or "unverified"),
+            "X-Voicebot-Summary": header_value(" / ".join(self._caller_said[-3:])),
+        }
         if self.store:
             self.store.transcript(self.call.call_id, "system", f"transfer to {target}")
         self.call.transfer(target, headers)

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     idle_timeout_ms: int = Field(10_000, ge=0)  # silent caller: reprompt after this (0: never)
     idle_max_reprompts: int = Field(2, ge=0)  # then a polite goodbye and hang-up
 
+    # --- business systems ----------------------------------------------------------------------------
+    crm_url: str | None = None  # a real CRM over HTTP (see flows/http_crm.py); unset: the Redis demo CRM
+    crm_secret: SecretStr | None = None  # HMAC key the requests are signed with
+
     # --- the SIP edge ---------------------------------------------------------------------------------
     sip_host: str = "127.0.0.1"
     sip_port: int = 5060

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 
 from flows.call_state import FlowState, caller_phone
-from flows.crm import Crm
+from flows.crm import CrmBackend
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
 VERIFY_FIRST = ToolResult({"message": "For your security, I first need to verify you. "
                                       "Please tell me your ZIP code or your date of birth."})  # fmt: skip
 
 
-def register(reg: ToolRegistry, crm: Crm, state: FlowState) -> None:
+def register(reg: ToolRegistry, crm: CrmBackend, state: FlowState) -> None:
     async def verified(context: CallContext) -> dict[str, str] | None:
         customer_id = await state.verified_customer(context.call_id)
         return await crm.customer(customer_id) if customer_id else None

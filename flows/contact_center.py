@@ -6,7 +6,7 @@ from importlib import resources
 
 from flows import account
 from flows.call_state import FlowState
-from flows.crm import Crm
+from flows.crm import CrmBackend
 from flows.knowledge import KnowledgeBase
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
@@ -16,7 +16,7 @@ def instructions() -> str:
     return resources.files("flows").joinpath("assistant.md").read_text()
 
 
-def build_registry(crm: Crm, state: FlowState, kb: KnowledgeBase | None = None) -> ToolRegistry:
+def build_registry(crm: CrmBackend, state: FlowState, kb: KnowledgeBase | None = None) -> ToolRegistry:
     registry = ToolRegistry()
     account.register(registry, crm, state)
     knowledge = kb or KnowledgeBase()
@@ -55,10 +55,11 @@ def build_registry(crm: Crm, state: FlowState, kb: KnowledgeBase | None = None) 
         examples=("talk to a person", "an agent please", "speak to a representative"),
     )
     async def transfer_to_agent(context: CallContext, reason: str = "caller request") -> ToolResult:
+        customer = await state.verified_customer(context.call_id)
         return ToolResult(
             {"message": "Let me transfer you to an agent. Please hold."},
             action="transfer",
-            action_args={"reason": reason},
+            action_args={"reason": reason, "customer_id": customer or ""},
         )
 
     @registry.tool("End the call when the caller is done.", examples=("goodbye", "that's all, bye", "hang up"))

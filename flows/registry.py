@@ -17,8 +17,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError, create_model
 
+from bot.errors import VoicebotError
+
 log = logging.getLogger(__name__)
 Action = Literal["hangup", "transfer"]
+
+
+class FlowError(VoicebotError):
+    """A business system failed; the tool call becomes a spoken apology, the call goes on."""
 
 
 @dataclass(frozen=True)

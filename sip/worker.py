@@ -16,7 +16,8 @@ from bot.settings import Settings
 from bot.state import CallStore
 from flows.call_state import FlowState
 from flows.contact_center import build_registry, instructions
-from flows.crm import Crm
+from flows.crm import Crm, CrmBackend
+from flows.http_crm import HttpCrm
 from sip.account import InboundAccount, TrunkConfig
 from sip.call import CallControl, SipCall
 from sip.endpoint import EndpointConfig, SipEndpoint
@@ -45,7 +46,10 @@ class SipWorker:
         redis = Redis.from_url(s.redis_url or "redis://127.0.0.1:6379/0", socket_timeout=2, socket_connect_timeout=2)
         self.store = CallStore(redis)
         self.store.start()
-        self.tools = build_registry(Crm(redis), FlowState(redis))
+        self.crm: CrmBackend = Crm(redis)
+        if s.crm_url:
+            self.crm = HttpCrm(s.crm_url, s.crm_secret.get_secret_value() if s.crm_secret else "")
+        self.tools = build_registry(self.crm, FlowState(redis))
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
                              transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls,
                              idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts)  # fmt: skip
@@ -120,4 +124,6 @@ class SipWorker:
         self.account.shutdown()
         del self.account
         await self.store.aclose()
+        if isinstance(self.crm, HttpCrm):
+            await self.crm.aclose()
         await redis.aclose()
