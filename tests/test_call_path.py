@@ -182,3 +182,21 @@ async def test_identified_caller_verifies_and_pays_with_confirmation(stack: Stac
         assert (await redis.hgetall(f"flow:{record_['call_id']}"))[b"verified"] == b"yes"
     finally:
         await redis.aclose()
+
+
+async def test_verified_caller_books_then_cancels_an_appointment(stack: Stack) -> None:
+    code, out = await softphone(
+        stack.uri, "My ZIP code is 9 4 1 0 7.", "I need an appointment on Friday at 3 pm.", "Yes, please.",
+        "Please cancel my appointment.", "Yes.", caller="+15550100",
+    )  # fmt: skip
+    assert code == 0, out
+    _, lines = await last_call(stack)
+    tools = [line["text"].split(" ", 1)[0] for line in lines if line["role"] == "tool"]
+    assert tools == ["verify_identity", "book_appointment", "cancel_appointment"], lines
+    bot = " ".join(line["text"] for line in lines if line["role"] == "bot")
+    assert "booked for" in bot and "15:00" in bot and "cancelled" in bot, bot
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        assert not await redis.exists("crm:appointment:C1001")
+    finally:
+        await redis.aclose()
