@@ -3,7 +3,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -15,6 +18,8 @@ from bot.engine.runtime import EngineRuntime
 from bot.engine.server import create_app
 from bot.engine.stats import EngineStats
 from bot.settings import Settings
+from flows.crm import Crm, seed
+from flows.http_crm import verify
 from tests.client import RawClient
 from tests.stack import Stack, free_port, running_stack
 
@@ -103,3 +108,38 @@ async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[s
     finally:
         proc.terminate()
         await proc.wait()
+
+
+CRM_SECRET = "s3cret"
+
+
+@pytest.fixture
+async def crm_server(redis_url: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """A stand-in for a customer's CRM on loopback, answering the HTTP connector's signed requests
+    from the demo data in Redis. `behaviour` steers it: fail_next (503s), delay_s, fail_ops (500)."""
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await seed(redis)
+    backend = Crm(redis)
+    behaviour: dict[str, Any] = {"fail_next": 0, "delay_s": 0.0, "requests": 0, "fail_ops": set()}
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        behaviour["requests"] += 1
+        if not verify(CRM_SECRET, body, request.headers.get("X-Voicebot-Signature", ""), time.time()):
+            return web.json_response({"error": "bad signature"}, status=401)
+        call = json.loads(body)
+        if behaviour["fail_next"] > 0 or call["op"] in behaviour["fail_ops"]:
+            behaviour["fail_next"] = max(0, behaviour["fail_next"] - 1)
+            return web.json_response({"error": "busy"}, status=503)
+        await asyncio.sleep(behaviour["delay_s"])
+        return web.json_response({"result": await getattr(backend, call["op"])(**call["args"])})
+
+    app = web.Application()
+    app.router.add_post("/crm", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/crm", behaviour
+    await runner.cleanup()
+    await redis.aclose()

@@ -165,15 +165,16 @@ async def test_redis_outage_mid_call_loses_nothing(stack: Stack) -> None:
 
 
 async def test_identified_caller_verifies_and_pays_with_confirmation(stack: Stack) -> None:
-    """Caller ID finds Jane; account data waits for her ZIP code; the payment is confirmed first."""
+    """Caller ID finds Jane; account data waits for her ZIP code; her order's status; the payment is
+    confirmed before it is made."""
     code, out = await softphone(
-        stack.uri, "What is my balance?", "My ZIP code is 9 4 1 0 7.", "What is my balance?",
-        "I want to pay 42 dollars and 50 cents.", "Yes, please.", caller="+15550100",
+        stack.uri, "What is my balance?", "My ZIP code is 9 4 1 0 7.", "Where is my order 4 5 7 2 1?",
+        "What is my balance?", "I want to pay 42 dollars and 50 cents.", "Yes, please.", caller="+15550100",
     )  # fmt: skip
     assert code == 0, out
     record_, lines = await last_call(stack)
     tools = [line["text"].split(" ", 1)[0] for line in lines if line["role"] == "tool"]
-    assert tools == ["get_balance", "verify_identity", "get_balance", "pay_bill"], lines
+    assert tools == ["get_balance", "verify_identity", "get_order_status", "get_balance", "pay_bill"], lines
     bot = " ".join(line["text"] for line in lines if line["role"] == "bot")
     assert "verify" in bot and "$42.50" in bot and "Shall I go ahead?" in bot and "received" in bot, bot
     redis = Redis.from_url(stack.redis_url)

@@ -10,14 +10,16 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.state import CallStore
 from sip.probe import options_ping
 from sip.worker import rtp_ports_for
+from tests.conftest import CRM_SECRET
 from tests.sipp import SippResult, capture, mulaw_wav, render, run_sipp, silence_wav
-from tests.stack import VOICEBOT, Stack, free_sip_port
+from tests.stack import VOICEBOT, Stack, free_sip_port, softphone
 
 
 def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
@@ -227,3 +229,29 @@ async def test_silent_caller_is_reprompted_then_hung_up_on(stack: Stack, tmp_pat
         assert bot.count("Are you still there?") == 2 and "Goodbye" in bot[-1], bot
     finally:
         await redis.aclose()
+
+
+async def test_slow_and_failing_business_systems_during_a_call(
+    stack: Stack, crm_server: tuple[str, dict[str, Any]], redis_url: str
+) -> None:
+    """A worker whose CRM (over HTTP) is slow, then down: the caller hears a filler, then the answer;
+    then an apology for the failing lookup; and the call goes on to answer the next question."""
+    url, behaviour = crm_server
+    behaviour["delay_s"] = 1.6  # slower than the filler threshold, faster than the tool timeout
+    behaviour["fail_ops"] = {"customer_by_phone"}
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    async with lone_worker(engine, redis_url, VOICEBOT_CRM_URL=url, VOICEBOT_CRM_SECRET=CRM_SECRET) as port:
+        code, out = await softphone(f"sip:bot@127.0.0.1:{port}", "Where is my order 4 5 7 2 1?",
+                                    "My ZIP code is 9 4 1 0 7.", "What are your opening hours?", caller="+15550100")  # fmt: skip
+    assert code == 0, out
+    redis = Redis.from_url(redis_url)
+    try:
+        store = CallStore(redis)
+        lines = await store.transcript_of((await store.recent(1))[0])
+    finally:
+        await redis.aclose()
+    bot = [line["text"] for line in lines if line["role"] == "bot"]
+    filler = bot.index("One moment, please.")
+    assert "shipped" in bot[filler + 1], bot  # the slow answer came after the filler
+    assert any("couldn't reach that system" in b for b in bot), bot  # the CRM failure, said kindly
+    assert "opening hours" in bot[-1].lower(), bot  # ...and the call went on
