@@ -136,8 +136,9 @@ class CallSession:
             tasks = [
                 asyncio.create_task(self._downlink(conn), name=f"down-{call.call_id}"),
                 asyncio.create_task(self._control(), name=f"control-{call.call_id}"),
+                asyncio.create_task(self._wait_done(), name=f"done-{call.call_id}"),
             ]
-            await asyncio.wait([*tasks, asyncio.create_task(self._done.wait())], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in [*tasks, *self._side_tasks]:
                 task.cancel()
@@ -156,6 +157,9 @@ class CallSession:
         self.outcome = outcome
         self._done.set()
 
+    async def _wait_done(self) -> None:
+        await self._done.wait()
+
     # --- call control events (hang-up, media, DTMF, transfer) --------------------------------------
     async def _control(self) -> None:
         uplink: asyncio.Task[None] | None = None
@@ -169,7 +173,7 @@ class CallSession:
                     timers = asyncio.create_task(self._timers(), name=f"timers-{self.call.call_id}")
                     await self._conn.send({"type": "response.create"})  # the greeting
                 elif isinstance(event, Disconnected):
-                    self._finish(self.outcome if self.outcome != "caller_hung_up" else "caller_hung_up")
+                    self._finish(self.outcome)  # caller_hung_up, unless the bot ended it first
                     return
                 elif isinstance(event, Dtmf):
                     await self._on_dtmf(event)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 
+import pjsua2 as pj
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -94,7 +95,11 @@ class SipWorker:
 
     def _on_incoming(self, pj_call_id: int) -> None:
         """On the loop thread, inside libHandleEvents: only create objects and schedule the session."""
-        call = SipCall(self.account, pj_call_id, self.endpoint.ports, self._gone)
+        try:
+            call = SipCall(self.account, pj_call_id, self.endpoint.ports, self._gone)
+        except pj.Error as exc:  # the INVITE's dialog vanished already: pjsua answers it itself
+            log.warning("incoming call %d could not be taken: %s", pj_call_id, exc.info())
+            return
         control = CallControl(call)
         self._calls[pj_call_id] = (call, control)
         self.endpoint.active_calls = len(self._calls)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 
 import aiohttp
@@ -156,3 +157,19 @@ async def test_over_capacity_is_a_clear_503(runtime: EngineRuntime) -> None:
         response = await http.get(f"{url}/v1/realtime", headers=upgrade)
         assert response.status == 503
         assert (await response.json())["error"]["code"] == "server_busy"
+
+
+async def test_user_audio_item_is_transcribed(beta: RawClient) -> None:
+    from tests.audio import phone_pcm
+
+    await beta.send({"type": "session.update", "session": {"input_audio_transcription": {"model": "whisper-1"}}})
+    await beta.until("session.updated")
+    audio = base64.b64encode(phone_pcm("Where is my order?", 24000)).decode()
+    await beta.send({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_audio", "audio": audio}]}})  # fmt: skip
+    done = (await beta.until("conversation.item.input_audio_transcription.completed"))[-1]
+    assert "order" in done["transcript"].lower()
+    await beta.send({"type": "conversation.item.create", "event_id": "bad-audio", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_audio", "audio": "%%%"}]}})  # fmt: skip
+    error = (await beta.until("error"))[-1]["error"]
+    assert error["event_id"] == "bad-audio" and error["param"] == "item.content"

@@ -14,12 +14,13 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.audio.formats import Decoder
 from bot.engine.conversation import Content, Conversation, ConversationError, Item
 from bot.engine.input_audio import InputAudioBuffer
 from bot.engine.response import ResponseRun
 from bot.engine.runtime import EngineRuntime
 from bot.engine.transcription import Transcriptions
-from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from bot.engine.turns import VAD_RATE, FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
 from bot.errors import ConfigError
 from bot.realtime import ids
 from bot.realtime.client_events import (
@@ -230,6 +231,15 @@ class EngineSession:
     async def _item_create(self, event: ConversationItemCreate) -> None:
         p = event.item
         item_id = p.id or ids.item_id()
+        pcm = None  # user audio in the item: checked before anything is added
+        audio = next((part.audio for part in getattr(p, "content", []) if part.type == "input_audio"), None)
+        if audio:
+            try:
+                wire = base64.b64decode(audio, validate=True)
+            except ValueError:
+                raise ProtocolError("invalid_value", "input_audio content is not valid base64", param="item.content",
+                                    event_id=event.event_id) from None  # fmt: skip
+            pcm = Decoder(self.config.input_format, VAD_RATE).process(wire)
         if isinstance(p, FunctionCallOutputItem):
             item = Item(item_id, "function_call_output", call_id=p.call_id, output=p.output)
         elif isinstance(p, FunctionCallItem):
@@ -246,11 +256,8 @@ class EngineSession:
             raise ProtocolError("item_not_found", str(exc), param="previous_item_id") from None
         await self.emit_item_added(item, previous)
         await self.emit_item_done(item)
-        audio = next((part.audio for part in getattr(p, "content", []) if part.type == "input_audio"), None)
-        if audio:
-            pcm = InputAudioBuffer(self.config.input_format, self.runtime.settings.engine_input_buffer_ms)
-            pcm.append(base64.b64decode(audio))
-            self._transcripts.start(item, pcm.take(), -1, self.config.phrase_list)
+        if pcm is not None:
+            self._transcripts.start(item, pcm, -1, self.config.phrase_list)
 
     async def _item_truncate(self, event: ConversationItemTruncate) -> None:
         item = self._get(event.item_id)
