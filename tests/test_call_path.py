@@ -169,17 +169,21 @@ async def test_identified_caller_verifies_and_pays_with_confirmation(stack: Stac
     confirmed before it is made."""
     code, out = await softphone(
         stack.uri, "What is my balance?", "My ZIP code is 9 4 1 0 7.", "Where is my order 4 5 7 2 1?",
-        "What is my balance?", "I want to pay 42 dollars and 50 cents.", "Yes, please.", caller="+15550100",
+        "What is my balance?", "I want to pay 42 dollars and 50 cents.", "Yes, please.",
+        "I want to pay 42 dollars and 50 cents.", "Yes, please.", caller="+15550100",  # the same payment again
     )  # fmt: skip
     assert code == 0, out
     record_, lines = await last_call(stack)
     tools = [line["text"].split(" ", 1)[0] for line in lines if line["role"] == "tool"]
-    assert tools == ["get_balance", "verify_identity", "get_order_status", "get_balance", "pay_bill"], lines
+    assert tools == ["get_balance", "verify_identity", "get_order_status", "get_balance", "pay_bill", "pay_bill"], lines
     bot = " ".join(line["text"] for line in lines if line["role"] == "bot")
-    assert "verify" in bot and "$42.50" in bot and "Shall I go ahead?" in bot and "received" in bot, bot
+    assert "verify" in bot and "$42.50" in bot and "Shall I go ahead?" in bot, bot
+    receipts = [line["text"] for line in lines if line["role"] == "bot" and "received" in line["text"]]
+    assert len(receipts) == 2 and receipts[0] == receipts[1], receipts  # the same payment, not a second one
     redis = Redis.from_url(stack.redis_url)
     try:
-        assert float(await redis.hget("crm:invoice:9912", "amount_due") or -1) == 0.0
+        assert float(await redis.hget("crm:invoice:9912", "amount_due") or -1) == 0.0  # charged once
+        assert await redis.xlen("crm:payments") == 1
         assert (await redis.hgetall(f"flow:{record_['call_id']}"))[b"verified"] == b"yes"
     finally:
         await redis.aclose()
