@@ -184,3 +184,34 @@ async def test_concurrent_sessions_each_get_their_own_answer(engine_url: str) ->
     answers = await asyncio.gather(*(call(q) for q in questions))
     for (question, expected), answer in zip(questions.items(), answers, strict=True):
         assert expected in answer.lower(), (question, answer)
+
+
+def digits_with_pauses(pause_ms: int) -> bytes:
+    """'My order number is' then 4 5 7 2 1 9 8, each digit after a pause, as a caller reads a card."""
+    audio = phone_pcm("My order number is", 24000)
+    for word in ("four", "five", "seven", "two", "one", "nine", "eight."):
+        audio += silence("pcm16", pause_ms) + phone_pcm(word, 24000)
+    return audio + silence("pcm16", 3000)
+
+
+async def test_semantic_vad_waits_through_pauses_in_a_digit_run(engine_url: str) -> None:
+    async def turns(detection: dict[str, Any]) -> list[dict[str, Any]]:
+        async with connect(engine_url, dialect="ga") as client:
+            await client.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+                "transcription": {"model": "whisper-1"}, "turn_detection": {**detection, "create_response": False}}}}})  # fmt: skip
+            await client.until("session.updated")
+            await client.append(digits_with_pauses(800))
+            await client.send({"type": "input_audio_buffer.clear"})  # a marker: everything before it is in
+            events = await client.until("input_audio_buffer.cleared")
+            while sum(e["type"] == "input_audio_buffer.committed" for e in events) > sum(
+                e["type"] == "conversation.item.input_audio_transcription.completed" for e in events
+            ):
+                events.append(await client.recv())
+            return [e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed"]
+
+    semantic = await turns({"type": "semantic_vad", "eagerness": "auto"})
+    assert len(semantic) == 1, [e["transcript"] for e in semantic]  # one turn: not cut off
+    digits = "".join(ch for ch in semantic[0]["transcript"] if ch.isdigit())
+    assert digits.endswith("72198") or len(digits) >= 6, semantic[0]["transcript"]
+    plain = await turns({"type": "server_vad", "silence_duration_ms": 500})
+    assert len(plain) > 1  # a fixed 500 ms silence cuts the same caller off

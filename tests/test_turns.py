@@ -40,3 +40,21 @@ def test_reset_forgets_a_turn_in_progress() -> None:
     run(d, "#####")
     d.reset()
     assert not d.speaking
+
+
+def test_hold_defers_the_end_until_released_then_poll_ends_it() -> None:
+    d = TurnDetector(300)
+    run(d, "#####")
+    d.hold = True
+    events = [e for t in range(5, 40) for e in d.feed(False, t * FRAME_MS)]
+    assert not any(isinstance(e, SpeechStopped) for e in events)  # 700 ms of silence, still held
+    d.hold = False
+    assert d.poll(40 * FRAME_MS) == [SpeechStopped(100)]
+
+
+def test_hold_has_a_cap() -> None:
+    d = TurnDetector(300)
+    run(d, "#####")
+    d.hold = True
+    stops = [e for t in range(5, 200) for e in d.feed(False, t * FRAME_MS) if isinstance(e, SpeechStopped)]
+    assert stops == [SpeechStopped(100)]  # ended at the cap, once

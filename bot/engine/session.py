@@ -43,6 +43,7 @@ from bot.realtime.client_events import (
 )
 from bot.realtime.dialect import Dialect, event_name
 from bot.realtime.session_config import SessionConfig
+from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
 MIN_COMMIT_MS = 100  # the real API refuses to commit less audio than this
@@ -61,7 +62,7 @@ class EngineSession:
         self._vad, self._turns = self._make_vad()
         self._speech_item: str | None = None  # item id announced by speech_started
         self._speech_start_ms = 0
-        self._transcripts = Transcriptions(runtime, self._on_transcribed)
+        self._transcripts = Transcriptions(runtime, self._on_transcribed, self._on_speculated)
         self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
         self._send_lock = asyncio.Lock()
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
@@ -148,7 +149,20 @@ class EngineSession:
         td = self.config.turn_detection
         if td is None:
             return None, None
+        if td.semantic:  # the silence needed follows what was said: speculate early to know it soon
+            return FrameVad(td.threshold), TurnDetector(required_silence_ms(None, td.eagerness), speculate_ms=120)
         return FrameVad(td.threshold), TurnDetector(td.silence_duration_ms)
+
+    async def _on_speculated(self, end_ms: int, transcript: str) -> None:
+        """A speculative transcript of the turn so far: semantic VAD decides the silence it needs,
+        and the turn may end right now if that much has passed already."""
+        td = self.config.turn_detection
+        if td is None or not td.semantic or self._turns is None or not self._turns.speaking:
+            return
+        self._turns.silence_ms = required_silence_ms(transcript, td.eagerness)
+        self._turns.hold = False
+        for turn_event in self._turns.poll(self.buffer.end_ms):
+            await self._on_turn(turn_event)
 
     # --- input audio ----------------------------------------------------------------------------------
     async def _append(self, event: InputAudioBufferAppend) -> None:
@@ -166,6 +180,8 @@ class EngineSession:
         td = self.config.turn_detection
         assert td is not None
         if isinstance(event, SpeechStarted):
+            if td.semantic and self._turns is not None:
+                self._turns.silence_ms = required_silence_ms(None, td.eagerness)
             self._speech_item = ids.item_id()
             self._speech_start_ms = max(self.buffer.start_ms, event.audio_start_ms - td.prefix_padding_ms)
             self._transcripts.drop_speculation()
@@ -174,6 +190,8 @@ class EngineSession:
             if td.interrupt_response:
                 await self._stop_response("turn_detected")
         elif isinstance(event, Speculate):
+            if td.semantic and self._turns is not None:
+                self._turns.hold = True  # the end waits for what the transcript says
             end = event.audio_end_ms + self._tail_ms()
             pcm = self.buffer.slice(self._speech_start_ms, end)
             self._transcripts.speculate(end, pcm, self.config.phrase_list)

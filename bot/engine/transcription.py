@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from bot.engine.conversation import Item
 
@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 OnDone = Callable[[Item, str, float], Awaitable[None]]  # item, transcript, audio seconds
+OnSpeculated = Callable[[int, str], Coroutine[Any, Any, None]]  # end of the audio transcribed (ms), transcript
 
 
 class Transcriptions:
-    def __init__(self, runtime: EngineRuntime, on_done: OnDone) -> None:
+    def __init__(self, runtime: EngineRuntime, on_done: OnDone, on_speculated: OnSpeculated | None = None) -> None:
         self._runtime = runtime
         self._on_done = on_done
+        self._on_speculated = on_speculated
         self._spec: tuple[int, int, asyncio.Task[str]] | None = None  # (end ms, pcm bytes, task)
         self._chain: asyncio.Task[None] | None = None  # the latest delivery; each awaits the one before
         self._live: set[asyncio.Task[None]] = set()
@@ -35,7 +37,18 @@ class Transcriptions:
 
     def speculate(self, end_ms: int, pcm: bytes, phrases: tuple[str, ...]) -> None:
         self.drop_speculation()
-        self._spec = (end_ms, len(pcm), self._transcribe(pcm, phrases))
+        task = self._transcribe(pcm, phrases)
+        self._spec = (end_ms, len(pcm), task)
+        if self._on_speculated is not None:
+            task.add_done_callback(lambda t: self._speculated(end_ms, t))
+
+    def _speculated(self, end_ms: int, task: asyncio.Task[str]) -> None:
+        if task.cancelled() or task.exception() is not None or self._on_speculated is None:
+            return
+        if self._spec is not None and self._spec[2] is task:  # still the current pause
+            follow = asyncio.get_running_loop().create_task(self._on_speculated(end_ms, task.result()))
+            self._live.add(follow)
+            follow.add_done_callback(self._live.discard)
 
     def drop_speculation(self) -> None:
         if self._spec is not None:

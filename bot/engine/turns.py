@@ -65,6 +65,22 @@ class TurnDetector:
         self.speaking = False
         self._last_voiced_end = 0
         self._speculated = False
+        # Semantic end of turn: while set, the silence alone does not end the turn (up to hold_cap_ms);
+        # whoever set it decides, then clears it and calls poll().
+        self.hold = False
+        self.hold_cap_ms = 2500
+
+    def poll(self, now_ms: int) -> list[TurnEvent]:
+        """Re-check the end of turn at audio time `now_ms` (after `silence_ms` or `hold` changed)."""
+        if self.speaking and not self.hold and now_ms - self._last_voiced_end >= self.silence_ms:
+            return self._stop()
+        return []
+
+    def _stop(self) -> list[TurnEvent]:
+        self.speaking = False
+        self.hold = False
+        self._recent.clear()
+        return [SpeechStopped(self._last_voiced_end)]
 
     def reset(self) -> None:
         self._recent.clear()
@@ -78,6 +94,7 @@ class TurnDetector:
         if voiced:
             self._last_voiced_end = frame_end
             self._speculated = False
+            self.hold = False
         if not self.speaking:
             if voiced and sum(v for _, v in self._recent) >= self.start_frames:
                 self.speaking = True
@@ -85,10 +102,8 @@ class TurnDetector:
                 return [SpeechStarted(start)]
             return []
         silence = frame_end - self._last_voiced_end
-        if silence >= self.silence_ms:
-            self.speaking = False
-            self._recent.clear()
-            return [SpeechStopped(self._last_voiced_end)]
+        if silence >= self.silence_ms and (not self.hold or silence >= self.hold_cap_ms):
+            return self._stop()
         if silence >= self.speculate_ms and not self._speculated:
             self._speculated = True
             return [Speculate(self._last_voiced_end)]

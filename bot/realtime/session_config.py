@@ -9,7 +9,9 @@ from bot.audio.formats import PCM16_24K, AudioFormat, AudioFormatError
 from bot.realtime.client_events import ProtocolError
 from bot.realtime.dialect import Dialect
 
-TURN_TYPES = ("server_vad",)
+TURN_TYPES = ("server_vad", "semantic_vad", "azure_semantic_vad")
+SEMANTIC_TYPES = ("semantic_vad", "azure_semantic_vad")
+EAGERNESS = ("low", "medium", "high", "auto")
 
 
 @dataclass(frozen=True)
@@ -20,8 +22,16 @@ class TurnDetection:
     silence_duration_ms: int = 500
     create_response: bool = True
     interrupt_response: bool = True
+    eagerness: str = "auto"  # semantic types: how soon a finished-sounding turn ends
+
+    @property
+    def semantic(self) -> bool:
+        return self.type in SEMANTIC_TYPES
 
     def to_wire(self) -> dict[str, Any]:
+        if self.semantic:
+            return {"type": self.type, "eagerness": self.eagerness, "create_response": self.create_response,
+                    "interrupt_response": self.interrupt_response}  # fmt: skip
         return {
             "type": self.type,
             "threshold": self.threshold,
@@ -220,7 +230,7 @@ def _turn_detection(value: Any, param: str) -> TurnDetection | None:
     if kind not in TURN_TYPES:
         raise ProtocolError(
             "invalid_value",
-            f"turn_detection type {kind!r} is not supported; use server_vad or null",
+            f"turn_detection type {kind!r} is not supported; use server_vad, semantic_vad or null",
             param=f"{param}.type",
         )
     base = TurnDetection()
@@ -232,9 +242,13 @@ def _turn_detection(value: Any, param: str) -> TurnDetection | None:
             silence_duration_ms=int(value.get("silence_duration_ms", base.silence_duration_ms)),
             create_response=bool(value.get("create_response", base.create_response)),
             interrupt_response=bool(value.get("interrupt_response", base.interrupt_response)),
+            eagerness=str(value.get("eagerness", "auto")),
         )
     except (TypeError, ValueError):
         raise ProtocolError("invalid_type", "turn_detection fields must be numbers and booleans", param=param) from None
+    if td.eagerness not in EAGERNESS:
+        raise ProtocolError("invalid_value", f"eagerness must be one of {', '.join(EAGERNESS)}",
+                            param=f"{param}.eagerness")  # fmt: skip
     if not 0.0 <= td.threshold <= 1.0:
         raise ProtocolError("invalid_value", "threshold must be between 0 and 1", param=f"{param}.threshold")
     if td.silence_duration_ms < 0 or td.prefix_padding_ms < 0:
