@@ -12,11 +12,11 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.audio import g711
-from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, session_update
+from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, TurnConfig, session_update
 from bot.redact import redact
 from bot.state import CallStore
 from bot.turn_policies.dtmf import DtmfCollector
@@ -64,6 +64,7 @@ class BotConfig:
     reprompt: str = "Are you still there?"
     idle_goodbye: str = "I haven't heard from you, so I'll end the call now. Goodbye!"
     filler: str = "One moment, please."
+    turns: TurnConfig = field(default_factory=TurnConfig)
 
 
 class CallSession:
@@ -127,7 +128,7 @@ class CallSession:
         try:
             conn = self._conn
             await conn.send(session_update(conn.capabilities, instructions=self.bot.instructions,
-                                           voice=self.bot.voice, tools=self.tools.schemas()))  # fmt: skip
+                                           voice=self.bot.voice, tools=self.tools.schemas(), turns=self.bot.turns))  # fmt: skip
             if not call.answer(200):
                 self.outcome = "answer_failed"
                 return self.outcome

@@ -44,6 +44,7 @@ class Capabilities:
     server_vad: bool = True
     input_transcription: bool = True
     ga_dialect: bool = False  # speaks GA event names and session shape
+    semantic_vad: str | None = "semantic_vad"  # its name for semantic end of turn, if it has one
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class RealtimeTarget:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(ga_dialect=self.kind == "openai")
+        semantic = "azure_semantic_vad" if self.kind == "azure" else "semantic_vad"
+        return Capabilities(ga_dialect=self.kind == "openai", semantic_vad=semantic)
 
     def headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -69,18 +71,33 @@ class RealtimeTarget:
         return headers
 
 
+@dataclass(frozen=True)
+class TurnConfig:
+    """How the engine should find the end of the caller's turn."""
+
+    kind: Literal["server_vad", "semantic_vad"] = "semantic_vad"
+    eagerness: Literal["low", "medium", "high", "auto"] = "high"  # semantic: how soon a finished turn ends
+    silence_ms: int = 500  # server_vad
+
+    def to_wire(self, caps: Capabilities) -> dict[str, Any]:
+        common = {"create_response": True, "interrupt_response": True}
+        if self.kind == "semantic_vad" and caps.semantic_vad:
+            return {"type": caps.semantic_vad, "eagerness": self.eagerness, **common}
+        return {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300,
+                "silence_duration_ms": self.silence_ms, **common}  # fmt: skip
+
+
 def session_update(
     caps: Capabilities,
     *,
     instructions: str,
     voice: str,
     tools: list[dict[str, Any]],
-    silence_ms: int = 500,
+    turns: TurnConfig | None = None,
 ) -> dict[str, Any]:
-    """The session.update a phone call needs, in the target's dialect: G.711 both ways, server VAD
-    that interrupts replies, and input transcription for the call record."""
-    vad = {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": silence_ms,
-           "create_response": True, "interrupt_response": True}  # fmt: skip
+    """The session.update a phone call needs, in the target's dialect: G.711 both ways, turn
+    detection that interrupts replies, and input transcription for the call record."""
+    vad = (turns or TurnConfig()).to_wire(caps)
     if caps.ga_dialect:
         session: dict[str, Any] = {
             "type": "realtime", "instructions": instructions, "tools": tools,

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     bot_voice: str = "alloy"
     transfer_uri: str | None = None  # SIP URI of the human agents' queue
     max_concurrent_calls: int = Field(0, ge=0)  # across all workers; more get 503. 0: no global limit
+    turn_detection: Literal["semantic_vad", "server_vad"] = "semantic_vad"  # how a caller's turn ends
+    turn_eagerness: Literal["low", "medium", "high", "auto"] = "high"  # semantic_vad: how soon
     idle_timeout_ms: int = Field(10_000, ge=0)  # silent caller: reprompt after this (0: never)
     idle_max_reprompts: int = Field(2, ge=0)  # then a polite goodbye and hang-up
 

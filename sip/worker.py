@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.call_session import BotConfig, CallSession
-from bot.realtime_client import RealtimeTarget
+from bot.realtime_client import RealtimeTarget, TurnConfig
 from bot.settings import Settings
 from bot.state import CallStore
 from flows.call_state import FlowState
@@ -53,7 +53,8 @@ class SipWorker:
         self.tools = build_registry(self.crm, FlowState(redis))
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
                              transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls,
-                             idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts)  # fmt: skip
+                             idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts,
+                             turns=TurnConfig(s.turn_detection, s.turn_eagerness))  # fmt: skip
         await self._reap_previous_life()
         key = s.realtime_api_key.get_secret_value() if s.realtime_api_key else None
         self.target = RealtimeTarget(s.realtime_url, s.realtime_kind, key)

@@ -24,8 +24,13 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "infra" / "sipp"
 
 def mulaw_wav(text: str, path: Path) -> Path:
     """`text` spoken by our TTS as an 8 kHz mu-law WAV (what SIPp's rtp_stream plays)."""
+    return ulaw_wav(phone_ulaw(text), path)
+
+
+def ulaw_wav(ulaw: bytes, path: Path) -> Path:
+    """Raw 8 kHz mu-law bytes as a WAV file."""
     raw = path.with_suffix(".ul")
-    raw.write_bytes(phone_ulaw(text))
+    raw.write_bytes(ulaw)
     subprocess.run(["sox", "-t", "ul", "-r", "8000", "-c", "1", str(raw), "-e", "mu-law", str(path)], check=True)
     return path
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot.state import CallStore
-from tests.audio import transcribe
+from tests.audio import phone_ulaw, transcribe
 from tests.conftest import AGENT_URI
-from tests.sipp import capture, mulaw_wav, render, run_sipp
+from tests.sipp import capture, mulaw_wav, render, run_sipp, ulaw_wav
 from tests.stack import VOICEBOT, Stack, softphone
 from tests.test_sip_edge import bot_rtp_ports
 
@@ -205,3 +205,20 @@ async def test_verified_caller_books_then_cancels_an_appointment(stack: Stack) -
         assert not await redis.exists("crm:appointment:C1001")
     finally:
         await redis.aclose()
+
+
+async def test_caller_reading_digits_with_pauses_is_not_cut_off(stack: Stack, tmp_path: Path) -> None:
+    """'My order number is 4 5 7 2 1 9 8', a digit every 800 ms of silence, is one caller turn."""
+    pause = b"\xff" * (8 * 800)
+    audio = phone_ulaw("My order number is")
+    for word in ("four", "five", "seven", "two", "one", "nine", "eight."):
+        audio += pause + phone_ulaw(word)
+    wav = ulaw_wav(audio, tmp_path / "digits.wav")
+    scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=4000, LISTEN_MS=14000)
+    result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
+                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
+    assert result.returncode == 0 and result.successful == 1, result.stderr
+    _, lines = await last_call(stack)
+    caller = [line["text"] for line in lines if line["role"] == "caller"]
+    assert len(caller) == 1, caller
+    assert len([ch for ch in caller[0] if ch.isdigit()]) >= 6, caller
