@@ -198,7 +198,10 @@ async def test_calls_of_a_killed_worker_are_ended_with_a_reason(stack: Stack, tm
         call_id = (await store.recent(1))[0]
         record = await store.record(call_id)
         assert record["state"] == "active"
-        victim = await asyncio.create_subprocess_exec("pkill", "-KILL", "-f", f"sip-worker .* --id {record['worker']}$")
+        port = stack.sip_port + int(record["worker"].removeprefix("w"))  # this stack's worker, no other
+        victim = await asyncio.create_subprocess_exec(
+            "pkill", "-KILL", "-f", f"sip-worker --host 127.0.0.1 --port {port} "
+        )
         await victim.wait()
         for _ in range(100):
             record = await store.record(call_id)
