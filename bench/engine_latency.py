@@ -99,11 +99,13 @@ async def engine_process(url: str | None) -> AsyncIterator[str]:
         await asyncio.wait_for(proc.wait(), 20)
 
 
-async def one_call(http: aiohttp.ClientSession, base: str, ulaw: bytes, end_ms: int) -> tuple[float, str]:
+async def one_call(
+    http: aiohttp.ClientSession, base: str, ulaw: bytes, end_ms: int, turn_detection: dict[str, object]
+) -> tuple[float, str]:
     async with http.ws_connect(f"{base}/v1/realtime", headers={"OpenAI-Beta": "realtime=v1"}) as ws:
         await ws.send_json({"type": "session.update", "session": {
             "instructions": INSTRUCTIONS, "tools": TOOLS, "input_audio_format": "g711_ulaw",
-            "output_audio_format": "g711_ulaw", "turn_detection": {"type": "server_vad", "silence_duration_ms": 500},
+            "output_audio_format": "g711_ulaw", "turn_detection": turn_detection,
         }})  # fmt: skip
         first_audio = asyncio.get_running_loop().create_future()
         transcript: list[str] = []
@@ -148,6 +150,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="a running engine, e.g. http://127.0.0.1:8765 (default: start one)")
     parser.add_argument("-n", type=int, default=len(UTTERANCES))
+    parser.add_argument("--turns", choices=("server_vad", "semantic_vad"), default="server_vad",
+                        help="server_vad with 500 ms silence, or semantic_vad with eagerness high")  # fmt: skip
     args = parser.parse_args()
     voice = PiperVoice()
     calls = []
@@ -157,7 +161,11 @@ async def main() -> None:
     latencies = []
     async with engine_process(args.url) as base, aiohttp.ClientSession() as http:
         for text, ulaw, end_ms in calls:
-            ms, reply = await one_call(http, base, ulaw, end_ms)
+            detection: dict[str, object] = (
+                {"type": "semantic_vad", "eagerness": "high"} if args.turns == "semantic_vad"
+                else {"type": "server_vad", "silence_duration_ms": 500}
+            )  # fmt: skip
+            ms, reply = await one_call(http, base, ulaw, end_ms, detection)
             latencies.append(ms)
             print(f"{ms:7.0f} ms  {text!r} -> {reply[:70]!r}", flush=True)
         async with http.get(f"{base}/stats") as r:
@@ -175,6 +183,7 @@ async def main() -> None:
     print(json.dumps({
         "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "asr_ms": med("asr_wait_ms"), "brain_ms": med("brain_ms"),
         "tts_ms": med("tts_first_ms"), "asr_compute_ms": med("asr_compute_ms"), "n": len(a), "cpus": os.cpu_count(),
+        "turns": args.turns,
     }))  # fmt: skip
 
 
