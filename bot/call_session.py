@@ -95,7 +95,6 @@ class CallSession:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
         self._done = asyncio.Event()
-        self.first_audio_at: float | None = None
         self._caller_speaking = False
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
@@ -151,6 +150,10 @@ class CallSession:
         return self.outcome
 
     def _record_end(self) -> None:
+        media = self.call.media
+        log.info("call %s ended: %s after %.1f s; caller frames %d, playout underruns %d, dropped %d",
+                 self.call.call_id, self.outcome, time.time() - self.started, media.inbound.received,
+                 media.playout.underruns, media.playout.dropped)  # fmt: skip
         if self.store:
             self.store.call_ended(self.call.call_id, self.outcome, self.started)
 
@@ -279,8 +282,6 @@ class CallSession:
     async def _on_audio_delta(self, event: dict[str, Any]) -> None:
         if event.get("response_id") != self._active_response:
             return  # audio of a reply already cancelled: never play it
-        if self.first_audio_at is None:
-            self.first_audio_at = time.time()
         self.call.media.playout.push(event["item_id"], g711.ulaw_to_pcm16(base64.b64decode(event["delta"])))
 
     async def _on_audio_done(self, event: dict[str, Any]) -> None:

@@ -37,8 +37,6 @@ class BridgePort(pj.AudioMediaPort):  # type: ignore[misc]
         playout = self.playout
         data = playout.pop() if playout is not None else None
         if data is None:
-            if playout is not None:
-                playout.underruns += 1
             data = _SILENCE
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
         frames.write(frame.buf, data)

@@ -49,9 +49,11 @@ class PlayoutBuffer:
         self.played_ms: dict[str, int] = {}
         self.current_item: str | None = None  # item of the last frame played
         self.dropped = 0
-        self.underruns = 0
+        self.underruns = 0  # frames due while a reply was still arriving: the engine fell behind
+        self._unfinished: set[str] = set()
 
     def push(self, item_id: str, pcm16: bytes) -> None:  # event loop
+        self._unfinished.add(item_id)
         if item_id != self._partial_item:
             self._partial, self._partial_item = b"", item_id
         data = self._partial + pcm16
@@ -65,6 +67,7 @@ class PlayoutBuffer:
 
     def finish(self, item_id: str) -> None:
         """The item is complete: pad its last partial frame with silence so it is played too."""
+        self._unfinished.discard(item_id)
         if self._partial and self._partial_item == item_id:
             self._frames.append((item_id, self._partial.ljust(FRAME_BYTES, b"\0")))
             self._partial = b""
@@ -73,6 +76,8 @@ class PlayoutBuffer:
         try:
             item_id, frame = self._frames.popleft()
         except IndexError:
+            if self.current_item in self._unfinished:
+                self.underruns += 1
             return None
         self.played_ms[item_id] = self.played_ms.get(item_id, 0) + FRAME_MS
         self.current_item = item_id
@@ -82,6 +87,7 @@ class PlayoutBuffer:
         """Drop everything queued (barge-in); return the item that was playing and its played ms."""
         self._frames.clear()
         self._partial = b""
+        self._unfinished.clear()
         item = self.current_item
         return item, self.played_ms.get(item, 0) if item else 0
 

@@ -42,3 +42,13 @@ def test_inbound_keeps_the_newest_when_the_session_stalls() -> None:
 def test_ticks_land_on_shared_boundaries() -> None:
     assert abs(until_tick(10.013, 0.04) - 0.027) < 1e-9
     assert abs(until_tick(10.04, 0.04) - 0.04) < 1e-9
+
+
+def test_underruns_count_only_gaps_inside_a_reply() -> None:
+    p = PlayoutBuffer()
+    assert p.pop() is None and p.underruns == 0  # the bot is simply quiet
+    p.push("a", bytes(FRAME_BYTES))
+    p.pop()
+    assert p.pop() is None and p.underruns == 1  # more of "a" is due but has not arrived
+    p.finish("a")
+    assert p.pop() is None and p.underruns == 1

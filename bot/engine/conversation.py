@@ -112,6 +112,3 @@ class Conversation:
 
     def delete(self, item_id: str) -> None:
         self._items.remove(self.get(item_id))
-
-    def last_id(self) -> str | None:
-        return self._items[-1].id if self._items else None
