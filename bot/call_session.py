@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import aiohttp
+
 from bot.audio import g711
 from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, TurnConfig, session_update
 from bot.redact import redact
@@ -96,6 +98,7 @@ class CallSession:
         self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
         self._done = asyncio.Event()
         self._caller_speaking = False
+        self._media_up = False
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
         self.keypad = DtmfCollector()
@@ -166,28 +169,22 @@ class CallSession:
 
     # --- call control events (hang-up, media, DTMF, transfer) --------------------------------------
     async def _control(self) -> None:
-        uplink: asyncio.Task[None] | None = None
-        timers: asyncio.Task[None] | None = None
-        try:
-            while True:
-                event = await self.call.events.get()
-                if isinstance(event, MediaReady) and uplink is None:
-                    assert self._conn is not None
-                    uplink = asyncio.create_task(self._uplink(self._conn), name=f"up-{self.call.call_id}")
-                    timers = asyncio.create_task(self._timers(), name=f"timers-{self.call.call_id}")
-                    await self._conn.send({"type": "response.create"})  # the greeting
-                elif isinstance(event, Disconnected):
-                    self._finish(self.outcome)  # caller_hung_up, unless the bot ended it first
-                    return
-                elif isinstance(event, Dtmf):
-                    await self._on_dtmf(event)
-                elif isinstance(event, TransferStatus) and event.final:
-                    await self._on_transfer_status(event)
-        finally:
-            for task in (uplink, timers):
-                if task is not None:
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
+        while True:
+            event = await self.call.events.get()
+            if isinstance(event, MediaReady) and not self._media_up:
+                self._media_up = True
+                assert self._conn is not None
+                # Owned by the session: cancelled and awaited when the call ends, whoever ends it.
+                self._spawn(self._uplink(self._conn))
+                self._spawn(self._timers())
+                await self._conn.send({"type": "response.create"})  # the greeting
+            elif isinstance(event, Disconnected):
+                self._finish(self.outcome)  # caller_hung_up, unless the bot ended it first
+                return
+            elif isinstance(event, Dtmf):
+                await self._on_dtmf(event)
+            elif isinstance(event, TransferStatus) and event.final:
+                await self._on_transfer_status(event)
 
     async def _timers(self) -> None:
         """What happens with time alone: a keypad entry ends on a pause; a silent caller is
@@ -380,7 +377,18 @@ class CallSession:
         """A task the session owns: cancelled and awaited when the call ends."""
         task = asyncio.create_task(coro)
         self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
+        task.add_done_callback(self._side_done)
+
+    def _side_done(self, task: asyncio.Task[None]) -> None:
+        self._side_tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        if isinstance(exc, ConnectionError | aiohttp.ClientError):
+            log.info("call %s: engine connection gone (%s)", self.call.call_id, exc)
+            self._finish("engine_closed")
+        else:
+            log.error("call %s: %s failed", self.call.call_id, task.get_coro(), exc_info=exc)
 
     async def _when_played(self) -> None:
         deadline = time.monotonic() + self.bot.goodbye_grace_s

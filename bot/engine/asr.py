@@ -47,6 +47,7 @@ class Transcriber:
                 audio,
                 language=language,
                 beam_size=1,
+                temperature=0.0,  # no sampling fallback: the same audio gives the same words
                 without_timestamps=True,
                 condition_on_previous_text=False,
                 vad_filter=False,
