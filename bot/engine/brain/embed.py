@@ -39,7 +39,14 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return np.asarray(0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))))
 
 
-_erf = np.vectorize(math.erf, otypes=[_F])
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf, vectorised (numpy has none): Abramowitz & Stegun 7.1.26, |error| < 1.5e-7, near float32's
+    resolution here. np.vectorize(math.erf) gave the same numbers one Python call per element."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return np.asarray(sign * (1.0 - poly * np.exp(-a * a)), dtype=_F)
 
 
 class SentenceEncoder:
