@@ -97,13 +97,17 @@ class SipEndpoint:
             self.ep.libHandleEvents(0)
             await asyncio.sleep(until_tick(loop.time(), POLL_S if self.active_calls else POLL_IDLE_S))
 
-    async def stop(self) -> None:
-        """Hang up, let the BYEs go out, then destroy the library (after every pj object is gone)."""
+    async def hang_up_all(self) -> None:
+        """Hang up every call and let the BYEs go out (call objects are dropped as they disconnect)."""
         self.ep.hangupAllCalls()
         for _ in range(40):
             self.ep.libHandleEvents(10)
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
+
+    def destroy(self) -> None:
+        """Last: the caller must have dropped its accounts and calls (a pj object freed after
+        libDestroy aborts the process)."""
         self.ports.destroy()
         self.ep.libDestroy()

@@ -140,8 +140,12 @@ class Softphone:
         return bytes(heard)
 
     async def close(self) -> None:
-        await self.endpoint.stop()
+        await self.endpoint.hang_up_all()
+        self._control = None
+        self._call = None
         self.account.shutdown()
+        del self.account
+        self.endpoint.destroy()
 
 
 def write_wav(path: Path, pcm: bytes) -> None:

@@ -125,10 +125,11 @@ class SipWorker:
         for task in list(self._sessions):
             task.cancel()
         await asyncio.gather(*self._sessions, return_exceptions=True)
-        await self.endpoint.stop()
+        await self.endpoint.hang_up_all()
         self._calls.clear()
         self.account.shutdown()
         del self.account
+        self.endpoint.destroy()
         await self.store.aclose()
         if isinstance(self.crm, HttpCrm):
             await self.crm.aclose()
