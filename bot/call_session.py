@@ -18,9 +18,11 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.audio import g711
+from bot.audio.echo import CallerDetector
 from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, TurnConfig, session_update
 from bot.redact import redact
 from bot.state import CallStore
+from bot.turn_policies.barge_in import BargeAction, BargeInPolicy
 from bot.turn_policies.dtmf import DtmfCollector
 from bot.turn_policies.idle import IdleAction, IdlePolicy
 from flows.registry import CallContext, ToolRegistry, ToolResult
@@ -31,7 +33,9 @@ log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
 IDLE_CHECK_S = 0.25
 FILLER_AFTER_S = 1.0  # a tool slower than this gets a spoken filler
-PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
+RECORD_MAX_BYTES = 8000 * 2 * 600  # record_dir: the first 10 minutes of a call
+PLAYOUT_TAIL_S = 0.4
+ECHO_TAIL_MS = 800  # the bot's echo may come back this long after its last frame (line + jitter buffers)  # the last frames still sit in the far end's jitter buffer when ours is empty
 
 
 def header_value(text: str, limit: int = 200) -> str:
@@ -66,6 +70,7 @@ class BotConfig:
     reprompt: str = "Are you still there?"
     idle_goodbye: str = "I haven't heard from you, so I'll end the call now. Goodbye!"
     filler: str = "One moment, please."
+    record_dir: str | None = None  # write each call's line audio here: what came in, what went up, what was played
     turns: TurnConfig = field(default_factory=TurnConfig)
 
 
@@ -102,6 +107,19 @@ class CallSession:
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
         self.keypad = DtmfCollector()
+        turns = bot.turns
+        self.barge = BargeInPolicy()
+        self.detector = (
+            CallerDetector(echo_cancel=turns.echo_cancellation) if turns.edge_interruption and turns.local_vad else None
+        )
+        self._create_sent = False  # a response.create is on its way (no response.created yet)
+        self._verdict_item: str | None = None  # the turn whose transcript decides a paused barge-in
+        self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
+        self._bot_last_active = 0.0  # ms (monotonic) the bot was last talking or about to
+        self._turn_overlapped = False  # the caller's current turn (engine VAD) overlapped the bot or its echo
+        self._recording: tuple[bytearray, bytearray, bytearray] | None = (
+            (bytearray(), bytearray(), bytearray()) if bot.record_dir else None
+        )
 
     async def run(self) -> str:
         """Answer, bridge until either side ends, record the outcome. Returns it."""
@@ -149,6 +167,9 @@ class CallSession:
             await self._conn.close()
             if call.alive:
                 call.hangup()
+            if self.detector is not None:
+                self.detector.close()
+            self._write_recording()
             self._record_end()
         return self.outcome
 
@@ -177,7 +198,7 @@ class CallSession:
                 # Owned by the session: cancelled and awaited when the call ends, whoever ends it.
                 self._spawn(self._uplink(self._conn))
                 self._spawn(self._timers())
-                await self._conn.send({"type": "response.create"})  # the greeting
+                await self._create_response()  # the greeting
             elif isinstance(event, Disconnected):
                 self._finish(self.outcome)  # caller_hung_up, unless the bot ended it first
                 return
@@ -199,7 +220,7 @@ class CallSession:
                 continue
             if self._caller_speaking:
                 self.idle.caller_active(now)
-            elif self._active_response is not None or self.call.media.playout.busy:
+            elif self._bot_active:
                 self.idle.bot_speaking()
             else:
                 self.idle.quiet(now)
@@ -227,7 +248,7 @@ class CallSession:
         assert self._conn is not None
         await self._conn.send({"type": "conversation.item.create", "item": {
             "type": "message", "role": "user", "content": [{"type": "input_text", "text": entry}]}})  # fmt: skip
-        await self._conn.send({"type": "response.create"})
+        await self._create_response()
 
     async def _on_transfer_status(self, event: TransferStatus) -> None:
         if 200 <= event.code < 300:
@@ -239,19 +260,88 @@ class CallSession:
         await self._say("I'm sorry, I couldn't reach an agent just now. Can I help you with something else?")
 
     async def _say(self, text: str) -> None:
+        await self._create_response({"instructions": f'Say "{text}"'})
+
+    async def _create_response(self, params: dict[str, Any] | None = None) -> None:
         assert self._conn is not None
-        await self._conn.send({"type": "response.create", "response": {"instructions": f'Say "{text}"'}})
+        self._create_sent = True
+        event: dict[str, Any] = {"type": "response.create"}
+        if params:
+            event["response"] = params
+        await self._conn.send(event)
+
+    @property
+    def _bot_active(self) -> bool:
+        """The bot is talking, about to (a reply is being made), or holding its reply for the caller."""
+        return self._create_sent or self._active_response is not None or self.call.media.playout.busy
 
     # --- caller → engine ------------------------------------------------------------------------
     async def _uplink(self, conn: RealtimeConnection) -> None:
+        """Every tick: the caller's frames, echo removed and judged by the barge-in policy, go up."""
         inbound = self.call.media.inbound
         loop = asyncio.get_running_loop()
+        detector = self.detector
         while True:
-            frames = inbound.drain()
-            if frames:
-                audio = g711.pcm16_to_ulaw(b"".join(frames))
+            pairs = inbound.drain_with_reference()
+            now = time.monotonic() * 1000
+            if pairs and detector is not None:
+                clean = []
+                for mic, played in pairs:
+                    frame, voiced = detector.process(mic, played)
+                    clean.append(frame)
+                    if self._recording is not None and len(self._recording[0]) < RECORD_MAX_BYTES:
+                        for track, data in zip(self._recording, (mic, frame, played or bytes(len(mic))), strict=True):
+                            track += data
+                    if voiced:
+                        self.idle.caller_active(now)
+                    await self._act(self.barge.frame(voiced, self._bot_active, now))
+            else:
+                clean = [mic for mic, _ in pairs]
+            if self.bot.turns.edge_interruption:
+                if self._bot_active:
+                    self._bot_last_active = now
+                    self._turn_overlapped |= self._caller_speaking
+                await self._act(self.barge.tick(now, self._bot_active))
+            if clean:
+                audio = g711.pcm16_to_ulaw(b"".join(clean))
                 await conn.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(audio).decode()})
             await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
+
+    async def _act(self, action: BargeAction | None) -> None:
+        """Carry out what the barge-in policy decided."""
+        if action is None:
+            return
+        playout = self.call.media.playout
+        if action is BargeAction.PAUSE:
+            playout.paused = True  # silent from the next frame on; the reply waits where it stopped
+            self._note(f"barge-in pause after {playout.played_ms.get(playout.current_item or '', 0)} ms")
+        elif action is BargeAction.RESUME:
+            playout.paused = False
+            self._verdict_item = None
+            self._note("barge-in resumed: backchannel or noise, not an interruption")
+        else:
+            self._verdict_item = None
+            await self._barge_in()
+
+    def _write_recording(self) -> None:
+        if self._recording is None or not self.bot.record_dir:
+            return
+        import wave
+        from pathlib import Path
+
+        folder = Path(self.bot.record_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, pcm in zip(("line", "clean", "bot"), self._recording, strict=True):
+            with wave.open(str(folder / f"{self.call.call_id}.{name}.wav"), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(bytes(pcm))
+
+    def _note(self, text: str) -> None:
+        log.info("call %s: %s", self.call.call_id, text)
+        if self.store:
+            self.store.transcript(self.call.call_id, "system", text)
 
     # --- engine → caller ------------------------------------------------------------------------
     async def _downlink(self, conn: RealtimeConnection) -> None:
@@ -262,6 +352,7 @@ class CallSession:
             "response.audio_transcript.done": self._on_bot_transcript,
             "input_audio_buffer.speech_started": self._on_speech_started,
             "input_audio_buffer.speech_stopped": self._on_speech_stopped,
+            "input_audio_buffer.committed": self._on_committed,
             "conversation.item.input_audio_transcription.completed": self._on_caller_transcript,
             "response.function_call_arguments.done": self._on_function_call,
             "response.done": self._on_response_done,
@@ -274,6 +365,7 @@ class CallSession:
         self._finish("engine_closed")
 
     async def _on_response_created(self, event: dict[str, Any]) -> None:
+        self._create_sent = False
         self._active_response = event["response"]["id"]
 
     async def _on_audio_delta(self, event: dict[str, Any]) -> None:
@@ -286,14 +378,47 @@ class CallSession:
 
     async def _on_speech_stopped(self, event: dict[str, Any]) -> None:
         self._caller_speaking = False
+        if self.bot.turns.edge_interruption and self.detector is None:
+            await self._act(self.barge.engine_speech(False, self._bot_active, time.monotonic() * 1000))
 
     async def _on_speech_started(self, event: dict[str, Any]) -> None:
         self._caller_speaking = True
-        self.idle.caller_active(time.monotonic() * 1000)
-        await self._barge_in()
+        now = time.monotonic() * 1000
+        self.idle.caller_active(now)
+        self._turn_overlapped = self._bot_active or now - self._bot_last_active < ECHO_TAIL_MS
+        if not self.bot.turns.edge_interruption:
+            await self._barge_in()  # the engine has cancelled its reply already: stop ours too
+        elif self.detector is None:
+            await self._act(self.barge.engine_speech(True, self._bot_active, now))
+        # else: our own echo-cancelled detector decides; the engine's VAD may be hearing the bot's echo
+
+    async def _on_committed(self, event: dict[str, Any]) -> None:
+        """A caller turn is complete. With edge interruption the session asks for the reply itself."""
+        if not self.bot.turns.edge_interruption:
+            return
+        item_id = event["item_id"]
+        heard = self.barge.heard or self.detector is None
+        overlapped, self._turn_overlapped = self._turn_overlapped or self._bot_active, False
+        if self.barge.turn_committed(item_id, time.monotonic() * 1000):
+            self._verdict_item = item_id  # the bot holds its reply until the transcript says what this was
+            return
+        if overlapped and not heard:
+            # The engine's VAD made a turn of something our detector never took for the caller while
+            # the bot talked: its own voice coming back. Forget it.
+            self._echo_items.add(item_id)
+            await self._delete_item(item_id)
+            return
+        if self._bot_active:
+            await self._barge_in()  # the caller went on talking after a reply had started: redo it
+        await self._create_response()
+
+    async def _delete_item(self, item_id: str) -> None:
+        assert self._conn is not None
+        await self._conn.send({"type": "conversation.item.delete", "item_id": item_id})
 
     async def _barge_in(self) -> None:
         """Silence the bot now, then tell the engine how much of its reply was heard."""
+        self.barge.interrupted_elsewhere()
         playout = self.call.media.playout
         item_id, played_ms = playout.clear() if playout.busy else (None, 0)
         interrupted = self._active_response
@@ -312,9 +437,26 @@ class CallSession:
 
     async def _on_caller_transcript(self, event: dict[str, Any]) -> None:
         said = str(event.get("transcript", ""))
-        self._caller_said = [*self._caller_said[-9:], said]
+        item_id = event.get("item_id")
+        if item_id in self._echo_items:
+            self._echo_items.discard(item_id)
+            self._note(f"ignored as echo (only the engine heard it, while the bot spoke): {redact(said)!r}")
+            return
         if self.store:
             self.store.transcript(self.call.call_id, "caller", said)
+        if item_id is not None and item_id == self._verdict_item:
+            self._verdict_item = None
+            playout = self.call.media.playout
+            complete = self._active_response is None and not self._create_sent and playout.complete
+            action = self.barge.verdict(item_id, said, playout.queued_ms if complete else None)
+            if action is BargeAction.RESUME:
+                await self._delete_item(item_id)  # "uh-huh" is not a turn: the bot goes on
+                await self._act(action)
+                return
+            if action is BargeAction.INTERRUPT:
+                await self._act(action)
+                await self._create_response()
+        self._caller_said = [*self._caller_said[-9:], said]
 
     async def _on_bot_transcript(self, event: dict[str, Any]) -> None:
         if self.store:
@@ -350,8 +492,7 @@ class CallSession:
         """Ask for the reply to the tool outputs once every tool is done and nothing else is speaking."""
         if self._tool_outputs_pending and not self._tools_running and self._active_response is None:
             self._tool_outputs_pending = False
-            assert self._conn is not None
-            await self._conn.send({"type": "response.create"})
+            await self._create_response()
 
     async def _on_response_done(self, event: dict[str, Any]) -> None:
         if event["response"]["id"] == self._active_response:
@@ -415,5 +556,7 @@ class CallSession:
 
     async def _on_error(self, event: dict[str, Any]) -> None:
         error = event.get("error", {})
+        if error.get("code") == "conversation_already_has_active_response":
+            self._create_sent = False  # ours was refused; the one running goes on
         if error.get("code") != "response_cancel_not_active":  # a race with the engine's own interrupt
             log.warning("call %s: engine error %s: %s", self.call.call_id, error.get("code"), error.get("message"))

@@ -29,10 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     call = sub.add_parser("call", help="softphone: call the bot, speak, record, print transcript and latency")
     call.add_argument("uri", help="e.g. sip:bot@127.0.0.1:5060")
     what = call.add_mutually_exclusive_group(required=True)
-    what.add_argument("--say", action="append", help="an utterance (repeat for several turns)")
+    what.add_argument(
+        "--say",
+        action="append",
+        help="an utterance (repeat for several turns); '@MS:text' says it "
+        "MS ms into the bot's turn, over it; the text '*cough*' is a cough",
+    )
     what.add_argument("--wav", type=Path, help="8 kHz mono 16-bit WAV to play as the caller")
     call.add_argument("--record", type=Path, help="write everything the bot sent to this WAV")
     call.add_argument("--from", dest="caller", default="softphone", help="caller ID (From user), e.g. +15550100")
+    call.add_argument("--echo", action="store_true", help="the line returns the bot's voice (a hybrid or speakerphone)")
+    call.add_argument("--echo-db", type=float, default=-12.0, help="echo level relative to the bot's voice")
+    call.add_argument("--echo-delay-ms", type=int, default=60)
+    call.add_argument("--noise-dbfs", type=float, default=-50.0, help="line noise level with --echo")
 
     run = sub.add_parser("run", help="run everything: Redis (if needed), the engine, SIP workers, Kamailio")
     run.add_argument("--sip-port", type=int, default=None)
@@ -78,9 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         print(render_kamailio(args.out, settings.sip_host, args.sip_port, ports) / "kamailio.cfg")
         return 0
     if args.command == "call":
+        from sip.softphone import LineEcho
         from sip.softphone_cli import run_call
 
-        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller))
+        echo = LineEcho(args.echo_delay_ms, args.echo_db, args.noise_dbfs) if args.echo else None
+        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller, echo))
     if args.command == "calls":
         from bot.calls_cli import print_calls
 

@@ -45,6 +45,7 @@ class Capabilities:
     input_transcription: bool = True
     ga_dialect: bool = False  # speaks GA event names and session shape
     semantic_vad: str | None = "semantic_vad"  # its name for semantic end of turn, if it has one
+    noise_reduction: str | None = "near_field"  # its noise suppression type for a phone line, if any
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class RealtimeTarget:
     @property
     def capabilities(self) -> Capabilities:
         semantic = "azure_semantic_vad" if self.kind == "azure" else "semantic_vad"
-        return Capabilities(ga_dialect=self.kind == "openai", semantic_vad=semantic)
+        noise = "azure_deep_noise_suppression" if self.kind == "azure" else "near_field"
+        return Capabilities(ga_dialect=self.kind == "openai", semantic_vad=semantic, noise_reduction=noise)
 
     def headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -73,14 +75,23 @@ class RealtimeTarget:
 
 @dataclass(frozen=True)
 class TurnConfig:
-    """How the engine should find the end of the caller's turn."""
+    """How the engine finds the end of the caller's turn, and who decides an interruption.
+
+    With `edge_interruption` (the default) the call session owns barge-in (pause, backchannel filter,
+    cancel + truncate; see bot/turn_policies/barge_in.py) and asks for each reply itself, so the
+    engine is told neither to interrupt nor to reply on its own. Without it the engine does both.
+    """
 
     kind: Literal["server_vad", "semantic_vad"] = "semantic_vad"
     eagerness: Literal["low", "medium", "high", "auto"] = "high"  # semantic: how soon a finished turn ends
     silence_ms: int = 500  # server_vad
+    edge_interruption: bool = True
+    local_vad: bool = True  # the edge's own detector (echo-cancelled, echo-gated); else the engine's events
+    echo_cancellation: bool = True  # speex AEC at the edge, the played audio as reference
+    noise_reduction: bool = True  # ask the engine to suppress line noise (if it can)
 
     def to_wire(self, caps: Capabilities) -> dict[str, Any]:
-        common = {"create_response": True, "interrupt_response": True}
+        common = {"create_response": not self.edge_interruption, "interrupt_response": not self.edge_interruption}
         if self.kind == "semantic_vad" and caps.semantic_vad:
             return {"type": caps.semantic_vad, "eagerness": self.eagerness, **common}
         return {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300,
@@ -97,12 +108,14 @@ def session_update(
 ) -> dict[str, Any]:
     """The session.update a phone call needs, in the target's dialect: G.711 both ways, turn
     detection that interrupts replies, and input transcription for the call record."""
-    vad = (turns or TurnConfig()).to_wire(caps)
+    turns = turns or TurnConfig()
+    vad = turns.to_wire(caps)
+    noise = {"type": caps.noise_reduction} if turns.noise_reduction and caps.noise_reduction else None
     if caps.ga_dialect:
         session: dict[str, Any] = {
             "type": "realtime", "instructions": instructions, "tools": tools,
             "audio": {"input": {"format": {"type": "audio/pcmu"}, "turn_detection": vad,
-                                "transcription": {"model": "whisper-1"}},
+                                "transcription": {"model": "whisper-1"}, "noise_reduction": noise},
                       "output": {"format": {"type": "audio/pcmu"}, "voice": voice}},
         }  # fmt: skip
     else:
@@ -111,6 +124,8 @@ def session_update(
             "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
             "input_audio_transcription": {"model": "whisper-1"},
         }  # fmt: skip
+        if noise:
+            session["input_audio_noise_reduction"] = noise
     return {"type": "session.update", "session": session}
 
 

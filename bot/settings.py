@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     max_concurrent_calls: int = Field(0, ge=0)  # across all workers; more get 503. 0: no global limit
     turn_detection: Literal["semantic_vad", "server_vad"] = "semantic_vad"  # how a caller's turn ends
     turn_eagerness: Literal["low", "medium", "high", "auto"] = "high"  # semantic_vad: how soon
+    # Barge-in at the edge (bot/turn_policies/barge_in.py): the edge's own echo-cancelled detector;
+    # false = the engine decides interruptions itself (interrupt_response) from its VAD.
+    edge_interruption: bool = True
+    echo_cancellation: bool = True  # speex AEC on the caller's line, the bot's played audio as reference
+    noise_reduction: bool = True  # ask the engine for input noise suppression
     idle_timeout_ms: int = Field(10_000, ge=0)  # silent caller: reprompt after this (0: never)
     idle_max_reprompts: int = Field(2, ge=0)  # then a polite goodbye and hang-up
 
@@ -60,4 +65,5 @@ class Settings(BaseSettings):
     # --- state --------------------------------------------------------------------------------------
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "VOICEBOT_REDIS_URL"))
     redis_port: int = 6399  # of the private redis-server `voicebot run` starts when REDIS_URL is unset
+    record_dir: str | None = None  # write each call's line audio here (caller, echo-cancelled, bot) as WAVs
     run_dir: str = "var/run"  # where `voicebot run` keeps Redis data and Kamailio's rendered config

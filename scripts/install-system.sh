@@ -8,6 +8,8 @@ command -v kamailio >/dev/null || need+=(kamailio)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+# echo cancellation at the edge (speexdsp-aec loads it with ctypes)
+ldconfig -p 2>/dev/null | grep -q "libspeexdsp.so.1 " || need+=(libspeexdsp1)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

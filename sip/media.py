@@ -27,15 +27,17 @@ class BridgePort(pj.AudioMediaPort):  # type: ignore[misc]
         self.createPort(name, fmt)
         self.inbound: InboundBuffer | None = None
         self.playout: PlayoutBuffer | None = None
+        self._played: bytes | None = None  # what went out on this tick: the echo reference
 
     def onFrameReceived(self, frame: Any) -> None:  # clock thread: caller audio
         inbound = self.inbound
         if inbound is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
-            inbound.push(frames.read(frame.buf, frame.size))
+            inbound.push(frames.read(frame.buf, frame.size), self._played)
 
     def onFrameRequested(self, frame: Any) -> None:  # clock thread: bot audio
         playout = self.playout
         data = playout.pop() if playout is not None else None
+        self._played = data
         if data is None:
             data = _SILENCE
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO

@@ -14,20 +14,24 @@ FRAME_BYTES = RATE * FRAME_MS // 1000 * 2  # 320: 20 ms of pcm16
 
 
 class InboundBuffer:
-    """Caller frames from the clock thread to the call session.
+    """Caller frames from the clock thread to the call session, each with the frame the edge played
+    on the same clock tick (None: silence) — the echo canceller's reference.
 
     Overflow policy: at most `max_frames` wait (a stalled session); the oldest audio is dropped first.
     """
 
     def __init__(self, max_frames: int = 250) -> None:
-        self._frames: deque[bytes] = deque(maxlen=max_frames)
+        self._frames: deque[tuple[bytes, bytes | None]] = deque(maxlen=max_frames)
         self.received = 0
 
-    def push(self, frame: bytes) -> None:  # clock thread
-        self._frames.append(frame)
+    def push(self, frame: bytes, played: bytes | None = None) -> None:  # clock thread
+        self._frames.append((frame, played))
         self.received += 1
 
     def drain(self) -> list[bytes]:  # event loop
+        return [frame for frame, _ in self.drain_with_reference()]
+
+    def drain_with_reference(self) -> list[tuple[bytes, bytes | None]]:  # event loop
         out = []
         while self._frames:
             out.append(self._frames.popleft())
@@ -51,6 +55,7 @@ class PlayoutBuffer:
         self.dropped = 0
         self.underruns = 0  # frames due while a reply was still arriving: the engine fell behind
         self._unfinished: set[str] = set()
+        self.paused = False  # barge-in on hold: play silence, keep the reply where it stopped
 
     def push(self, item_id: str, pcm16: bytes) -> None:  # event loop
         self._unfinished.add(item_id)
@@ -73,6 +78,8 @@ class PlayoutBuffer:
             self._partial = b""
 
     def pop(self) -> bytes | None:  # clock thread
+        if self.paused:
+            return None
         try:
             item_id, frame = self._frames.popleft()
         except IndexError:
@@ -88,6 +95,7 @@ class PlayoutBuffer:
         self._frames.clear()
         self._partial = b""
         self._unfinished.clear()
+        self.paused = False
         item = self.current_item
         return item, self.played_ms.get(item, 0) if item else 0
 
@@ -98,6 +106,11 @@ class PlayoutBuffer:
     @property
     def busy(self) -> bool:
         return bool(self._frames)
+
+    @property
+    def complete(self) -> bool:
+        """Nothing more is expected for what is queued (every item pushed was finished)."""
+        return not self._unfinished
 
 
 def until_tick(now: float, tick_s: float) -> float:

@@ -8,23 +8,79 @@ from the end of each utterance to the bot's first audio.
 from __future__ import annotations
 
 import asyncio
+import audioop
 import logging
 import os
 import time
 import wave
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pjsua2 as pj
 
 from bot.audio.level import rms
 from sip.account import InboundAccount
-from sip.call import CallControl, Disconnected, MediaReady, SipCall
+from sip.call import CallControl, CallMedia, Disconnected, MediaReady, SipCall
 from sip.endpoint import EndpointConfig, SipEndpoint
-from sip.playout import FRAME_MS, RATE
+from sip.playout import FRAME_BYTES, FRAME_MS, RATE, InboundBuffer, PlayoutBuffer
 
 log = logging.getLogger(__name__)
 SPEECH_RMS = 150  # a bot frame above this level is speech (line silence decodes to ~0)
+
+
+class LineEcho:
+    """What a real line does to the bot's voice: sends it back delayed and attenuated (a 2-wire
+    hybrid, a speakerphone), under steady line noise. Runs on the softphone's clock thread."""
+
+    def __init__(self, delay_ms: int = 60, gain_db: float = -12.0, noise_dbfs: float | None = -50.0,
+                 seed: int = 0) -> None:  # fmt: skip
+        self.delay_frames = max(0, delay_ms // FRAME_MS)
+        self.gain = 10 ** (gain_db / 20)
+        self.noise_rms = 32768 * 10 ** (noise_dbfs / 20) if noise_dbfs is not None else 0.0
+        self._heard: deque[bytes] = deque(maxlen=self.delay_frames + 1)
+        self._rng = np.random.default_rng(seed)
+
+    def heard(self, frame: bytes) -> None:
+        self._heard.append(frame)
+
+    def mix(self, said: bytes | None) -> bytes:
+        out = said if said is not None else bytes(FRAME_BYTES)
+        if len(self._heard) > self.delay_frames:
+            echo = self._heard[0]
+            if len(echo) == len(out):
+                out = audioop.add(out, audioop.mul(echo, 2, self.gain), 2)
+        if self.noise_rms:
+            noise = self._rng.normal(0.0, self.noise_rms, len(out) // 2).clip(-32768, 32767).astype(np.int16)
+            out = audioop.add(out, noise.tobytes(), 2)
+        return out
+
+
+class _EchoingInbound(InboundBuffer):
+    def __init__(self, line: LineEcho) -> None:
+        super().__init__()
+        self.line = line
+
+    def push(self, frame: bytes, played: bytes | None = None) -> None:
+        super().push(frame, played)
+        self.line.heard(frame)
+
+
+class _EchoingPlayout(PlayoutBuffer):
+    def __init__(self, line: LineEcho) -> None:
+        super().__init__()
+        self.line = line
+
+    def pop(self) -> bytes | None:
+        return self.line.mix(super().pop())
+
+
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    pcm: bytes  # 8 kHz pcm16
+    over_bot_ms: int | None = None  # say it this long after the bot starts talking (over it), not after
 
 
 @dataclass
@@ -52,8 +108,10 @@ class CallReport:
 
 
 class Softphone:
-    def __init__(self, port: int = 0, caller: str = "softphone") -> None:
-        """`caller`: the user part of our From URI, e.g. a phone number as a trunk would present it."""
+    def __init__(self, port: int = 0, caller: str = "softphone", echo: LineEcho | None = None) -> None:
+        """`caller`: the user part of our From URI, e.g. a phone number as a trunk would present it.
+        `echo`: the line returns the bot's voice to it (and adds noise)."""
+        self.echo = echo
         self.endpoint = SipEndpoint(EndpointConfig(host="127.0.0.1", port=port, max_calls=1, tcp=False))
         self.account = InboundAccount(lambda _id: None)
         self.account.open(f"sip:{caller}@127.0.0.1", ("127.0.0.1", 40000 + os.getpid() % 20000, 20))
@@ -66,12 +124,16 @@ class Softphone:
             self._control.gone()
         self._call = None
 
-    async def call(self, uri: str, utterances: list[tuple[str, bytes]], *, max_turn_s: float = 20.0) -> CallReport:
-        """`utterances`: (text, 8 kHz pcm16). Returns what happened; never raises for call failures."""
+    async def call(self, uri: str, utterances: list[tuple[str, bytes]] | list[Utterance], *,
+                   max_turn_s: float = 20.0) -> CallReport:  # fmt: skip
+        """`utterances`: (text, 8 kHz pcm16) or `Utterance`. Each is said after the bot's turn, or over
+        it. Returns what happened; never raises for call failures."""
         self.endpoint.start()
         self.endpoint.active_calls = 1
         report = CallReport()
         call = SipCall(self.account, pj.PJSUA_INVALID_ID, self.endpoint.ports, self._gone)
+        if self.echo is not None:
+            call.media = CallMedia(_EchoingInbound(self.echo), _EchoingPlayout(self.echo))
         self._call = call
         try:
             call.dial(uri)
@@ -83,16 +145,17 @@ class Softphone:
             if not await self._until_media(control):
                 return report
             report.connected = True
-            report.greeting_pcm = await self._bot_turn(control, max_turn_s)
-            for text, pcm in utterances:
-                turn = Turn(text)
-                control.media.playout.push("caller", pcm)
-                control.media.playout.finish("caller")
-                # The playout drains on pjmedia's clock thread, which must not touch asyncio objects: poll.
-                while control.media.playout.busy and control.alive:  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)
+            said = [u if isinstance(u, Utterance) else Utterance(*u) for u in utterances]
+            over = said[0] if said and said[0].over_bot_ms is not None else None
+            report.greeting_pcm = await self._bot_turn(control, max_turn_s, over=over)
+            for i, utterance in enumerate(said):
+                if utterance.over_bot_ms is not None:
+                    continue  # said during the bot's previous turn
+                turn = Turn(utterance.text)
+                await self._say(control, utterance.pcm)
                 spoke_at = time.monotonic()
-                turn.bot_pcm = await self._bot_turn(control, max_turn_s, since=spoke_at, turn=turn)
+                nxt = said[i + 1] if i + 1 < len(said) and said[i + 1].over_bot_ms is not None else None
+                turn.bot_pcm = await self._bot_turn(control, max_turn_s, since=spoke_at, turn=turn, over=nxt)
                 report.turns.append(turn)
         finally:
             control.hangup()
@@ -115,11 +178,21 @@ class Softphone:
         except TimeoutError:
             return False
 
+    @staticmethod
+    async def _say(control: CallControl, pcm: bytes) -> None:
+        control.media.playout.push("caller", pcm)
+        control.media.playout.finish("caller")
+        # The playout drains on pjmedia's clock thread, which must not touch asyncio objects: poll.
+        while control.media.playout.busy and control.alive:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
     async def _bot_turn(self, control: CallControl, max_s: float, since: float | None = None,
-                        turn: Turn | None = None, end_silence_s: float = 1.2) -> bytes:  # fmt: skip
-        """Record the bot until it has spoken and then stayed silent for `end_silence_s`."""
+                        turn: Turn | None = None, end_silence_s: float = 1.2,
+                        over: Utterance | None = None) -> bytes:  # fmt: skip
+        """Record the bot until it has spoken and then stayed silent for `end_silence_s`; `over`:
+        say this while it talks, `over.over_bot_ms` after its first audio (the bot may pause for it)."""
         heard = bytearray()
-        spoken = False
+        spoken_at: float | None = None
         quiet_since = time.monotonic()
         deadline = time.monotonic() + max_s
         while control.alive and time.monotonic() < deadline:
@@ -127,14 +200,20 @@ class Softphone:
                 self._recorded += frame
                 now = time.monotonic()
                 if rms(frame) > SPEECH_RMS:
-                    if not spoken and turn is not None and since is not None:
+                    if spoken_at is None and turn is not None and since is not None:
                         # the frame began playing 20 ms before it reached us
                         turn.latency_ms = (now - since) * 1000 - FRAME_MS
-                    spoken = True
+                    spoken_at = spoken_at or now
                     quiet_since = now
-                if spoken:
+                if spoken_at is not None:
                     heard += frame
-            if spoken and time.monotonic() - quiet_since >= end_silence_s:
+            now = time.monotonic()
+            if over is not None and spoken_at is not None and now - spoken_at >= (over.over_bot_ms or 0) / 1000:
+                control.media.playout.push("caller", over.pcm)
+                control.media.playout.finish("caller")
+                over = None
+            talking = control.media.playout.busy
+            if spoken_at is not None and not talking and over is None and now - quiet_since >= end_silence_s:
                 break
             await asyncio.sleep(0.01)
         return bytes(heard)

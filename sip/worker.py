@@ -54,7 +54,10 @@ class SipWorker:
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
                              transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls,
                              idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts,
-                             turns=TurnConfig(s.turn_detection, s.turn_eagerness))  # fmt: skip
+                             record_dir=s.record_dir,
+                             turns=TurnConfig(s.turn_detection, s.turn_eagerness, edge_interruption=s.edge_interruption,
+                                              echo_cancellation=s.echo_cancellation,
+                                              noise_reduction=s.noise_reduction))  # fmt: skip
         await self._reap_previous_life()
         key = s.realtime_api_key.get_secret_value() if s.realtime_api_key else None
         self.target = RealtimeTarget(s.realtime_url, s.realtime_kind, key)

@@ -122,7 +122,7 @@ async def test_caller_speaking_over_the_greeting_silences_the_bot(stack: Stack, 
     assert not talking_over, f"bot still spoke {len(talking_over)} packets after the caller started"
     assert any(t > caller_end for t in bot[0].speech_times)  # ...and then answered
     _, lines = await last_call(stack)
-    barge = [line["text"] for line in lines if line["role"] == "system" and line["text"].startswith("barge-in")]
+    barge = [line["text"] for line in lines if line["role"] == "system" and line["text"].startswith("barge-in after")]
     assert barge, lines
     heard_ms = int(barge[0].split()[2])
     assert 800 <= heard_ms <= 1800, barge  # the caller came in ~1 s (plus VAD) into the greeting

@@ -14,7 +14,8 @@ from bot.errors import ConfigError
 
 SAMPLE_RATE = 16000  # Hz, what whisper takes
 # Whisper writes what it was primed with: a prompt with numerals makes it write spoken digits as numerals.
-DEFAULT_PROMPT = "Customer service call. Order 3 8 1 9 0, account 7 2 4 4, $42.50, 9:30 am."
+# Backchannels in it make "uh huh" come out as "Uh-huh." rather than a guess at a word.
+DEFAULT_PROMPT = "Customer service call. Uh-huh. Mm-hmm. Order 3 8 1 9 0, account 7 2 4 4, $42.50, 9:30 am."
 
 
 def default_model_dir() -> Path:

@@ -12,9 +12,32 @@ from bot.engine.turns import FRAME_BYTES, FRAME_MS, VAD_RATE
 BYTES_PER_MS = VAD_RATE * 2 // 1000  # 32
 
 
+class NoiseSuppressor:
+    """webrtc noise suppression on 16 kHz pcm16 (10 ms blocks; a partial block waits for the next)."""
+
+    BLOCK = VAD_RATE // 100 * 2
+
+    def __init__(self, level: int) -> None:
+        from webrtc_noise_gain import AudioProcessor
+
+        self.level = level
+        self._proc = AudioProcessor(0, level)  # no automatic gain: levels matter to the VAD
+        self._pending = bytearray()
+
+    def process(self, pcm: bytes) -> bytes:
+        self._pending += pcm
+        usable = len(self._pending) - len(self._pending) % self.BLOCK
+        out = bytearray()
+        for i in range(0, usable, self.BLOCK):
+            out += self._proc.Process10ms(bytes(self._pending[i : i + self.BLOCK])).audio
+        del self._pending[:usable]
+        return bytes(out)
+
+
 class InputAudioBuffer:
     def __init__(self, fmt: AudioFormat, max_ms: int) -> None:
         self.max_ms = max_ms
+        self.noise: NoiseSuppressor | None = None  # input_audio_noise_reduction
         self._decoder = Decoder(fmt, VAD_RATE)
         self._pcm = bytearray()
         self.start_ms = 0  # audio clock of self._pcm[0]
@@ -24,6 +47,13 @@ class InputAudioBuffer:
     def set_format(self, fmt: AudioFormat) -> None:
         if fmt != self._decoder.fmt:
             self._decoder = Decoder(fmt, VAD_RATE)
+
+    def set_noise_reduction(self, level: int | None) -> None:
+        """0-4 (webrtc's levels), or None for off; the suppressor keeps its state while the level stays."""
+        if level is None:
+            self.noise = None
+        elif self.noise is None or self.noise.level != level:
+            self.noise = NoiseSuppressor(level)
 
     @property
     def end_ms(self) -> int:
@@ -36,6 +66,8 @@ class InputAudioBuffer:
     def append(self, wire: bytes) -> list[tuple[int, bytes]]:
         """Add wire audio; return the complete 20 ms frames it produced, each with its start (ms)."""
         pcm = self._decoder.process(wire)
+        if self.noise is not None:
+            pcm = self.noise.process(pcm)
         self._pcm += pcm
         self._unframed += pcm
         frames: list[tuple[int, bytes]] = []

@@ -42,7 +42,7 @@ from bot.realtime.client_events import (
     parse_client_event,
 )
 from bot.realtime.dialect import Dialect, event_name
-from bot.realtime.session_config import SessionConfig
+from bot.realtime.session_config import NOISE_REDUCTION, SessionConfig
 from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,8 @@ class EngineSession:
         self.dialect = dialect
         old, self.config = self.config, config
         self.buffer.set_format(config.input_format)
+        nr = config.noise_reduction
+        self.buffer.set_noise_reduction(NOISE_REDUCTION[nr["type"]] if nr else None)
         if (old.turn_detection, old.input_format) != (config.turn_detection, config.input_format):
             self._vad, self._turns = self._make_vad()
         await self.emit("session.updated", session=config.to_wire(self.dialect, self.id))

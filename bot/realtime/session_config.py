@@ -103,12 +103,12 @@ class SessionConfig:
         if "max_response_output_tokens" in s:
             changes["max_output_tokens"] = s["max_response_output_tokens"]
         if "input_audio_noise_reduction" in s:
-            changes["noise_reduction"] = _opt_dict(
-                s["input_audio_noise_reduction"], "session.input_audio_noise_reduction"
+            changes["noise_reduction"] = _typed(
+                s["input_audio_noise_reduction"], "session.input_audio_noise_reduction", NOISE_REDUCTION
             )
         if "input_audio_echo_cancellation" in s:
-            changes["echo_cancellation"] = _opt_dict(
-                s["input_audio_echo_cancellation"], "session.input_audio_echo_cancellation"
+            changes["echo_cancellation"] = _typed(
+                s["input_audio_echo_cancellation"], "session.input_audio_echo_cancellation", ECHO_CANCELLATION
             )
         return replace(cfg, **changes)
 
@@ -127,7 +127,9 @@ class SessionConfig:
         if "transcription" in inp:
             changes["transcription"] = _opt_dict(inp["transcription"], "session.audio.input.transcription")
         if "noise_reduction" in inp:
-            changes["noise_reduction"] = _opt_dict(inp["noise_reduction"], "session.audio.input.noise_reduction")
+            changes["noise_reduction"] = _typed(
+                inp["noise_reduction"], "session.audio.input.noise_reduction", NOISE_REDUCTION
+            )
         if "turn_detection" in inp:
             changes["turn_detection"] = _turn_detection(inp["turn_detection"], "session.audio.input.turn_detection")
         if "format" in out:
@@ -272,6 +274,19 @@ def _list_of_str(value: Any, param: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ProtocolError("invalid_type", f"{param} must be a list of strings", param=param)
     return value
+
+
+# Noise suppression types (OpenAI's two, Voice Live's) → webrtc noise suppression level (0-4).
+NOISE_REDUCTION = {"near_field": 2, "far_field": 3, "azure_deep_noise_suppression": 3}
+ECHO_CANCELLATION = {"server_echo_cancellation": 1}
+
+
+def _typed(value: Any, param: str, known: dict[str, int]) -> dict[str, Any] | None:
+    """An object with a `type` this engine implements, or null (off)."""
+    obj = _opt_dict(value, param)
+    if obj is not None and obj.get("type") not in known:
+        raise ProtocolError("invalid_value", f"{param}.type must be one of {sorted(known)}", param=f"{param}.type")
+    return obj
 
 
 def _opt_dict(value: Any, param: str) -> dict[str, Any] | None:

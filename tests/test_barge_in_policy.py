@@ -1,0 +1,125 @@
+"""The barge-in policy as timelines: frames and transcripts in, pause / resume / interrupt out."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.turn_policies.barge_in import BargeAction, BargeInPolicy, BargeState, is_backchannel
+
+
+def feed(policy: BargeInPolicy, pattern: str, start: float, bot_active: bool = True) -> list[tuple[float, BargeAction]]:
+    """One character per 20 ms frame: '#' speech, '.' not. Returns the actions with their times."""
+    out = []
+    for i, ch in enumerate(pattern):
+        now = start + i * 20
+        action = policy.frame(ch == "#", bot_active, now)
+        if action is not None:
+            out.append((now, action))
+    return out
+
+
+def test_speech_over_the_bot_pauses_it_after_the_minimum_duration() -> None:
+    p = BargeInPolicy()
+    assert feed(p, "....####", 0) == [(140, BargeAction.PAUSE)]  # 4 frames: 80 ms of speech
+    assert p.state is BargeState.PAUSED
+
+
+def test_a_click_or_scattered_frames_do_nothing() -> None:
+    p = BargeInPolicy()
+    assert feed(p, "#....#....#..#...#.", 0) == []
+    assert p.state is BargeState.IDLE and not p.heard
+
+
+def test_speech_while_the_bot_is_quiet_is_heard_but_pauses_nothing() -> None:
+    p = BargeInPolicy()
+    assert feed(p, "######", 0, bot_active=False) == []
+    assert p.heard and p.state is BargeState.IDLE
+
+
+def test_long_speech_interrupts_whatever_it_says() -> None:
+    p = BargeInPolicy(interrupt_ms=800)
+    actions = feed(p, "#" * 45, 0)
+    assert [a for _, a in actions] == [BargeAction.PAUSE, BargeAction.INTERRUPT]
+    assert actions[1][0] == 780  # the onset (at 60 ms) counts its 80 ms; 36 more frames make 800
+
+
+def test_backchannel_transcript_resumes_and_words_interrupt() -> None:
+    p = BargeInPolicy()
+    feed(p, "########..........", 0)
+    assert p.turn_committed("item1", 600)
+    assert p.verdict("item1", "Uh-huh.") is BargeAction.RESUME
+    assert p.state is BargeState.IDLE
+    feed(p, "########..........", 2000)
+    assert p.turn_committed("item2", 2600)
+    assert p.verdict("item2", "No, stop.") is BargeAction.INTERRUPT
+    assert p.state is BargeState.INTERRUPTED
+    assert p.tick(3000, bot_active=False) is None and p.state is BargeState.IDLE
+
+
+def test_verdict_for_another_item_is_ignored() -> None:
+    p = BargeInPolicy()
+    feed(p, "#####", 0)
+    p.turn_committed("item1", 200)
+    assert p.verdict("other", "Stop right there") is None
+    assert p.state is BargeState.PAUSED
+
+
+def test_a_yes_over_the_end_of_a_question_is_the_answer() -> None:
+    p = BargeInPolicy(answer_tail_ms=600)
+    feed(p, "#####", 0)
+    p.turn_committed("i", 300)
+    assert p.verdict("i", "Yes.", reply_left_ms=400) is BargeAction.INTERRUPT
+    feed(p, "#####", 1000, bot_active=False)
+    p.state = BargeState.IDLE
+    feed(p, "#####", 2000)
+    p.turn_committed("j", 2300)
+    assert p.verdict("j", "Yes.", reply_left_ms=3000) is BargeAction.RESUME  # much left: "go on"
+
+
+def test_a_pause_nobody_explains_resumes_after_the_caller_is_quiet() -> None:
+    p = BargeInPolicy(resume_ms=1200)
+    feed(p, "######", 0)  # a cough the engine never made a turn of
+    last_voiced = 100
+    assert p.tick(last_voiced + 1100, bot_active=True) is None
+    assert p.tick(last_voiced + 1200, bot_active=True) is BargeAction.RESUME
+
+
+def test_a_committed_turn_waits_for_its_transcript_but_not_forever() -> None:
+    p = BargeInPolicy(resume_ms=1200, verdict_wait_ms=4000)
+    feed(p, "######", 0)
+    p.turn_committed("i", 500)
+    assert p.tick(3000, bot_active=True) is None  # past resume_ms: the transcript decides
+    assert p.tick(4500, bot_active=True) is BargeAction.RESUME
+
+
+def test_engine_events_drive_the_same_machine() -> None:
+    p = BargeInPolicy(interrupt_ms=800)
+    assert p.engine_speech(True, True, 0) is BargeAction.PAUSE
+    assert p.tick(500, True) is None
+    assert p.tick(820, True) is BargeAction.INTERRUPT
+    p2 = BargeInPolicy()
+    p2.engine_speech(True, True, 0)
+    p2.engine_speech(False, True, 300)
+    p2.turn_committed("i", 600)
+    assert p2.verdict("i", "Mm-hmm.") is BargeAction.RESUME
+
+
+def test_reply_gone_elsewhere_releases_the_hold() -> None:
+    p = BargeInPolicy()
+    feed(p, "#####", 0)
+    p.interrupted_elsewhere()  # a keypad entry took the floor
+    assert p.state is BargeState.INTERRUPTED
+    assert p.tick(200, bot_active=False) is None and p.state is BargeState.IDLE
+
+
+@pytest.mark.parametrize(
+    ("said", "backchannel"),
+    [
+        ("Uh-huh.", True), ("Mm-hmm.", True), ("Yeah, okay.", True), ("", True), ("(coughs)", True),
+        ("[BLANK_AUDIO]", True), ("Mmm.", True), ("I see.", True), ("Right, got it.", True),
+        ("No.", False), ("Stop.", False), ("Wait, what about my order?", False), ("Yeah but I need an agent", False),
+        ("Agent.", False), ("Okay so what is my balance", False),
+    ],
+)  # fmt: skip
+def test_backchannels(said: str, backchannel: bool) -> None:
+    assert is_backchannel(said) is backchannel
