@@ -73,11 +73,18 @@ class RawClient:
 
 
 def _as_openai(event: dict[str, Any]) -> dict[str, Any]:
-    """Voice Live's extra output rates (pcm16_16000hz...) are the one place it leaves OpenAI's beta types."""
+    """Where Voice Live leaves OpenAI's beta types: its extra output rates (pcm16_16000hz...) and its
+    own noise suppression type."""
     session = event.get("session")
-    if not isinstance(session, dict) or not str(session.get("output_audio_format", "")).startswith("pcm16_"):
+    if not isinstance(session, dict):
         return event
-    return {**event, "session": {**session, "output_audio_format": "pcm16"}}
+    session = dict(session)
+    if str(session.get("output_audio_format", "")).startswith("pcm16_"):
+        session["output_audio_format"] = "pcm16"
+    noise = session.get("input_audio_noise_reduction")
+    if isinstance(noise, dict) and noise.get("type") == "azure_deep_noise_suppression":
+        session["input_audio_noise_reduction"] = {**noise, "type": "near_field"}
+    return {**event, "session": session}
 
 
 def types(events: list[dict[str, Any]]) -> list[str]:

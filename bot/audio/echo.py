@@ -37,13 +37,14 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 
 
 class EchoCanceller:
-    """Speex AEC over 20 ms frames of 8 kHz pcm16. `tail_ms` must cover the whole echo path:
+    """Speex AEC over 20 ms frames of pcm16. `tail_ms` must cover the whole echo path:
     the far end's delay plus both jitter buffers (a phone network adds 100-300 ms)."""
 
-    def __init__(self, tail_ms: int = 512) -> None:
+    def __init__(self, tail_ms: int = 512, rate: int = RATE) -> None:
         from speexdsp_aec import SpeexAec  # needs Debian libspeexdsp1
 
-        self._aec = SpeexAec(sample_rate=RATE, frame_ms=FRAME_MS, filter_tail_ms=tail_ms)
+        self.frame_bytes = rate * FRAME_MS // 1000 * 2
+        self._aec = SpeexAec(sample_rate=rate, frame_ms=FRAME_MS, filter_tail_ms=tail_ms)
 
     def process(self, mic: bytes, ref: bytes) -> bytes:
         near = np.frombuffer(mic, dtype=np.int16)
@@ -55,29 +56,53 @@ class EchoCanceller:
         self._aec.close()
 
 
-class CallerDetector:
-    """Caller speech per 20 ms frame: echo cancelled (optional), echo-gated, webrtcvad + level floor."""
+class EchoGate:
+    """Stages 2 and 3 above, for any rate: is a frame (after cancellation) louder than the bot's echo
+    could be, and if not, turn it down."""
 
-    def __init__(
-        self,
-        *,
-        echo_cancel: bool = True,
-        gate_db: float = 10.0,
-        echo_window_ms: int = 600,
-        floor_rms: int = 300,
-        aggressiveness: int = 2,
-        tail_ms: int = 512,
-        suppress_db: float = 30.0,
-        hangover_ms: int = 300,
-    ) -> None:
-        self.aec = EchoCanceller(tail_ms) if echo_cancel else None
+    def __init__(self, gate_db: float = 10.0, window_ms: int = 600, suppress_db: float = 30.0,
+                 hangover_ms: int = 300) -> None:  # fmt: skip
         self.gate = 10 ** (-gate_db / 20)
-        self.suppress = 10 ** (-suppress_db / 20) if echo_cancel else 1.0
-        self.floor_rms = floor_rms
-        self._vad = webrtcvad.Vad(aggressiveness)
-        self._ref_levels: deque[int] = deque(maxlen=max(1, echo_window_ms // FRAME_MS))
+        self.suppress = 10 ** (-suppress_db / 20)
+        self._ref_levels: deque[int] = deque(maxlen=max(1, window_ms // FRAME_MS))
         self.hangover_frames = hangover_ms // FRAME_MS
         self._hangover = 0
+
+    def reference(self, ref: bytes | None) -> None:
+        """What was played on this frame's tick (None: nothing)."""
+        self._ref_levels.append(rms(ref) if ref else 0)
+
+    @property
+    def echo_level(self) -> int:
+        return max(self._ref_levels, default=0)
+
+    def is_echo(self, level: int) -> bool:
+        """Too quiet, next to the bot's own audio, to be anything but its echo."""
+        return level < self.echo_level * self.gate
+
+    def pass_on(self, frame: bytes, speech: bool) -> bytes:
+        """The frame to pass on: speech (and the `hangover_ms` after it) untouched; otherwise, while
+        the bot's audio is on the line, what is left is echo: turned down by `suppress_db`."""
+        if speech:
+            self._hangover = self.hangover_frames
+            return frame
+        if self._hangover:
+            self._hangover -= 1
+            return frame
+        if self.echo_level:
+            return audioop.mul(frame, 2, self.suppress)
+        return frame
+
+
+class CallerDetector:
+    """Caller speech per 20 ms frame at the edge: echo cancelled, echo-gated, webrtcvad + level floor."""
+
+    def __init__(self, *, echo_cancel: bool = True, floor_rms: int = 300, aggressiveness: int = 2,
+                 tail_ms: int = 512, gate: EchoGate | None = None) -> None:  # fmt: skip
+        self.aec = EchoCanceller(tail_ms) if echo_cancel else None
+        self.gate = gate or EchoGate()
+        self.floor_rms = floor_rms
+        self._vad = webrtcvad.Vad(aggressiveness)
         self.frames = 0
         self.gated = 0  # frames webrtcvad called speech that the echo gate refused (echo, or too quiet)
 
@@ -85,29 +110,18 @@ class CallerDetector:
         """One frame of what the line brought (`mic`) and what the edge played meanwhile (`ref`,
         None for silence). Returns the frame to pass on (echo removed) and whether it is caller speech."""
         self.frames += 1
-        ref_level = rms(ref) if ref else 0
-        self._ref_levels.append(ref_level)
+        self.gate.reference(ref)
         clean = mic
         if self.aec is not None and len(mic) == FRAME_BYTES:
             clean = self.aec.process(mic, ref if ref else bytes(FRAME_BYTES))
         level = rms(clean)
-        echo_level = max(self._ref_levels)
-        if level < self.floor_rms or len(clean) != FRAME_BYTES or not self._vad.is_speech(clean, RATE):
-            return self._residual(clean, echo_level), False
-        if level < echo_level * self.gate:
+        speech = level >= self.floor_rms and len(clean) == FRAME_BYTES and bool(self._vad.is_speech(clean, RATE))
+        if speech and self.gate.is_echo(level):
             self.gated += 1
-            return self._residual(clean, echo_level), False
-        self._hangover = self.hangover_frames
-        return clean, True
-
-    def _residual(self, frame: bytes, echo_level: int) -> bytes:
-        """Not caller speech: with the bot's audio on the line, what is left is echo; turn it down."""
-        if self._hangover:
-            self._hangover -= 1
-            return frame
-        if echo_level and self.suppress < 1.0:
-            return audioop.mul(frame, 2, self.suppress)
-        return frame
+            speech = False
+        if self.aec is None:
+            return clean, speech  # no echo cancellation asked for: pass the line on as it is
+        return self.gate.pass_on(clean, speech), speech
 
     def close(self) -> None:
         if self.aec is not None:

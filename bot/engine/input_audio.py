@@ -7,6 +7,7 @@ Overflow policy: the buffer holds at most `max_ms`; older audio is dropped first
 from __future__ import annotations
 
 from bot.audio.formats import AudioFormat, Decoder
+from bot.engine.echo_cancel import ServerEchoCanceller
 from bot.engine.turns import FRAME_BYTES, FRAME_MS, VAD_RATE
 
 BYTES_PER_MS = VAD_RATE * 2 // 1000  # 32
@@ -38,6 +39,7 @@ class InputAudioBuffer:
     def __init__(self, fmt: AudioFormat, max_ms: int) -> None:
         self.max_ms = max_ms
         self.noise: NoiseSuppressor | None = None  # input_audio_noise_reduction
+        self.echo: ServerEchoCanceller | None = None  # input_audio_echo_cancellation (before noise reduction)
         self._decoder = Decoder(fmt, VAD_RATE)
         self._pcm = bytearray()
         self.start_ms = 0  # audio clock of self._pcm[0]
@@ -66,6 +68,8 @@ class InputAudioBuffer:
     def append(self, wire: bytes) -> list[tuple[int, bytes]]:
         """Add wire audio; return the complete 20 ms frames it produced, each with its start (ms)."""
         pcm = self._decoder.process(wire)
+        if self.echo is not None:
+            pcm = self.echo.process(pcm)
         if self.noise is not None:
             pcm = self.noise.process(pcm)
         self._pcm += pcm

@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 
 from bot.audio.formats import Decoder
 from bot.engine.conversation import Content, Conversation, ConversationError, Item
+from bot.engine.echo_cancel import ServerEchoCanceller
 from bot.engine.input_audio import InputAudioBuffer
 from bot.engine.response import ResponseRun
 from bot.engine.runtime import EngineRuntime
@@ -65,6 +66,7 @@ class EngineSession:
         self._transcripts = Transcriptions(runtime, self._on_transcribed, self._on_speculated)
         self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
         self._send_lock = asyncio.Lock()
+        self._echo_decoder: Decoder | None = None  # reply audio back to 16 kHz: the echo reference
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             SessionUpdate: self._session_update,
             InputAudioBufferAppend: self._append,
@@ -94,6 +96,8 @@ class EngineSession:
         finally:
             await self._stop_response("client_cancelled", announce=False)
             await self._transcripts.aclose()
+            if self.buffer.echo is not None:
+                self.buffer.echo.close()
 
     async def _dispatch(self, raw: str) -> None:
         event: ClientEvent | None = None
@@ -113,6 +117,8 @@ class EngineSession:
     # --- sending --------------------------------------------------------------------------------------
     async def emit(self, canonical: str, **fields: Any) -> None:
         event = {"type": event_name(canonical, self.dialect), "event_id": ids.event_id(), **fields}
+        if canonical == "response.audio.delta" and self.buffer.echo is not None and self._echo_decoder is not None:
+            self.buffer.echo.played(fields["item_id"], self._echo_decoder.process(base64.b64decode(fields["delta"])))
         async with self._send_lock:
             if not self.ws.closed:
                 await self.ws.send_json(event)
@@ -143,9 +149,21 @@ class EngineSession:
         self.buffer.set_format(config.input_format)
         nr = config.noise_reduction
         self.buffer.set_noise_reduction(NOISE_REDUCTION[nr["type"]] if nr else None)
+        self._set_echo_cancellation(config)
         if (old.turn_detection, old.input_format) != (config.turn_detection, config.input_format):
             self._vad, self._turns = self._make_vad()
         await self.emit("session.updated", session=config.to_wire(self.dialect, self.id))
+
+    def _set_echo_cancellation(self, config: SessionConfig) -> None:
+        if config.echo_cancellation is None:
+            if self.buffer.echo is not None:
+                self.buffer.echo.close()
+            self.buffer.echo, self._echo_decoder = None, None
+            return
+        if self.buffer.echo is None:
+            self.buffer.echo = ServerEchoCanceller()
+        if self._echo_decoder is None or self._echo_decoder.fmt != config.output_format:
+            self._echo_decoder = Decoder(config.output_format, VAD_RATE)
 
     def _make_vad(self) -> tuple[FrameVad | None, TurnDetector | None]:
         td = self.config.turn_detection
@@ -292,6 +310,8 @@ class EngineSession:
             raise ProtocolError("invalid_value", f"audio_end_ms {event.audio_end_ms} is longer than the item's "
                                 f"{int(content.audio_ms)} ms of audio", param="audio_end_ms")  # fmt: skip
         content.truncate(event.audio_end_ms)
+        if self.buffer.echo is not None:
+            self.buffer.echo.truncated(item.id, event.audio_end_ms)
         await self.emit("conversation.item.truncated", item_id=item.id, content_index=event.content_index,
                         audio_end_ms=event.audio_end_ms)  # fmt: skip
 
