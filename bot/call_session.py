@@ -55,6 +55,7 @@ class CallPort(Protocol):
     def answer(self, code: int, reason: str = "") -> bool: ...
     def hangup(self, code: int = 200) -> bool: ...
     def transfer(self, target: str, headers: dict[str, str]) -> bool: ...
+    def send_dtmf(self, digits: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -292,9 +293,9 @@ class CallSession:
                     if self._recording is not None and len(self._recording[0]) < RECORD_MAX_BYTES:
                         for track, data in zip(self._recording, (mic, frame, played or bytes(len(mic))), strict=True):
                             track += data
-                    if voiced:
-                        self.idle.caller_active(now)
                     await self._act(self.barge.frame(voiced, self._bot_active, now))
+                    if self.barge.speaking:
+                        self.idle.caller_active(now)  # speech, not a click: the caller is there
             else:
                 clean = [mic for mic, _ in pairs]
             if self.bot.turns.edge_interruption:
@@ -317,7 +318,6 @@ class CallSession:
             self._note(f"barge-in pause after {playout.played_ms.get(playout.current_item or '', 0)} ms")
         elif action is BargeAction.RESUME:
             playout.paused = False
-            self._verdict_item = None
             self._note("barge-in resumed: backchannel or noise, not an interruption")
         else:
             self._verdict_item = None
@@ -448,14 +448,13 @@ class CallSession:
             self._verdict_item = None
             playout = self.call.media.playout
             complete = self._active_response is None and not self._create_sent and playout.complete
-            action = self.barge.verdict(item_id, said, playout.queued_ms if complete else None)
-            if action is BargeAction.RESUME:
+            turn, action = self.barge.verdict(item_id, said, playout.queued_ms if complete else None)
+            if not turn:
                 await self._delete_item(item_id)  # "uh-huh" is not a turn: the bot goes on
                 await self._act(action)
                 return
-            if action is BargeAction.INTERRUPT:
-                await self._act(action)
-                await self._create_response()
+            await self._act(action)  # words: the bot stops (if it still talks) and answers them
+            await self._create_response()
         self._caller_said = [*self._caller_said[-9:], said]
 
     async def _on_bot_transcript(self, event: dict[str, Any]) -> None:
@@ -506,13 +505,17 @@ class CallSession:
             self._spawn(self._act_when_played(action, args))
 
     async def _act_when_played(self, action: str, args: dict[str, Any]) -> None:
-        """Hang up or transfer once the bot's last words have reached the caller."""
+        """Hang up, transfer or press keys once the bot's last words have reached the caller."""
         await self._when_played()
         if action == "hangup":
             self.call.hangup()
             self._finish(str(args.get("outcome", "completed")))
         elif action == "transfer":
             self._transfer(args)
+        elif action == "send_dtmf":
+            digits = str(args.get("digits", ""))
+            self._note(f"sent keys {digits}")
+            self.call.send_dtmf(digits)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """A task the session owns: cancelled and awaited when the call ends."""

@@ -8,7 +8,7 @@ from flows import account
 from flows.call_state import FlowState
 from flows.crm import CrmBackend
 from flows.knowledge import KnowledgeBase
-from flows.registry import CallContext, ToolRegistry, ToolResult
+from flows.registry import CallContext, FlowError, ToolRegistry, ToolResult
 
 
 def instructions() -> str:
@@ -61,6 +61,18 @@ def build_registry(crm: CrmBackend, state: FlowState, kb: KnowledgeBase | None =
             action="transfer",
             action_args={"reason": reason, "customer_id": customer or ""},
         )
+
+    @registry.tool(
+        "Press keys on the phone keypad (send DTMF tones), e.g. to reach an extension or an option in another "
+        "phone system's menu.",
+        examples=("press 1", "dial extension 2 3 4", "press the keys 9 1 2"),
+    )
+    async def press_keys(digits: str) -> ToolResult:
+        keys = "".join(ch for ch in digits if ch in "0123456789*#ABCD")
+        if not keys:
+            raise FlowError("no keypad keys in the request")
+        return ToolResult({"message": f"Pressing {' '.join(keys)}.", "keys": keys}, action="send_dtmf",
+                          action_args={"digits": keys})  # fmt: skip
 
     @registry.tool("End the call when the caller is done.", examples=("goodbye", "that's all, bye", "hang up"))
     async def end_call() -> ToolResult:

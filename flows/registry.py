@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError, create_model
 from bot.errors import VoicebotError
 
 log = logging.getLogger(__name__)
-Action = Literal["hangup", "transfer"]
+Action = Literal["hangup", "transfer", "send_dtmf"]
 
 
 class FlowError(VoicebotError):

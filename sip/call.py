@@ -101,7 +101,8 @@ class SipCall(pj.Call):  # type: ignore[misc]
                 return
 
     def onDtmfDigit(self, prm: Any) -> None:
-        self._emit(Dtmf(str(prm.digit)))
+        method = "sip_info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc4733"
+        self._emit(Dtmf(str(prm.digit), method))
 
     def onCallTransferStatus(self, prm: Any) -> None:
         self._emit(TransferStatus(int(prm.statusCode), bool(prm.finalNotify)))

@@ -22,7 +22,7 @@ import pjsua2 as pj
 
 from bot.audio.level import rms
 from sip.account import InboundAccount
-from sip.call import CallControl, CallMedia, Disconnected, MediaReady, SipCall
+from sip.call import CallControl, CallMedia, Disconnected, Dtmf, MediaReady, SipCall
 from sip.endpoint import EndpointConfig, SipEndpoint
 from sip.playout import FRAME_BYTES, FRAME_MS, RATE, InboundBuffer, PlayoutBuffer
 
@@ -99,6 +99,7 @@ class CallReport:
     turns: list[Turn] = field(default_factory=list)
     recording: bytes = b""
     disconnect_code: int | None = None
+    keys_heard: str = ""  # DTMF the bot sent us
 
     @property
     def bot_answered(self) -> bool:
@@ -117,6 +118,7 @@ class Softphone:
         self.account.open(f"sip:{caller}@127.0.0.1", ("127.0.0.1", 40000 + os.getpid() % 20000, 20))
         self._recorded = bytearray()
         self._control: CallControl | None = None
+        self._report: CallReport | None = None
         self._call: SipCall | None = None
 
     def _gone(self, call: SipCall) -> None:
@@ -130,7 +132,7 @@ class Softphone:
         it. Returns what happened; never raises for call failures."""
         self.endpoint.start()
         self.endpoint.active_calls = 1
-        report = CallReport()
+        report = self._report = CallReport()
         call = SipCall(self.account, pj.PJSUA_INVALID_ID, self.endpoint.ports, self._gone)
         if self.echo is not None:
             call.media = CallMedia(_EchoingInbound(self.echo), _EchoingPlayout(self.echo))
@@ -193,9 +195,14 @@ class Softphone:
         say this while it talks, `over.over_bot_ms` after its first audio (the bot may pause for it)."""
         heard = bytearray()
         spoken_at: float | None = None
+        report = self._report
         quiet_since = time.monotonic()
         deadline = time.monotonic() + max_s
         while control.alive and time.monotonic() < deadline:
+            while not control.events.empty():
+                event = control.events.get_nowait()
+                if isinstance(event, Dtmf) and report is not None:
+                    report.keys_heard += event.digit
             for frame in control.media.inbound.drain():
                 self._recorded += frame
                 now = time.monotonic()
@@ -213,6 +220,8 @@ class Softphone:
                 control.media.playout.finish("caller")
                 over = None
             talking = control.media.playout.busy
+            if talking:
+                quiet_since = now  # the bot may hold its turn while we talk over it
             if spoken_at is not None and not talking and over is None and now - quiet_since >= end_silence_s:
                 break
             await asyncio.sleep(0.01)

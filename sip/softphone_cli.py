@@ -74,6 +74,7 @@ async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Pa
         print(f"you: {turn.said}")
         print(f"bot ({latency}): {turn.bot_text}")
     figures = {"connected": report.connected, "bot_answered": report.bot_answered, "greeting": report.greeting_text,
-               "latency_ms": [t.latency_ms for t in report.turns], "bot": [t.bot_text for t in report.turns]}  # fmt: skip
+               "latency_ms": [t.latency_ms for t in report.turns], "bot": [t.bot_text for t in report.turns],
+               "keys_heard": report.keys_heard}  # fmt: skip
     print(json.dumps(figures))
     return 0 if report.bot_answered else 1

@@ -84,9 +84,11 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
         log.close()
 
 
-async def softphone(uri: str, *say: str, record: Path | None = None, caller: str = "softphone") -> tuple[int, str]:
-    """`voicebot call`: exit status and what it printed."""
-    args = [VOICEBOT, "--log-level", "WARNING", "call", uri, "--from", caller]
+async def softphone(uri: str, *say: str, record: Path | None = None, caller: str = "softphone",
+                    echo: bool = False) -> tuple[int, str]:  # fmt: skip
+    """`voicebot call`: exit status and what it printed. `echo`: the line returns the bot's voice
+    (−12 dB, 60 ms late) under line noise (−50 dBFS)."""
+    args = [VOICEBOT, "--log-level", "WARNING", "call", uri, "--from", caller, *(["--echo"] if echo else [])]
     for text in say:
         args += ["--say", text]
     if record is not None:

@@ -100,6 +100,7 @@ async def test_dtmf_digits_reach_the_call(stack: Stack, tmp_path: Path) -> None:
     entry = "".join(d for d in digits if d.isdigit())
     keyed = [line["text"] for line in lines if line["role"] == "caller" and line["text"].startswith("(keypad)")]
     assert keyed == [f"(keypad) {entry}"], lines  # one entry, taken after the pause
+    assert entry.endswith("73"), lines  # the SIP INFO digits joined the RFC 4733 ones
 
 
 async def test_caller_speaking_over_the_greeting_silences_the_bot(stack: Stack, tmp_path: Path) -> None:

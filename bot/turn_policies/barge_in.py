@@ -11,8 +11,9 @@ to do; the call session carries it out. The shape (as LiveKit's "false interrupt
 - Shorter speech waits for its transcript (`verdict`): a backchannel or filler ("uh-huh", "yeah",
   "mm", "okay", a cough that transcribes to nothing) **RESUMEs** the bot where it stopped; anything
   else INTERRUPTs.
-- No verdict at all (the engine never made a turn of it: a cough) within `resume_ms` after the
-  caller's last speech: RESUME.
+- The hold is short: `resume_ms` after the caller's last speech the bot RESUMEs even without a
+  verdict (a cough the engine never made a turn of, or a slow transcript). A verdict that comes
+  later and has words still INTERRUPTs (at what was played by then).
 
 The same machine takes the engine's `speech_started`/`speech_stopped` instead of local frames
 (`engine_speech`), for when the edge runs no VAD of its own.
@@ -33,6 +34,13 @@ BACKCHANNELS = frozenset((
     "uh-huh", "uh", "huh", "mhm", "mm-hmm", "mm-hm", "mmhmm", "mm", "hmm", "hm", "um", "umm", "er", "ah", "oh",
     "ok", "okay", "yeah", "yep", "yes", "yup", "right", "sure", "alright", "all", "i", "see", "got", "it",
     "cool", "nice", "great", "good", "fine", "thanks", "thank", "you", "so",
+))  # fmt: skip
+# Short words that do mean "stop": a brief utterance over the bot made only of other words is taken
+# for a misheard backchannel (a recogniser turns "uh-huh" into "oh hi" or "up").
+STOP_WORDS = frozenset((
+    "no", "nope", "nah", "not", "stop", "wait", "hold", "hang", "sorry", "pardon", "excuse", "what", "hello",
+    "hey", "agent", "operator", "human", "person", "representative", "help", "repeat", "cancel", "wrong",
+    "actually", "but", "don", "dont",
 ))  # fmt: skip
 _HUM = re.compile(r"[mhuao]{1,6}")  # letters of a hum only: "mmm", "hmmm", "uhh", "ahh", "mhm", "ohh"
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
@@ -67,17 +75,18 @@ class BargeInPolicy:
     start_ms: int = 80
     window_ms: int = 120
     interrupt_ms: int = 800
-    resume_ms: int = 1200
+    resume_ms: int = 800
+    brief_ms: int = 600  # speech shorter than this, of two words at most and no stop word: a backchannel
     answer_tail_ms: int = 600  # a backchannel this close to the end of the reply answers it
-    verdict_wait_ms: int = 4000  # longest wait for a committed turn's transcript before resuming
     state: BargeState = BargeState.IDLE
+    speaking: bool = False  # the last frame was speech (past the minimum duration)
     heard: bool = False  # caller speech (by our own detector) since the last `turn_committed`
     _recent: deque[bool] = field(default_factory=deque)
     _speech_ms: int = 0  # speech heard since the pause
     _last_speech: float = 0.0
     _engine_onset: float | None = None
     _awaiting: str | None = None  # the committed turn whose transcript decides
-    _awaiting_since: float = 0.0
+    _held: bool = False  # the bot was held for the caller since the last committed turn
 
     def frame(self, voiced: bool, bot_active: bool, now: float) -> BargeAction | None:
         """One 20 ms frame of the caller's line (our own detector's decision)."""
@@ -85,6 +94,7 @@ class BargeInPolicy:
         while len(self._recent) > self.window_ms // FRAME_MS:
             self._recent.popleft()
         onset = voiced and sum(self._recent) * FRAME_MS >= self.start_ms
+        self.speaking = onset
         if onset:
             self.heard = True
         if voiced:
@@ -112,8 +122,9 @@ class BargeInPolicy:
             self.state = BargeState.IDLE
         if self.state is BargeState.IDLE and onset and bot_active:
             self.state = BargeState.PAUSED
-            self._speech_ms = self.start_ms
+            self._speech_ms = self.start_ms  # speech over the bot since the hold began
             self._awaiting = None
+            self._held = True
             return BargeAction.PAUSE
         return None
 
@@ -143,36 +154,39 @@ class BargeInPolicy:
         action = self._maybe_interrupt(now)
         if action is not None:
             return action
-        if self._awaiting is not None:
-            if now - self._awaiting_since >= self.verdict_wait_ms:
-                return self._resume()
-            return None
         if self._engine_onset is None and now - self._last_speech >= self.resume_ms:
             return self._resume()
         return None
 
     def turn_committed(self, item_id: str, now: float) -> bool:
-        """The engine made a turn of the caller's speech. True: its transcript decides (call
-        `verdict`); False: nothing is on hold, treat it as a normal turn."""
+        """The engine made a turn of the caller's speech. True: it was said over the bot, and its
+        transcript decides (call `verdict`); False: treat it as a normal turn."""
         self.heard = False
-        if self.state is not BargeState.PAUSED:
+        held, self._held = self._held, self.state is BargeState.PAUSED
+        if not held or self.state is BargeState.INTERRUPTED:
             return False
-        self._awaiting, self._awaiting_since = item_id, now
+        self._awaiting = item_id
         return True
 
-    def verdict(self, item_id: str, transcript: str, reply_left_ms: int | None = None) -> BargeAction | None:
-        """The transcript of a turn committed while paused: backchannel → RESUME, words → INTERRUPT.
-        `reply_left_ms`: how much of the reply is still to play, when it is known to be complete;
-        a "yes" over the last words of a question is the answer, not a backchannel."""
-        if self.state is not BargeState.PAUSED or item_id != self._awaiting:
-            return None
-        answer = reply_left_ms is not None and reply_left_ms <= self.answer_tail_ms and bool(spoken_words(transcript))
-        return self._resume() if is_backchannel(transcript) and not answer else self._interrupt()
+    def verdict(
+        self, item_id: str, transcript: str, reply_left_ms: int | None = None
+    ) -> tuple[bool, BargeAction | None]:
+        """The transcript of a turn said over the bot. Returns (is it a turn, what to do): a
+        backchannel is no turn and RESUMEs the bot if it still holds; words are a turn and
+        INTERRUPT. `reply_left_ms`: how much of the reply is still to play, when it is known to be
+        complete; a "yes" over the last words of a question is the answer, not a backchannel."""
+        if item_id != self._awaiting:
+            return True, None
+        self._awaiting = None
+        words = spoken_words(transcript)
+        answer = reply_left_ms is not None and reply_left_ms <= self.answer_tail_ms and bool(words)
+        brief = self._speech_ms < self.brief_ms and len(words) <= 2 and not STOP_WORDS.intersection(words)
+        if (is_backchannel(transcript) or brief) and not answer:
+            return False, self._resume() if self.state is BargeState.PAUSED else None
+        return True, self._interrupt()
 
     def _resume(self) -> BargeAction:
         self.state = BargeState.IDLE
-        self._awaiting = None
-        self._speech_ms = 0
         return BargeAction.RESUME
 
     def interrupted_elsewhere(self) -> None:
