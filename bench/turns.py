@@ -65,7 +65,8 @@ class Bench:
     def __init__(self, stack: Stack, work: Path) -> None:
         self.stack = stack
         self.work = work
-        self.bot_ports = set(range(rtp_ports_for(stack.sip_port + 1), rtp_ports_for(stack.sip_port + 1) + 24))
+        # one worker: it takes the SIP port itself (no Kamailio); its RTP ports follow from it
+        self.bot_ports = set(range(rtp_ports_for(stack.sip_port), rtp_ports_for(stack.sip_port) + 24))
         self.n = 0
 
     async def sipp_call(self, ulaw: bytes, greeting_ms: int, listen_ms: int) -> tuple[Flow, Flow, list[str]]:
@@ -81,9 +82,11 @@ class Bench:
                                     workdir=work, media_port=random.randrange(30000, 39000, 2), timeout_s=90)  # fmt: skip
         if result.successful != 1:
             raise RuntimeError(f"call {self.n} failed: {result.stderr[-500:]}")
-        bot = [f for f in cap.analyse(self.bot_ports).values() if f.speech_packets]
+        bot = [f for f in cap.analyse(self.bot_ports).values() if f.speech_packets] or [Flow()]
         others = set(range(1024, 65536)) - self.bot_ports
         caller = [f for f in cap.analyse(others).values() if f.speech_packets]
+        if not caller:
+            raise RuntimeError(f"call {self.n}: no caller audio captured")
         return caller[0], bot[0], [line["text"] for line in await self.lines() if line["role"] == "caller"]
 
     async def lines(self) -> list[dict[str, str]]:
@@ -97,6 +100,8 @@ class Bench:
 
 def barge_in_ms(caller: Flow, bot: Flow) -> float | None:
     """Caller onset → the end of the bot's last speech packet before a 300 ms silence."""
+    if not bot.speech_times:
+        return None
     onset = caller.speech_times[0]
     times = [t for t in bot.speech_times if t >= onset - 0.1]
     for a, b in zip(times, [*times[1:], float("inf")], strict=True):

@@ -22,7 +22,7 @@ from bot.audio.echo import CallerDetector
 from bot.realtime_client import EngineUnavailable, RealtimeConnection, RealtimeTarget, TurnConfig, session_update
 from bot.redact import redact
 from bot.state import CallStore
-from bot.turn_policies.barge_in import BargeAction, BargeInPolicy
+from bot.turn_policies.barge_in import BargeAction, BargeInPolicy, BargeState, Onset
 from bot.turn_policies.dtmf import DtmfCollector
 from bot.turn_policies.idle import IdleAction, IdlePolicy
 from flows.registry import CallContext, ToolRegistry, ToolResult
@@ -113,6 +113,11 @@ class CallSession:
         self.detector = (
             CallerDetector(echo_cancel=turns.echo_cancellation) if turns.edge_interruption and turns.local_vad else None
         )
+        if self.detector is not None:  # runs on pjmedia's clock thread, frame by frame (see InboundBuffer)
+            inbound = call.media.inbound
+            inbound.onset = Onset(self.barge.start_ms, self.barge.window_ms)
+            inbound.hold = call.media.playout
+            inbound.front_end = self.detector
         self._create_sent = False  # a response.create is on its way (no response.created yet)
         self._verdict_item: str | None = None  # the turn whose transcript decides a paused barge-in
         self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
@@ -168,8 +173,10 @@ class CallSession:
             await self._conn.close()
             if call.alive:
                 call.hangup()
-            if self.detector is not None:
-                self.detector.close()
+            # Detach the front end; the clock thread may be inside it, so it is not closed here: the
+            # last reference going frees it (libspeexdsp state included).
+            call.media.inbound.front_end = None
+            self.detector = None
             self._write_recording()
             self._record_end()
         return self.outcome
@@ -278,33 +285,34 @@ class CallSession:
 
     # --- caller → engine ------------------------------------------------------------------------
     async def _uplink(self, conn: RealtimeConnection) -> None:
-        """Every tick: the caller's frames, echo removed and judged by the barge-in policy, go up."""
+        """Every tick: the caller's frames (echo already removed on the clock thread) go to the
+        barge-in policy, then up to the engine."""
         inbound = self.call.media.inbound
+        playout = self.call.media.playout
         loop = asyncio.get_running_loop()
-        detector = self.detector
         while True:
-            pairs = inbound.drain_with_reference()
+            frames = inbound.drain_frames()
+            early = inbound.early_pauses
             now = time.monotonic() * 1000
-            if pairs and detector is not None:
-                clean = []
-                for mic, played in pairs:
-                    frame, voiced = detector.process(mic, played)
-                    clean.append(frame)
-                    if self._recording is not None and len(self._recording[0]) < RECORD_MAX_BYTES:
-                        for track, data in zip(self._recording, (mic, frame, played or bytes(len(mic))), strict=True):
-                            track += data
-                    await self._act(self.barge.frame(voiced, self._bot_active, now))
+            for f in frames:
+                if self._recording is not None and len(self._recording[0]) < RECORD_MAX_BYTES:
+                    for track, data in zip(
+                        self._recording, (f.line, f.clean, f.played or bytes(len(f.line))), strict=True
+                    ):
+                        track += data
+                if f.voiced is not None:
+                    await self._act(self.barge.frame(f.voiced, self._bot_active, now))
                     if self.barge.speaking:
                         self.idle.caller_active(now)  # speech, not a click: the caller is there
-            else:
-                clean = [mic for mic, _ in pairs]
+            if playout.paused and self.barge.state is not BargeState.PAUSED and inbound.early_pauses == early:
+                playout.paused = False  # the clock thread paused for frames the policy did not take as barge-in
             if self.bot.turns.edge_interruption:
                 if self._bot_active:
                     self._bot_last_active = now
                     self._turn_overlapped |= self._caller_speaking
                 await self._act(self.barge.tick(now, self._bot_active))
-            if clean:
-                audio = g711.pcm16_to_ulaw(b"".join(clean))
+            if frames:
+                audio = g711.pcm16_to_ulaw(b"".join(f.clean for f in frames))
                 await conn.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(audio).decode()})
             await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
 

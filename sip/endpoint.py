@@ -63,8 +63,10 @@ class SipEndpoint:
         med.audioFramePtime = 20
         med.maxMediaPorts = 2 * config.max_calls + 4  # a Python port takes 2 bridge slots per call
         med.noVad = True
-        med.ecTailLen = 0  # pjsua's AEC only works on a sound device; echo is handled by the engine
-        med.jbInit, med.jbMinPre, med.jbMaxPre, med.jbMax = 60, 40, 200, 500  # ms
+        med.ecTailLen = 0  # pjsua's AEC only works on a sound device; the call session cancels echo
+        # Prefetch as little as the network allows (adaptive up to 200 ms): every ms here delays
+        # barge-in and the end of the caller's turn.
+        med.jbInit, med.jbMinPre, med.jbMaxPre, med.jbMax = 40, 20, 200, 500  # ms
         self.ep.libInit(cfg)
         self.capacity = min(config.max_calls, call_capacity())
         self.ep.audDevManager().setNullDev()

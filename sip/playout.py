@@ -7,31 +7,65 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
 
 FRAME_MS = 20
 RATE = 8000  # Hz, the bridge's clock
 FRAME_BYTES = RATE * FRAME_MS // 1000 * 2  # 320: 20 ms of pcm16
 
 
+class FrontEnd(Protocol):
+    def process(self, mic: bytes, played: bytes | None) -> tuple[bytes, bool]: ...
+
+
+class OnsetDetector(Protocol):
+    def frame(self, voiced: bool) -> bool: ...
+
+
+@dataclass(frozen=True)
+class CallerFrame:
+    line: bytes  # as the line brought it
+    clean: bytes  # after the front end (echo removed); `line` without one
+    played: bytes | None  # what the edge played on the same clock tick (None: silence)
+    voiced: bool | None  # the front end's speech decision (None: no front end)
+
+
 class InboundBuffer:
-    """Caller frames from the clock thread to the call session, each with the frame the edge played
-    on the same clock tick (None: silence) — the echo canceller's reference.
+    """Caller frames from the clock thread to the call session.
+
+    With a `front_end` (echo canceller + speech detector) each frame is processed on the clock tick
+    it arrives, next to what was played on that tick; when speech starts (`onset`) while `hold` has
+    bot audio queued, `hold` is paused right there — one frame later the line is quiet. The call
+    session's barge-in policy then decides what the pause was (see bot/turn_policies/barge_in.py).
 
     Overflow policy: at most `max_frames` wait (a stalled session); the oldest audio is dropped first.
     """
 
     def __init__(self, max_frames: int = 250) -> None:
-        self._frames: deque[tuple[bytes, bytes | None]] = deque(maxlen=max_frames)
+        self._frames: deque[CallerFrame] = deque(maxlen=max_frames)
         self.received = 0
+        self.front_end: FrontEnd | None = None
+        self.onset: OnsetDetector | None = None
+        self.hold: PlayoutBuffer | None = None
+        self.early_pauses = 0
 
     def push(self, frame: bytes, played: bytes | None = None) -> None:  # clock thread
-        self._frames.append((frame, played))
+        front_end, onset, hold = self.front_end, self.onset, self.hold  # (the session may detach them)
+        if front_end is None:
+            self._frames.append(CallerFrame(frame, frame, played, None))
+        else:
+            clean, voiced = front_end.process(frame, played)
+            if onset is not None and onset.frame(voiced) and hold is not None and hold.busy and not hold.paused:
+                hold.paused = True  # (before the frame is queued: whoever drains it sees the pause)
+                self.early_pauses += 1
+            self._frames.append(CallerFrame(frame, clean, played, voiced))
         self.received += 1
 
     def drain(self) -> list[bytes]:  # event loop
-        return [frame for frame, _ in self.drain_with_reference()]
+        return [f.clean for f in self.drain_frames()]
 
-    def drain_with_reference(self) -> list[tuple[bytes, bytes | None]]:  # event loop
+    def drain_frames(self) -> list[CallerFrame]:  # event loop
         out = []
         while self._frames:
             out.append(self._frames.popleft())

@@ -24,7 +24,7 @@ def feed(policy: BargeInPolicy, pattern: str, start: float, bot_active: bool = T
 
 def test_speech_over_the_bot_pauses_it_after_the_minimum_duration() -> None:
     p = BargeInPolicy()
-    assert feed(p, "....####", 0) == [(140, BargeAction.PAUSE)]  # 4 frames: 80 ms of speech
+    assert feed(p, "....####", 0) == [(120, BargeAction.PAUSE)]  # 3 frames: 60 ms of speech
     assert state(p) is BargeState.PAUSED
 
 
@@ -44,7 +44,7 @@ def test_long_speech_interrupts_whatever_it_says() -> None:
     p = BargeInPolicy(interrupt_ms=800)
     actions = feed(p, "#" * 45, 0)
     assert [a for _, a in actions] == [BargeAction.PAUSE, BargeAction.INTERRUPT]
-    assert actions[1][0] == 780  # the onset (at 60 ms) counts its 80 ms; 36 more frames make 800
+    assert actions[1][0] == 780  # the onset (at 40 ms) counts its 60 ms; 37 more frames make 800
 
 
 def test_backchannel_transcript_resumes_and_words_interrupt() -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 FRAME_MS = 20
 
@@ -58,6 +58,19 @@ def is_backchannel(transcript: str) -> bool:
     return len(words) <= 4 and all(w in BACKCHANNELS or _HUM.fullmatch(w) for w in words)
 
 
+class Onset:
+    """Speech has begun: `start_ms` of speech frames within the last `window_ms` (the minimum speech
+    duration: a click or a lone loud frame is not speech)."""
+
+    def __init__(self, start_ms: int = 60, window_ms: int = 100) -> None:
+        self.start_frames = max(1, start_ms // FRAME_MS)
+        self._recent: deque[bool] = deque(maxlen=max(1, window_ms // FRAME_MS))
+
+    def frame(self, voiced: bool) -> bool:
+        self._recent.append(voiced)
+        return voiced and sum(self._recent) >= self.start_frames
+
+
 class BargeAction(enum.Enum):
     PAUSE = "pause"
     RESUME = "resume"
@@ -72,8 +85,8 @@ class BargeState(enum.Enum):
 
 @dataclass
 class BargeInPolicy:
-    start_ms: int = 80
-    window_ms: int = 120
+    start_ms: int = 60
+    window_ms: int = 100
     interrupt_ms: int = 800
     resume_ms: int = 800
     brief_ms: int = 600  # speech shorter than this, of two words at most and no stop word: a backchannel
@@ -81,7 +94,7 @@ class BargeInPolicy:
     state: BargeState = BargeState.IDLE
     speaking: bool = False  # the last frame was speech (past the minimum duration)
     heard: bool = False  # caller speech (by our own detector) since the last `turn_committed`
-    _recent: deque[bool] = field(default_factory=deque)
+    _onset: Onset | None = None
     _speech_ms: int = 0  # speech heard since the pause
     _last_speech: float = 0.0
     _engine_onset: float | None = None
@@ -90,10 +103,9 @@ class BargeInPolicy:
 
     def frame(self, voiced: bool, bot_active: bool, now: float) -> BargeAction | None:
         """One 20 ms frame of the caller's line (our own detector's decision)."""
-        self._recent.append(voiced)
-        while len(self._recent) > self.window_ms // FRAME_MS:
-            self._recent.popleft()
-        onset = voiced and sum(self._recent) * FRAME_MS >= self.start_ms
+        if self._onset is None:
+            self._onset = Onset(self.start_ms, self.window_ms)
+        onset = self._onset.frame(voiced)
         self.speaking = onset
         if onset:
             self.heard = True
