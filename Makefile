@@ -44,6 +44,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python bench/engine_latency.py
 	$(BIN)/python bench/edge_capacity.py
+	$(BIN)/python bench/turns.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis.asyncio import Redis
 
 from bot.state import CallStore
-from sip.worker import rtp_ports_for
 from tests.audio import phone_ulaw
 from tests.sipp import Flow, capture, render, run_sipp, ulaw_wav
 from tests.stack import Stack, running_stack, softphone
@@ -65,8 +64,6 @@ class Bench:
     def __init__(self, stack: Stack, work: Path) -> None:
         self.stack = stack
         self.work = work
-        # one worker: it takes the SIP port itself (no Kamailio); its RTP ports follow from it
-        self.bot_ports = set(range(rtp_ports_for(stack.sip_port), rtp_ports_for(stack.sip_port) + 24))
         self.n = 0
 
     async def sipp_call(self, ulaw: bytes, greeting_ms: int, listen_ms: int) -> tuple[Flow, Flow, list[str]]:
@@ -77,14 +74,15 @@ class Bench:
         work.mkdir()
         wav = ulaw_wav(ulaw, work / "say.wav")
         scenario = render("uac_audio.xml", work / "uac.xml", WAV=wav, GREETING_MS=greeting_ms, LISTEN_MS=listen_ms)
-        async with capture(work / "rtp.pcap", "udp and not port 53") as cap:
+        media_port = random.randrange(30000, 39000, 2)
+        async with capture(work / "rtp.pcap", f"udp and port {media_port}") as cap:
             result = await run_sipp(scenario, f"127.0.0.1:{self.stack.sip_port}", calls=1, concurrency=1, rate=1,
-                                    workdir=work, media_port=random.randrange(30000, 39000, 2), timeout_s=90)  # fmt: skip
+                                    workdir=work, media_port=media_port, timeout_s=90)  # fmt: skip
         if result.successful != 1:
             raise RuntimeError(f"call {self.n} failed: {result.stderr[-500:]}")
-        bot = [f for f in cap.analyse(self.bot_ports).values() if f.speech_packets] or [Flow()]
-        others = set(range(1024, 65536)) - self.bot_ports
-        caller = [f for f in cap.analyse(others).values() if f.speech_packets]
+        flows = cap.analyse(set(range(1024, 65536)))  # SIPp's RTP leaves from and arrives at media_port
+        caller = [f for (src, _), f in flows.items() if src == media_port and f.speech_packets]
+        bot = [f for (_, dst), f in flows.items() if dst == media_port] or [Flow()]
         if not caller:
             raise RuntimeError(f"call {self.n}: no caller audio captured")
         return caller[0], bot[0], [line["text"] for line in await self.lines() if line["role"] == "caller"]
