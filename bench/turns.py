@@ -52,6 +52,10 @@ NUMBERS = [
 ]
 
 
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
 def percentile(values: list[float], q: int) -> float:
     if not values:
         return float("nan")
@@ -119,24 +123,25 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-turns-") as tmp:
         async with running_stack(Path(tmp), 1) as stack:
             bench = Bench(stack, Path(tmp))
-            for i in range(args.calls):  # barge-in set
+            sets = set(args.sets.split(","))
+            for i in range(args.calls if "barge" in sets else 0):  # barge-in set
                 question = QUESTIONS[i % len(QUESTIONS)]
                 at = 800 + (i * 300) % 1300
                 caller, bot, said = await bench.sipp_call(phone_ulaw(question), at, 9000)
                 b, e = barge_in_ms(caller, bot), eot_ms(caller, bot)
-                print(f"barge-in {i + 1}: at {at} ms, stopped after {b} ms; answer after {e} ms; heard {said}")
+                print(f"barge-in {i + 1}: at {at} ms, stopped after {ms(b)}; answer after {ms(e)}; heard {said}")
                 if b is not None:
                     barge.append(b)
                 if e is not None:
                     eot.append(e)
-            for i in range(args.calls):  # end-of-turn set
+            for i in range(args.calls if "eot" in sets else 0):  # end-of-turn set
                 question = QUESTIONS[(i + 3) % len(QUESTIONS)]
                 caller, bot, said = await bench.sipp_call(phone_ulaw(question), 5000, 8000)
                 e = eot_ms(caller, bot)
-                print(f"end of turn {i + 1}: answer after {e} ms; heard {said}")
+                print(f"end of turn {i + 1}: answer after {ms(e)}; heard {said}")
                 if e is not None:
                     eot.append(e)
-            for i in range(args.echo_calls):  # echo + noise set
+            for i in range(args.echo_calls if "echo" in sets else 0):  # echo + noise set
                 asks = [QUESTIONS[(2 * i) % len(QUESTIONS)], QUESTIONS[(2 * i + 1) % len(QUESTIONS)]]
                 code, _ = await softphone(stack.uri, *asks, echo=True)
                 notes = [line["text"] for line in await bench.lines() if line["role"] == "system"]
@@ -144,13 +149,13 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 false_barge += len(hits)
                 print(f"echo {i + 1}: exit {code}, barge-ins {hits}")
             over = ["@1000:Uh huh.", "@1000:Yeah.", "@1500:*cough*", "@1200:Okay."]
-            for i, spec in enumerate(over[: args.echo_calls]):  # backchannel set
+            for i, spec in enumerate(over[: args.echo_calls] if "backchannel" in sets else []):  # backchannel set
                 code, _ = await softphone(stack.uri, spec, "Thank you.")
                 notes = [line["text"] for line in await bench.lines() if line["role"] == "system"]
                 hits = [t for t in notes if t.startswith("barge-in after")]
                 backchannel_hits += len(hits)
                 print(f"backchannel {i + 1} ({spec}): exit {code}, interrupted {hits}")
-            for lead, digits, pause_ms in NUMBERS:  # pauses set
+            for lead, digits, pause_ms in NUMBERS if "pauses" in sets else []:  # pauses set
                 audio = phone_ulaw(lead)
                 for word in digits:
                     audio += b"\xff" * (8 * pause_ms) + phone_ulaw(word)
@@ -165,8 +170,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "eot_p50_ms": round(percentile(eot, 50)), "eot_p95_ms": round(percentile(eot, 95)),
         "false_barge_ins": false_barge, "premature_ends": premature,
         "backchannel_interruptions": backchannel_hits,
-        "barge_in_calls": len(barge), "eot_turns": len(eot), "echo_calls": args.echo_calls,
-        "pause_calls": len(NUMBERS),
+        "barge_in_calls": len(barge), "eot_turns": len(eot), "echo_calls": args.echo_calls if "echo" in args.sets else 0,
+        "pause_calls": len(NUMBERS) if "pauses" in args.sets else 0,
     }  # fmt: skip
 
 
@@ -174,6 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=8, help="calls in each of the barge-in and end-of-turn sets")
     parser.add_argument("--echo-calls", type=int, default=4, help="calls in the echo and backchannel sets")
+    parser.add_argument("--sets", default="barge,eot,echo,backchannel,pauses", help="which sets to run (comma list)")
     args = parser.parse_args()
     figures = asyncio.run(run(args))
     print(json.dumps(figures))

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # Barge-in at the edge (bot/turn_policies/barge_in.py): the edge's own echo-cancelled detector;
     # false = the engine decides interruptions itself (interrupt_response) from its VAD.
     edge_interruption: bool = True
+    local_vad: bool = True  # the edge's own detector; false: the engine's speech_started/stopped drive barge-in
     echo_cancellation: bool = True  # speex AEC on the caller's line, the bot's played audio as reference
     noise_reduction: bool = True  # ask the engine for input noise suppression
     idle_timeout_ms: int = Field(10_000, ge=0)  # silent caller: reprompt after this (0: never)

@@ -56,6 +56,7 @@ class SipWorker:
                              idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts,
                              record_dir=s.record_dir,
                              turns=TurnConfig(s.turn_detection, s.turn_eagerness, edge_interruption=s.edge_interruption,
+                                              local_vad=s.local_vad,
                                               echo_cancellation=s.echo_cancellation,
                                               noise_reduction=s.noise_reduction))  # fmt: skip
         await self._reap_previous_life()

@@ -58,9 +58,10 @@ async def test_beta_mulaw_question_gets_spoken_fact(beta: RawClient) -> None:
     assert started["item_id"] == committed["item_id"] == transcript["item_id"]
     done = events[-1]["response"]
     assert done["status"] == "completed"
+    said = done["output"][0]["content"][0]["transcript"]
+    assert said.startswith("Our opening hours are"), (transcript["transcript"], said)  # what it heard, what it said
     heard = transcribe(audio_of(events, "g711_ulaw"), 8000).lower()
     assert "monday" in heard and "friday" in heard, heard
-    assert done["output"][0]["content"][0]["transcript"].startswith("Our opening hours are")
 
 
 async def test_ga_pcm24_order_status_function_call_then_spoken_result(ga: RawClient) -> None:

@@ -8,9 +8,16 @@ what the edge decided ("barge-in pause", "barge-in resumed", "barge-in after N m
 from __future__ import annotations
 
 import json
+import random
+from pathlib import Path
 
+from redis.asyncio import Redis
+
+from bot.state import CallStore
+from tests.sipp import capture, mulaw_wav, render, run_sipp
 from tests.stack import Stack, softphone
 from tests.test_call_path import last_call
+from tests.test_sip_edge import lone_worker
 
 
 def figures(out: str) -> dict[str, object]:
@@ -65,3 +72,31 @@ async def test_the_bot_presses_keys_on_request(stack: Stack) -> None:
     assert figures(out)["keys_heard"] == "42", out
     _, lines = await last_call(stack)
     assert "sent keys 42" in system_lines(lines), lines
+
+
+async def test_barge_in_driven_by_the_engines_speech_events(stack: Stack, tmp_path: Path) -> None:
+    """Without the edge's own detector (VOICEBOT_LOCAL_VAD=false) the engine's speech_started holds
+    the bot and the same policy decides: a question over the greeting stops it and gets answered."""
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    redis_url = stack.redis_url.rsplit("/", 1)[0] + "/5"
+    wav = mulaw_wav("What are your opening hours on Saturday?", tmp_path / "ask.wav")
+    scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=1000, LISTEN_MS=8000)
+    async with lone_worker(engine, redis_url, VOICEBOT_LOCAL_VAD="false") as port:
+        media_port = random.randrange(30000, 39000, 2)
+        async with capture(tmp_path / "rtp.pcap", f"udp and port {media_port}") as cap:
+            result = await run_sipp(scenario, f"127.0.0.1:{port}", calls=1, concurrency=1, rate=1,
+                                    workdir=tmp_path, media_port=media_port, timeout_s=60)  # fmt: skip
+    assert result.successful == 1, result.stderr
+    flows = cap.analyse(set(range(1024, 65536)))
+    caller = next(f for (src, _), f in flows.items() if src == media_port and f.speech_packets)
+    bot = next(f for (_, dst), f in flows.items() if dst == media_port)
+    onset, caller_end = caller.speech_times[0], caller.speech_times[-1]
+    assert not [t for t in bot.speech_times if onset + 0.6 < t < caller_end]  # the engine's VAD is a bit later
+    assert any(t > caller_end for t in bot.speech_times)  # ...and it answered
+    redis = Redis.from_url(redis_url)
+    try:
+        store = CallStore(redis)
+        lines = await store.transcript_of((await store.recent(1))[0])
+    finally:
+        await redis.aclose()
+    assert [t for t in system_lines(lines) if t.startswith("barge-in after")], lines
