@@ -115,7 +115,7 @@ class CallSession:
         )
         if self.detector is not None:  # runs on pjmedia's clock thread, frame by frame (see InboundBuffer)
             inbound = call.media.inbound
-            inbound.onset = Onset(self.barge.start_ms, self.barge.window_ms)
+            inbound.onset = Onset(self.barge.start_ms, self.barge.window_ms, self.barge.fast_ms)
             inbound.hold = call.media.playout
             inbound.front_end = self.detector
         self._create_sent = False  # a response.create is on its way (no response.created yet)
@@ -301,7 +301,7 @@ class CallSession:
                     ):
                         track += data
                 if f.voiced is not None:
-                    await self._act(self.barge.frame(f.voiced, self._bot_active, now))
+                    await self._act(self.barge.frame(f.voiced, self._bot_active, now, f.strong))
                     if self.barge.speaking:
                         self.idle.caller_active(now)  # speech, not a click: the caller is there
             if playout.paused and self.barge.state is not BargeState.PAUSED and inbound.early_pauses == early:

@@ -66,7 +66,7 @@ class SipEndpoint:
         med.ecTailLen = 0  # pjsua's AEC only works on a sound device; the call session cancels echo
         # Prefetch as little as the network allows (adaptive up to 200 ms): every ms here delays
         # barge-in and the end of the caller's turn.
-        med.jbInit, med.jbMinPre, med.jbMaxPre, med.jbMax = 40, 20, 200, 500  # ms
+        med.jbInit, med.jbMinPre, med.jbMaxPre, med.jbMax = 20, 20, 200, 500  # ms
         self.ep.libInit(cfg)
         self.capacity = min(config.max_calls, call_capacity())
         self.ep.audDevManager().setNullDev()

@@ -16,11 +16,13 @@ FRAME_BYTES = RATE * FRAME_MS // 1000 * 2  # 320: 20 ms of pcm16
 
 
 class FrontEnd(Protocol):
+    strong: bool  # the last frame was speech well clear of the bot's echo
+
     def process(self, mic: bytes, played: bytes | None) -> tuple[bytes, bool]: ...
 
 
 class OnsetDetector(Protocol):
-    def frame(self, voiced: bool) -> bool: ...
+    def frame(self, voiced: bool, strong: bool = False) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class CallerFrame:
     clean: bytes  # after the front end (echo removed); `line` without one
     played: bytes | None  # what the edge played on the same clock tick (None: silence)
     voiced: bool | None  # the front end's speech decision (None: no front end)
+    strong: bool = False  # ...and well clear of the bot's echo
 
 
 class InboundBuffer:
@@ -56,10 +59,11 @@ class InboundBuffer:
             self._frames.append(CallerFrame(frame, frame, played, None))
         else:
             clean, voiced = front_end.process(frame, played)
-            if onset is not None and onset.frame(voiced) and hold is not None and hold.busy and not hold.paused:
+            strong = front_end.strong
+            if onset is not None and onset.frame(voiced, strong) and hold is not None and hold.busy and not hold.paused:
                 hold.paused = True  # (before the frame is queued: whoever drains it sees the pause)
                 self.early_pauses += 1
-            self._frames.append(CallerFrame(frame, clean, played, voiced))
+            self._frames.append(CallerFrame(frame, clean, played, voiced, strong))
         self.received += 1
 
     def drain(self) -> list[bytes]:  # event loop

@@ -146,3 +146,12 @@ def test_a_brief_sound_misheard_as_words_is_still_a_backchannel_unless_it_says_s
     feed(p, "#" * 35 + "....", 5000)  # 700 ms: long enough to mean something
     p.turn_committed("c", 6000)
     assert p.verdict("c", "Billing question.") == (True, BargeAction.INTERRUPT)
+
+
+def test_strong_speech_pauses_after_two_frames_weak_after_three() -> None:
+    p = BargeInPolicy(start_ms=60, fast_ms=40)
+    assert p.frame(True, True, 0, strong=True) is None
+    assert p.frame(True, True, 20, strong=True) is BargeAction.PAUSE  # plainly the caller: 40 ms
+    q = BargeInPolicy(start_ms=60, fast_ms=40)
+    assert q.frame(True, True, 0) is None and q.frame(True, True, 20) is None  # near the echo's level
+    assert q.frame(True, True, 40) is BargeAction.PAUSE

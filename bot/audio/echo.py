@@ -30,6 +30,7 @@ import webrtcvad
 
 from bot.audio.level import rms
 
+STRONG = 2  # 6 dB above the echo gate: a frame no echo comes near
 RATE = 8000
 FRAME_MS = 20
 FRAME_SAMPLES = RATE * FRAME_MS // 1000
@@ -105,6 +106,7 @@ class CallerDetector:
         self._vad = webrtcvad.Vad(aggressiveness)
         self.frames = 0
         self.gated = 0  # frames webrtcvad called speech that the echo gate refused (echo, or too quiet)
+        self.strong = False  # the last frame was speech at least `STRONG` times the echo gate's level
 
     def process(self, mic: bytes, ref: bytes | None) -> tuple[bytes, bool]:
         """One frame of what the line brought (`mic`) and what the edge played meanwhile (`ref`,
@@ -119,6 +121,7 @@ class CallerDetector:
         if speech and self.gate.is_echo(level):
             self.gated += 1
             speech = False
+        self.strong = speech and not self.gate.is_echo(level // STRONG)
         if self.aec is None:
             return clean, speech  # no echo cancellation asked for: pass the line on as it is
         return self.gate.pass_on(clean, speech), speech

@@ -60,15 +60,19 @@ def is_backchannel(transcript: str) -> bool:
 
 class Onset:
     """Speech has begun: `start_ms` of speech frames within the last `window_ms` (the minimum speech
-    duration: a click or a lone loud frame is not speech)."""
+    duration: a click or a lone loud frame is not speech), or `fast_ms` of consecutive *strong*
+    frames (well clear of anything the bot's echo could be: a caller plainly talking over it)."""
 
-    def __init__(self, start_ms: int = 60, window_ms: int = 100) -> None:
+    def __init__(self, start_ms: int = 60, window_ms: int = 100, fast_ms: int = 40) -> None:
         self.start_frames = max(1, start_ms // FRAME_MS)
         self._recent: deque[bool] = deque(maxlen=max(1, window_ms // FRAME_MS))
+        self._strong: deque[bool] = deque(maxlen=max(1, fast_ms // FRAME_MS))
 
-    def frame(self, voiced: bool) -> bool:
+    def frame(self, voiced: bool, strong: bool = False) -> bool:
         self._recent.append(voiced)
-        return voiced and sum(self._recent) >= self.start_frames
+        self._strong.append(voiced and strong)
+        fast = len(self._strong) == self._strong.maxlen and all(self._strong)
+        return voiced and (sum(self._recent) >= self.start_frames or fast)
 
 
 class BargeAction(enum.Enum):
@@ -87,6 +91,7 @@ class BargeState(enum.Enum):
 class BargeInPolicy:
     start_ms: int = 60
     window_ms: int = 100
+    fast_ms: int = 40
     interrupt_ms: int = 800
     resume_ms: int = 800
     brief_ms: int = 600  # speech shorter than this, of two words at most and no stop word: a backchannel
@@ -101,11 +106,11 @@ class BargeInPolicy:
     _awaiting: str | None = None  # the committed turn whose transcript decides
     _held: bool = False  # the bot was held for the caller since the last committed turn
 
-    def frame(self, voiced: bool, bot_active: bool, now: float) -> BargeAction | None:
+    def frame(self, voiced: bool, bot_active: bool, now: float, strong: bool = False) -> BargeAction | None:
         """One 20 ms frame of the caller's line (our own detector's decision)."""
         if self._onset is None:
-            self._onset = Onset(self.start_ms, self.window_ms)
-        onset = self._onset.frame(voiced)
+            self._onset = Onset(self.start_ms, self.window_ms, self.fast_ms)
+        onset = self._onset.frame(voiced, strong)
         self.speaking = onset
         if onset:
             self.heard = True
