@@ -48,7 +48,7 @@ TOOLS = [
      "parameters": {"type": "object", "properties": {}, "required": []}},
 ]  # fmt: skip
 UTTERANCES = [
-    "What are your opening hours?", "Where is my order 4 5 7 2 1?", "Can I return something I bought?",
+    "What are your opening hours, please?", "Where is my order 4 5 7 2 1, please?", "Can I return something I bought?",
     "What is my balance on account 7 7 3 1?", "Do you charge for shipping?", "Hello there.",
     "I want to track my package.", "When are you open on Friday?", "Where is my order 9 0 1 2 3?",
     "Thank you very much.", "How long do I have to return an item?", "What do I owe on account 5 5 1 8?",
@@ -156,7 +156,7 @@ async def main() -> None:
     voice = PiperVoice()
     calls = []
     for text in UTTERANCES[: args.n]:
-        pcm8k = resample_once(voice.synthesize(text), voice.sample_rate, 8000)
+        pcm8k = resample_once(voice.synthesize(text, vary=False), voice.sample_rate, 8000)
         calls.append((text, g711.pcm16_to_ulaw(pcm8k), speech_end_ms(pcm8k)))
     latencies = []
     async with engine_process(args.url) as base, aiohttp.ClientSession() as http:

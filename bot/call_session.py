@@ -302,8 +302,6 @@ class CallSession:
                         track += data
                 if f.voiced is not None:
                     await self._act(self.barge.frame(f.voiced, self._bot_active, now, f.strong))
-                    if self.barge.speaking:
-                        self.idle.caller_active(now)  # speech, not a click: the caller is there
             if playout.paused and self.barge.state is not BargeState.PAUSED and inbound.early_pauses == early:
                 playout.paused = False  # the clock thread paused for frames the policy did not take as barge-in
             if self.bot.turns.edge_interruption:

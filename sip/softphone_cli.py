@@ -41,7 +41,9 @@ def _utterances(say: list[str] | None, wav: Path | None) -> list[Utterance]:
     for spec in say or []:
         over = _OVER.fullmatch(spec)
         text, at = (over.group(2), int(over.group(1))) if over else (spec, None)
-        pcm = cough() if text == "*cough*" else resample_once(voice.synthesize(text), voice.sample_rate, 8000)
+        pcm = (
+            cough() if text == "*cough*" else resample_once(voice.synthesize(text, vary=False), voice.sample_rate, 8000)
+        )
         out.append(Utterance(text, pcm, at))
     return out
 

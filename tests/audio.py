@@ -24,7 +24,7 @@ def transcriber() -> Transcriber:
 def phone_ulaw(text: str) -> bytes:
     """`text` spoken by piper, band-limited to 8 kHz and mu-law encoded, as a phone line carries it."""
     v = voice()
-    return g711.pcm16_to_ulaw(resample_once(v.synthesize(text), v.sample_rate, 8000))
+    return g711.pcm16_to_ulaw(resample_once(v.synthesize(text, vary=False), v.sample_rate, 8000))
 
 
 def phone_pcm(text: str, rate: int) -> bytes:

@@ -30,7 +30,7 @@ def wav_pcm(path: Path) -> bytes:
 
 async def test_call_through_kamailio_answers_from_facts_and_flows(stack: Stack, tmp_path: Path) -> None:
     record = tmp_path / "bot.wav"
-    code, out = await softphone(stack.uri, "What are your opening hours?", "Where is my order 4 5 7 2 1?",
+    code, out = await softphone(stack.uri, "What are your opening hours, please?", "Where is my order 4 5 7 2 1, please?",
                                 record=record)  # fmt: skip
     assert code == 0, out
     heard = transcribe(wav_pcm(record), 8000).lower()
@@ -148,7 +148,9 @@ async def test_redis_outage_mid_call_loses_nothing(stack: Stack) -> None:
         "pgrep", "-f", f"redis-server 127.0.0.1:{stack.redis_url.rsplit(':', 1)[1].split('/')[0]}",
         stdout=asyncio.subprocess.PIPE)).communicate())[0].split()  # fmt: skip
     assert len(pid) == 1
-    call = asyncio.create_task(softphone(stack.uri, "What are your opening hours?", "Where is my order 4 5 7 2 1?"))
+    call = asyncio.create_task(
+        softphone(stack.uri, "What are your opening hours, please?", "Where is my order 4 5 7 2 1, please?")
+    )
     await asyncio.sleep(4.0)  # greeting done, the first question under way
     os.kill(int(pid[0]), signal.SIGSTOP)
     try:
@@ -169,7 +171,7 @@ async def test_identified_caller_verifies_and_pays_with_confirmation(stack: Stac
     """Caller ID finds Jane; account data waits for her ZIP code; her order's status; the payment is
     confirmed before it is made."""
     code, out = await softphone(
-        stack.uri, "What is my balance?", "My ZIP code is 9 4 1 0 7.", "Where is my order 4 5 7 2 1?",
+        stack.uri, "What is my balance?", "My ZIP code is 9 4 1 0 7.", "Where is my order 4 5 7 2 1, please?",
         "What is my balance?", "I want to pay 42 dollars and 50 cents.", "Yes, please.",
         "I want to pay 42 dollars and 50 cents.", "Yes, please.", caller="+15550100",  # the same payment again
     )  # fmt: skip

@@ -61,7 +61,7 @@ def test_a_caller_talking_over_the_bot_is_heard_within_100_ms() -> None:
 
 
 def test_without_the_bot_on_the_line_nothing_is_gated_or_turned_down() -> None:
-    caller = phone_pcm("What are your opening hours?", 8000)
+    caller = phone_pcm("What are your opening hours, please?", 8000)
     detector = CallerDetector()
     voiced, clean = run(detector, caller, bytes(len(caller)))
     assert sum(voiced) * 20 > 600 and detector.gated == 0

@@ -9,7 +9,7 @@ from bot.turn_policies.end_of_turn import BASE_MS, UNFINISHED_MS, required_silen
     ("said", "expected"),
     [
         (None, BASE_MS["auto"]),
-        ("What are your opening hours?", BASE_MS["auto"]),
+        ("What are your opening hours, please?", BASE_MS["auto"]),
         ("Yes.", BASE_MS["auto"]),
         ("My order number is 4 5 7.", UNFINISHED_MS),
         ("My order number is 4-5-7", UNFINISHED_MS),

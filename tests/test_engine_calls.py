@@ -41,7 +41,7 @@ async def test_beta_mulaw_question_gets_spoken_fact(beta: RawClient) -> None:
     }})  # fmt: skip
     updated = (await beta.until("session.updated"))[-1]
     assert updated["session"]["input_audio_format"] == "g711_ulaw"
-    await beta.append(phone_ulaw("What are your opening hours?") + silence("g711_ulaw", 1200), chunk=160)
+    await beta.append(phone_ulaw("What are your opening hours, please?") + silence("g711_ulaw", 1200), chunk=160)
     events = await beta.until("response.done")
     names = compress(types(events))
     assert in_order(names, [
@@ -74,7 +74,7 @@ async def test_ga_pcm24_order_status_function_call_then_spoken_result(ga: RawCli
         },
     }})  # fmt: skip
     await ga.until("session.updated")
-    await ga.append(phone_pcm("Where is my order 4 5 7 2 1?", 24000) + silence("pcm16", 1000))
+    await ga.append(phone_pcm("Where is my order 4 5 7 2 1, please?", 24000) + silence("pcm16", 1000))
     events = await ga.until("response.done")
     names = types(events)
     assert "conversation.item.added" in names and "response.audio.delta" not in names  # GA names only
@@ -164,9 +164,9 @@ async def test_espeak_voice_is_chosen_by_session_voice(beta: RawClient) -> None:
 
 async def test_concurrent_sessions_each_get_their_own_answer(engine_url: str) -> None:
     questions = {
-        "What are your opening hours?": "monday",
+        "What are your opening hours, please?": "monday",
         "Can I return something I bought?": "30",
-        "Where is my order 4 5 7 2 1?": "order",
+        "Where is my order 4 5 7 2 1, please?": "order",
         "Hello there.": "help",
     }
 

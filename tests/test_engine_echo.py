@@ -37,7 +37,7 @@ async def speak_then_hear_echo(client: RawClient, session: dict[str, Any]) -> li
     }})  # fmt: skip
     await client.until("session.updated")
     await client.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-                       "content": [{"type": "input_text", "text": "What are your opening hours?"}]}})  # fmt: skip
+                       "content": [{"type": "input_text", "text": "What are your opening hours, please?"}]}})  # fmt: skip
     await client.send({"type": "response.create"})
     bot = audio_of(await client.until("response.done"), "g711_ulaw")
     assert len(bot) > 16 * 2000  # a couple of seconds of reply to echo
@@ -72,7 +72,7 @@ async def test_a_caller_talking_over_the_echo_is_still_heard(engine_url: str) ->
         }})  # fmt: skip
         await client.until("session.updated")
         await client.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-                           "content": [{"type": "input_text", "text": "What are your opening hours?"}]}})  # fmt: skip
+                           "content": [{"type": "input_text", "text": "What are your opening hours, please?"}]}})  # fmt: skip
         await client.send({"type": "response.create"})
         bot = audio_of(await client.until("response.done"), "g711_ulaw")
         line = g711.ulaw_to_pcm16(echo_line(bot))

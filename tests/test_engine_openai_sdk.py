@@ -26,7 +26,7 @@ async def test_ga_sdk_mulaw_order_call_and_spoken_status(engine_url: str) -> Non
             "audio": {"input": {"format": {"type": "audio/pcmu"}, "transcription": {"model": "whisper-1"}},
                       "output": {"format": {"type": "audio/pcmu"}}},
         })  # fmt: skip
-        audio = phone_ulaw("Where is my order 4 5 7 2 1?") + silence("g711_ulaw", 1000)
+        audio = phone_ulaw("Where is my order 4 5 7 2 1, please?") + silence("g711_ulaw", 1000)
         for i in range(0, len(audio), 1600):
             await conn.input_audio_buffer.append(audio=base64.b64encode(audio[i : i + 1600]).decode())
         seen: list[Any] = []

@@ -31,7 +31,7 @@ def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
 
 
 async def test_twelve_concurrent_calls_with_audio_through_kamailio(stack: Stack, tmp_path: Path) -> None:
-    wav = mulaw_wav("What are your opening hours?", tmp_path / "caller.wav")
+    wav = mulaw_wav("What are your opening hours, please?", tmp_path / "caller.wav")
     scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=3000, LISTEN_MS=9000)
     ports = bot_rtp_ports(stack)
     async with capture(tmp_path / "rtp.pcap", "udp and not port 53") as cap:
@@ -244,8 +244,8 @@ async def test_slow_and_failing_business_systems_during_a_call(
     behaviour["fail_ops"] = {"customer_by_phone"}
     engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
     async with lone_worker(engine, redis_url, VOICEBOT_CRM_URL=url, VOICEBOT_CRM_SECRET=CRM_SECRET) as port:
-        code, out = await softphone(f"sip:bot@127.0.0.1:{port}", "Where is my order 4 5 7 2 1?",
-                                    "My ZIP code is 9 4 1 0 7.", "What are your opening hours?", caller="+15550100")  # fmt: skip
+        code, out = await softphone(f"sip:bot@127.0.0.1:{port}", "Where is my order 4 5 7 2 1, please?",
+                                    "My ZIP code is 9 4 1 0 7.", "What are your opening hours, please?", caller="+15550100")  # fmt: skip
     assert code == 0, out
     redis = Redis.from_url(redis_url)
     try:

@@ -39,9 +39,14 @@ class PiperVoice:
         self.name = name
         self._lock = threading.Lock()  # one onnxruntime session: serialise its runs
 
-    def synthesize(self, sentence: str) -> bytes:
+    def synthesize(self, sentence: str, *, vary: bool = True) -> bytes:
+        """`vary=False`: without the model's sampling noise, so the same text gives the same audio
+        (test callers; the bot keeps piper's natural variation)."""
+        from piper import SynthesisConfig
+
+        config = None if vary else SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
         with self._lock:
-            return b"".join(chunk.audio_int16_bytes for chunk in self._voice.synthesize(sentence))
+            return b"".join(chunk.audio_int16_bytes for chunk in self._voice.synthesize(sentence, syn_config=config))
 
 
 class VoiceBank:
