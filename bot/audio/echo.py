@@ -61,11 +61,14 @@ class EchoGate:
     """Stages 2 and 3 above, for any rate: is a frame (after cancellation) louder than the bot's echo
     could be, and if not, turn it down."""
 
-    def __init__(self, gate_db: float = 10.0, window_ms: int = 600, suppress_db: float = 30.0,
-                 hangover_ms: int = 300) -> None:  # fmt: skip
+    def __init__(self, gate_db: float = 8.0, window_ms: int = 1200, suppress_ms: int = 600,
+                 suppress_db: float = 30.0, hangover_ms: int = 300) -> None:  # fmt: skip
+        """`window_ms`: how late the echo may come back (line delay, both jitter buffers, a far end
+        starved of CPU); `suppress_ms`: how long after the bot's audio the residual is turned down."""
         self.gate = 10 ** (-gate_db / 20)
         self.suppress = 10 ** (-suppress_db / 20)
         self._ref_levels: deque[int] = deque(maxlen=max(1, window_ms // FRAME_MS))
+        self._suppress_frames = max(1, suppress_ms // FRAME_MS)
         self.hangover_frames = hangover_ms // FRAME_MS
         self._hangover = 0
 
@@ -90,7 +93,8 @@ class EchoGate:
         if self._hangover:
             self._hangover -= 1
             return frame
-        if self.echo_level:
+        recent = list(self._ref_levels)[-self._suppress_frames :]
+        if any(recent):
             return audioop.mul(frame, 2, self.suppress)
         return frame
 
