@@ -11,8 +11,10 @@ import base64
 import json
 import logging
 import time
+import wave
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
@@ -34,8 +36,8 @@ UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <=
 IDLE_CHECK_S = 0.25
 FILLER_AFTER_S = 1.0  # a tool slower than this gets a spoken filler
 RECORD_MAX_BYTES = 8000 * 2 * 600  # record_dir: the first 10 minutes of a call
-PLAYOUT_TAIL_S = 0.4
-ECHO_TAIL_MS = 800  # the bot's echo may come back this long after its last frame (line + jitter buffers)  # the last frames still sit in the far end's jitter buffer when ours is empty
+PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
+ECHO_TAIL_MS = 800  # the bot's echo may come back this long after its last frame (line + jitter buffers)
 
 
 def header_value(text: str, limit: int = 200) -> str:
@@ -332,9 +334,6 @@ class CallSession:
     def _write_recording(self) -> None:
         if self._recording is None or not self.bot.record_dir:
             return
-        import wave
-        from pathlib import Path
-
         folder = Path(self.bot.record_dir)
         folder.mkdir(parents=True, exist_ok=True)
         for name, pcm in zip(("line", "clean", "bot"), self._recording, strict=True):

@@ -69,12 +69,15 @@ class EchoGate:
         self.suppress = 10 ** (-suppress_db / 20)
         self._ref_levels: deque[int] = deque(maxlen=max(1, window_ms // FRAME_MS))
         self._suppress_frames = max(1, suppress_ms // FRAME_MS)
+        self._since_audio = self._suppress_frames  # frames since the bot's audio was last on the line
         self.hangover_frames = hangover_ms // FRAME_MS
         self._hangover = 0
 
     def reference(self, ref: bytes | None) -> None:
         """What was played on this frame's tick (None: nothing)."""
-        self._ref_levels.append(rms(ref) if ref else 0)
+        level = rms(ref) if ref else 0
+        self._ref_levels.append(level)
+        self._since_audio = 0 if level else self._since_audio + 1
 
     @property
     def echo_level(self) -> int:
@@ -93,8 +96,7 @@ class EchoGate:
         if self._hangover:
             self._hangover -= 1
             return frame
-        recent = list(self._ref_levels)[-self._suppress_frames :]
-        if any(recent):
+        if self._since_audio < self._suppress_frames:
             return audioop.mul(frame, 2, self.suppress)
         return frame
 

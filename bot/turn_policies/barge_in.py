@@ -97,7 +97,6 @@ class BargeInPolicy:
     brief_ms: int = 600  # speech shorter than this, of two words at most and no stop word: a backchannel
     answer_tail_ms: int = 600  # a backchannel this close to the end of the reply answers it
     state: BargeState = BargeState.IDLE
-    speaking: bool = False  # the last frame was speech (past the minimum duration)
     heard: bool = False  # caller speech (by our own detector) since the last `turn_committed`
     _onset: Onset | None = None
     _speech_ms: int = 0  # speech heard since the pause
@@ -111,7 +110,6 @@ class BargeInPolicy:
         if self._onset is None:
             self._onset = Onset(self.start_ms, self.window_ms, self.fast_ms)
         onset = self._onset.frame(voiced, strong)
-        self.speaking = onset
         if onset:
             self.heard = True
         if voiced:
