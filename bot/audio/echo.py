@@ -80,6 +80,11 @@ class EchoGate:
         self._since_audio = 0 if level else self._since_audio + 1
 
     @property
+    def frames_since_audio(self) -> int:
+        """Frames since the bot's audio was last on the line."""
+        return self._since_audio
+
+    @property
     def echo_level(self) -> int:
         return max(self._ref_levels, default=0)
 
@@ -107,6 +112,7 @@ class CallerDetector:
     def __init__(self, *, echo_cancel: bool = True, floor_rms: int = 300, aggressiveness: int = 2,
                  tail_ms: int = 512, gate: EchoGate | None = None) -> None:  # fmt: skip
         self.aec = EchoCanceller(tail_ms) if echo_cancel else None
+        self.tail_frames = tail_ms // FRAME_MS + 1
         self.gate = gate or EchoGate()
         self.floor_rms = floor_rms
         self._vad = webrtcvad.Vad(aggressiveness)
@@ -120,7 +126,8 @@ class CallerDetector:
         self.frames += 1
         self.gate.reference(ref)
         clean = mic
-        if self.aec is not None and len(mic) == FRAME_BYTES:
+        # Long after the bot's last audio there is no echo left to cancel: skip the filter (most of a call).
+        if self.aec is not None and len(mic) == FRAME_BYTES and self.gate.frames_since_audio <= self.tail_frames:
             clean = self.aec.process(mic, ref if ref else bytes(FRAME_BYTES))
         level = rms(clean)
         speech = level >= self.floor_rms and len(clean) == FRAME_BYTES and bool(self._vad.is_speech(clean, RATE))
