@@ -29,12 +29,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from redis.asyncio import Redis
-
-from bot.state import CallStore
 from tests.audio import phone_ulaw
 from tests.sipp import Flow, capture, render, run_sipp, ulaw_wav
-from tests.stack import Stack, running_stack, softphone
+from tests.stack import Stack, last_call, running_stack, softphone
 
 QUESTIONS = [
     "What are your opening hours on Saturday?",
@@ -84,20 +81,13 @@ class Bench:
                                     workdir=work, media_port=media_port, timeout_s=90)  # fmt: skip
         if result.successful != 1:
             raise RuntimeError(f"call {self.n} failed: {result.stderr[-500:]}")
-        flows = cap.analyse(set(range(1024, 65536)))  # SIPp's RTP leaves from and arrives at media_port
-        caller = [f for (src, _), f in flows.items() if src == media_port and f.speech_packets]
-        bot = [f for (_, dst), f in flows.items() if dst == media_port] or [Flow()]
-        if not caller:
+        caller, bot = cap.call_flows(media_port)
+        if caller is None:
             raise RuntimeError(f"call {self.n}: no caller audio captured")
-        return caller[0], bot[0], [line["text"] for line in await self.lines() if line["role"] == "caller"]
+        return caller, bot, [line["text"] for line in await self.lines() if line["role"] == "caller"]
 
     async def lines(self) -> list[dict[str, str]]:
-        redis = Redis.from_url(self.stack.redis_url)
-        try:
-            store = CallStore(redis)
-            return await store.transcript_of((await store.recent(1))[0])
-        finally:
-            await redis.aclose()
+        return (await last_call(self.stack))[1]
 
 
 def barge_in_ms(caller: Flow, bot: Flow) -> float | None:

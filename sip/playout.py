@@ -25,7 +25,7 @@ class OnsetDetector(Protocol):
     def frame(self, voiced: bool, strong: bool = False) -> bool: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallerFrame:
     line: bytes  # as the line brought it
     clean: bytes  # after the front end (echo removed); `line` without one

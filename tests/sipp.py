@@ -120,6 +120,14 @@ class Capture:
         self.flows = dict(flows)
         return self.flows
 
+    def call_flows(self, media_port: int) -> tuple[Flow | None, Flow]:
+        """A SIPp call's RTP by its media port: (what the caller sent, if it had speech; what the bot
+        sent, empty if nothing came)."""
+        flows = self.analyse(set(range(1024, 65536)))
+        caller = next((f for (src, _), f in flows.items() if src == media_port and f.speech_packets), None)
+        bot = next((f for (_, dst), f in flows.items() if dst == media_port), Flow())
+        return caller, bot
+
 
 @contextlib.asynccontextmanager
 async def capture(path: Path, port_filter: str) -> AsyncIterator[Capture]:

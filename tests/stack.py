@@ -98,3 +98,18 @@ async def softphone(uri: str, *say: str, record: Path | None = None, caller: str
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 180)
     return proc.returncode or 0, out.decode(errors="replace")
+
+
+async def last_call(where: Stack | str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The newest call's record and transcript, from a stack's Redis or a Redis URL."""
+    from redis.asyncio import Redis
+
+    from bot.state import CallStore
+
+    redis = Redis.from_url(where if isinstance(where, str) else where.redis_url)
+    try:
+        store = CallStore(redis)
+        call_id = (await store.recent(1))[0]
+        return await store.record(call_id), await store.transcript_of(call_id)
+    finally:
+        await redis.aclose()

@@ -18,7 +18,7 @@ from bot.state import CallStore
 from tests.audio import phone_ulaw, transcribe
 from tests.conftest import AGENT_URI
 from tests.sipp import capture, mulaw_wav, render, run_sipp, ulaw_wav
-from tests.stack import VOICEBOT, Stack, softphone
+from tests.stack import VOICEBOT, Stack, last_call, softphone
 from tests.test_sip_edge import bot_rtp_ports
 
 
@@ -64,16 +64,6 @@ async def test_goodbye_ends_the_call_from_the_bot_side(stack: Stack) -> None:
         store = CallStore(redis)
         last = (await store.recent(1))[0]
         assert (await store.record(last))["outcome"] == "completed"
-    finally:
-        await redis.aclose()
-
-
-async def last_call(stack: Stack) -> tuple[dict[str, str], list[dict[str, str]]]:
-    redis = Redis.from_url(stack.redis_url)
-    try:
-        store = CallStore(redis)
-        call_id = (await store.recent(1))[0]
-        return await store.record(call_id), await store.transcript_of(call_id)
     finally:
         await redis.aclose()
 

@@ -30,7 +30,9 @@ def echo_line(bot: bytes, delay_ms: int = 60, gain_db: float = -12.0, noise_dbfs
     return g711.pcm16_to_ulaw(line)
 
 
-async def speak_then_hear_echo(client: RawClient, session: dict[str, Any]) -> list[str]:
+async def bot_reply(client: RawClient, session: dict[str, Any]) -> bytes:
+    """Configure the session (G.711, server VAD that neither replies nor interrupts, plus `session`),
+    ask a question in text, return the spoken reply as 8 kHz pcm16."""
     await client.send({"type": "session.update", "session": {
         "instructions": INSTRUCTIONS, "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
         "turn_detection": {"type": "server_vad", "create_response": False, "interrupt_response": False}, **session,
@@ -41,6 +43,11 @@ async def speak_then_hear_echo(client: RawClient, session: dict[str, Any]) -> li
     await client.send({"type": "response.create"})
     bot = audio_of(await client.until("response.done"), "g711_ulaw")
     assert len(bot) > 16 * 2000  # a couple of seconds of reply to echo
+    return bot
+
+
+async def speak_then_hear_echo(client: RawClient, session: dict[str, Any]) -> list[str]:
+    bot = await bot_reply(client, session)
     await client.append(echo_line(bot) + silence("g711_ulaw", 1000), chunk=320)  # played in 40 ms steps
     # Events are handled in order: once this answer is back, every append before it was processed.
     await client.send({"type": "input_audio_buffer.clear"})
@@ -64,17 +71,10 @@ async def test_without_echo_cancellation_the_echo_is_taken_for_the_caller(engine
 
 async def test_a_caller_talking_over_the_echo_is_still_heard(engine_url: str) -> None:
     async with connect(engine_url, dialect="voice-live", path="/voice-live/realtime") as client:
-        await client.send({"type": "session.update", "session": {
-            "instructions": INSTRUCTIONS, "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
+        bot = await bot_reply(client, {
             "input_audio_transcription": {"model": "whisper-1"},
             "input_audio_echo_cancellation": {"type": "server_echo_cancellation"},
-            "turn_detection": {"type": "server_vad", "create_response": False, "interrupt_response": False},
-        }})  # fmt: skip
-        await client.until("session.updated")
-        await client.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
-                           "content": [{"type": "input_text", "text": "What are your opening hours, please?"}]}})  # fmt: skip
-        await client.send({"type": "response.create"})
-        bot = audio_of(await client.until("response.done"), "g711_ulaw")
+        })  # fmt: skip
         line = g711.ulaw_to_pcm16(echo_line(bot))
         caller = g711.ulaw_to_pcm16(phone_ulaw("I want to pay my bill."))
         at = 8000 * 2  # one second into the reply

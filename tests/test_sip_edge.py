@@ -19,7 +19,7 @@ from sip.probe import options_ping
 from sip.worker import rtp_ports_for
 from tests.conftest import CRM_SECRET
 from tests.sipp import SippResult, capture, mulaw_wav, render, run_sipp, silence_wav
-from tests.stack import VOICEBOT, Stack, free_sip_port, softphone
+from tests.stack import VOICEBOT, Stack, free_sip_port, last_call, softphone
 
 
 def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
@@ -247,12 +247,7 @@ async def test_slow_and_failing_business_systems_during_a_call(
         code, out = await softphone(f"sip:bot@127.0.0.1:{port}", "Where is my order 4 5 7 2 1, please?",
                                     "My ZIP code is 9 4 1 0 7.", "What are your opening hours, please?", caller="+15550100")  # fmt: skip
     assert code == 0, out
-    redis = Redis.from_url(redis_url)
-    try:
-        store = CallStore(redis)
-        lines = await store.transcript_of((await store.recent(1))[0])
-    finally:
-        await redis.aclose()
+    _, lines = await last_call(redis_url)
     bot = [line["text"] for line in lines if line["role"] == "bot"]
     filler = bot.index("One moment, please.")
     assert "shipped" in bot[filler + 1], bot  # the slow answer came after the filler

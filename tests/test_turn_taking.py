@@ -11,12 +11,8 @@ import json
 import random
 from pathlib import Path
 
-from redis.asyncio import Redis
-
-from bot.state import CallStore
 from tests.sipp import capture, mulaw_wav, render, run_sipp
-from tests.stack import Stack, softphone
-from tests.test_call_path import last_call
+from tests.stack import Stack, last_call, softphone
 from tests.test_sip_edge import lone_worker
 
 
@@ -87,16 +83,10 @@ async def test_barge_in_driven_by_the_engines_speech_events(stack: Stack, tmp_pa
             result = await run_sipp(scenario, f"127.0.0.1:{port}", calls=1, concurrency=1, rate=1,
                                     workdir=tmp_path, media_port=media_port, timeout_s=60)  # fmt: skip
     assert result.successful == 1, result.stderr
-    flows = cap.analyse(set(range(1024, 65536)))
-    caller = next(f for (src, _), f in flows.items() if src == media_port and f.speech_packets)
-    bot = next(f for (_, dst), f in flows.items() if dst == media_port)
+    caller, bot = cap.call_flows(media_port)
+    assert caller is not None
     onset, caller_end = caller.speech_times[0], caller.speech_times[-1]
     assert not [t for t in bot.speech_times if onset + 0.6 < t < caller_end]  # the engine's VAD is a bit later
     assert any(t > caller_end for t in bot.speech_times)  # ...and it answered
-    redis = Redis.from_url(redis_url)
-    try:
-        store = CallStore(redis)
-        lines = await store.transcript_of((await store.recent(1))[0])
-    finally:
-        await redis.aclose()
+    _, lines = await last_call(redis_url)
     assert [t for t in system_lines(lines) if t.startswith("barge-in after")], lines
