@@ -53,12 +53,13 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
 
 
-def percentile(values: list[float], q: int) -> float:
+def percentile(values: list[float], q: int) -> float | None:
+    """The q-th percentile (ms, rounded); None where the set was not run."""
     if not values:
-        return float("nan")
+        return None
     if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        return round(values[0])
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1])
 
 
 class Bench:
@@ -156,8 +157,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 premature += early
                 print(f"pauses {lead!r} every {pause_ms} ms: turns {said}, bot spoke over it: {bool(cut_in)}")
     return {
-        "barge_in_p50_ms": round(percentile(barge, 50)), "barge_in_p95_ms": round(percentile(barge, 95)),
-        "eot_p50_ms": round(percentile(eot, 50)), "eot_p95_ms": round(percentile(eot, 95)),
+        "barge_in_p50_ms": percentile(barge, 50), "barge_in_p95_ms": percentile(barge, 95),
+        "eot_p50_ms": percentile(eot, 50), "eot_p95_ms": percentile(eot, 95),
         "false_barge_ins": false_barge, "premature_ends": premature,
         "backchannel_interruptions": backchannel_hits,
         "barge_in_calls": len(barge), "eot_turns": len(eot), "echo_calls": args.echo_calls if "echo" in args.sets else 0,
