@@ -176,3 +176,21 @@ def test_vectorised_erf_matches_math_erf() -> None:
     xs = np.linspace(-6, 6, 2001, dtype=np.float32)
     # 1.5e-7 from the approximation, the rest float32 rounding: far below what moves an embedding
     assert np.max(np.abs(_erf(xs) - np.array([math.erf(float(x)) for x in xs]))) < 5e-7
+
+
+async def test_prepare_builds_the_index_once_and_the_first_turn_reuses_it(encoder: SentenceEncoder) -> None:
+    embedded: list[list[str]] = []
+
+    async def embed(texts: list[str]) -> np.ndarray:
+        embedded.append(texts)
+        return encoder.encode(texts)
+
+    brain = LocalBrain(embed, today=lambda: TODAY)
+    likely = await brain.prepare(INSTRUCTIONS, TOOLS)
+    assert "Our opening hours are Monday to Friday, 8 am to 6 pm." in likely  # a fact answer, said verbatim
+    assert any(line.startswith("Sorry, I didn't quite get that.") for line in likely)
+    assert len(embedded) == 1 and len(embedded[0]) > 4  # facts and tool phrasings
+    request = DialogRequest(INSTRUCTIONS, (Turn("user", "When are you open?"),), TOOLS, "auto")
+    outs = [o async for o in brain.respond(request)]
+    assert "8 am to 6 pm" in str(outs[0])
+    assert embedded[1:] == [["When are you open?"]]  # only the caller's words were embedded

@@ -99,11 +99,11 @@ PCM16_24K = AudioFormat("pcm16", 24000)
 
 
 class Decoder:
-    """Wire audio in `fmt` → pcm16 at `out_rate`, streaming."""
+    """Wire audio in `fmt` → pcm16 at `out_rate`, streaming, with little delay (soxr MQ: see Resampler)."""
 
     def __init__(self, fmt: AudioFormat, out_rate: int) -> None:
         self.fmt = fmt
-        self._resampler = Resampler(fmt.rate, out_rate)
+        self._resampler = Resampler(fmt.rate, out_rate, quality="MQ")
 
     def process(self, data: bytes) -> bytes:
         return self._resampler.process(self.fmt.to_pcm16(data))

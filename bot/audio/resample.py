@@ -10,14 +10,16 @@ class Resampler:
     """Keeps filter state between chunks, so a stream cut into 20 ms frames resamples seamlessly.
 
     Odd trailing bytes are carried to the next call; `flush()` drains the filter's delay.
+    `quality` is soxr's: "HQ" holds back ~66 ms of 8 → 16 kHz output, "MQ" ~26 ms with images still
+    over 110 dB down (measured); input audio uses MQ, because what the VAD hears late ends turns late.
     """
 
-    def __init__(self, in_rate: int, out_rate: int) -> None:
+    def __init__(self, in_rate: int, out_rate: int, quality: str = "HQ") -> None:
         self.in_rate = in_rate
         self.out_rate = out_rate
         self._carry = b""
         self._stream = (
-            None if in_rate == out_rate else soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality="HQ")
+            None if in_rate == out_rate else soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=quality)
         )
 
     def process(self, pcm16: bytes) -> bytes:

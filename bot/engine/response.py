@@ -29,6 +29,26 @@ from bot.realtime.session_config import SessionConfig
 log = logging.getLogger(__name__)
 CHUNK_MS = 100  # audio per delta: a cancel lands within one chunk
 FIRST_CLAUSE_MIN_WORDS = 8
+_CLAUSE_END = re.compile(r"[,:;]\s+|\s+[-–—]\s+")  # where a spoken clause ends inside a sentence
+
+
+def opening(text: str) -> str:
+    """What a reply of `text` synthesizes first: its first sentence, or that sentence's first clause."""
+    return first_clause(_SENTENCE_END.split(text.strip(), maxsplit=1)[0])[0]
+
+
+def first_clause(sentence: str) -> list[str]:
+    """A long sentence as its first clause and the rest, so its first audio comes from a few words of
+    TTS ("From our returns page:" | "Returns are accepted…"); short sentences and clauses stay whole."""
+    if len(sentence.split()) < FIRST_CLAUSE_MIN_WORDS:
+        return [sentence]
+    for m in _CLAUSE_END.finditer(sentence):
+        head, tail = sentence[: m.end()].strip(), sentence[m.end() :].strip()
+        if len(head.split()) >= 3 and len(tail.split()) >= 3:
+            return [head, tail]
+    return [sentence]
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 Emit = Callable[..., Awaitable[None]]
@@ -137,13 +157,8 @@ class ResponseRun:
                 await self._say(part)
 
     def _first_clause(self, sentence: str) -> list[str]:
-        """Split a long first sentence at its first comma: the caller hears the reply sooner."""
-        if self._message is not None or len(sentence.split()) < FIRST_CLAUSE_MIN_WORDS:
-            return [sentence]
-        head, comma, tail = sentence.partition(", ")
-        if not comma or len(head.split()) < 3 or len(tail.split()) < 3:
-            return [sentence]
-        return [head + ",", tail]
+        """Split a long first sentence after its first clause: the caller hears the reply sooner."""
+        return first_clause(sentence) if self._message is None else [sentence]
 
     async def _open_message(self) -> tuple[Item, Content]:
         if self._message is None:

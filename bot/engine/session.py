@@ -15,10 +15,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.audio.formats import Decoder
+from bot.engine.brain.base import ToolSpec
 from bot.engine.conversation import Content, Conversation, ConversationError, Item
 from bot.engine.echo_cancel import ServerEchoCanceller
 from bot.engine.input_audio import InputAudioBuffer
-from bot.engine.response import ResponseRun
+from bot.engine.response import ResponseRun, opening
 from bot.engine.runtime import EngineRuntime
 from bot.engine.transcription import Transcriptions
 from bot.engine.turns import VAD_RATE, FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
@@ -47,6 +48,7 @@ from bot.realtime.session_config import NOISE_REDUCTION, SessionConfig
 from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
+PREPARE_WAIT_S = 30  # how long TTS warm-up waits for the lane between replies before it gives up
 MIN_COMMIT_MS = 100  # the real API refuses to commit less audio than this
 
 
@@ -67,6 +69,7 @@ class EngineSession:
         self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
         self._send_lock = asyncio.Lock()
         self._echo_decoder: Decoder | None = None  # reply audio back to 16 kHz: the echo reference
+        self._preparing: asyncio.Task[None] | None = None  # the brain getting ready for new instructions
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             SessionUpdate: self._session_update,
             InputAudioBufferAppend: self._append,
@@ -96,6 +99,9 @@ class EngineSession:
         finally:
             await self._stop_response("client_cancelled", announce=False)
             await self._transcripts.aclose()
+            if self._preparing is not None:
+                self._preparing.cancel()
+                await asyncio.gather(self._preparing, return_exceptions=True)
             if self.buffer.echo is not None:
                 self.buffer.echo.close()
 
@@ -152,7 +158,29 @@ class EngineSession:
         self._set_echo_cancellation(config)
         if (old.turn_detection, old.input_format) != (config.turn_detection, config.input_format):
             self._vad, self._turns = self._make_vad()
+        if (old.instructions, old.tools) != (config.instructions, config.tools):
+            tools = tuple(ToolSpec.from_wire(t) for t in config.tools)
+            self._preparing = asyncio.create_task(self._prepare_brain(config.instructions, tools), name="prepare")
         await self.emit("session.updated", session=config.to_wire(self.dialect, self.id))
+
+    async def _prepare_brain(self, instructions: str, tools: tuple[ToolSpec, ...]) -> None:
+        """The brain gets ready, then the openings of its likely replies are synthesized (into the
+        shared TTS cache) while the TTS lane is idle, so a first reply rarely waits for TTS."""
+        try:
+            likely = await self.brain.prepare(instructions, tools)
+        except Exception:  # the first reply builds it again and reports what fails
+            log.exception("session %s: preparing the brain failed", self.id)
+            return
+        if "audio" not in self.config.modalities:
+            return
+        pool, voices = self.runtime.pool, self.runtime.voices
+        deadline = asyncio.get_running_loop().time() + PREPARE_WAIT_S
+        for text in dict.fromkeys(opening(line) for line in likely):
+            while pool.waiting("tts") or self._response is not None:  # replies first
+                if asyncio.get_running_loop().time() > deadline:
+                    return  # a busy engine: the cache fills from real replies instead
+                await asyncio.sleep(0.05)
+            await pool.run("tts", voices.synthesize, self.config.voice, text)
 
     def _set_echo_cancellation(self, config: SessionConfig) -> None:
         if config.echo_cancellation is None:

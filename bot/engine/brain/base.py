@@ -64,3 +64,9 @@ class Brain(Protocol):
     def respond(self, request: DialogRequest) -> AsyncIterator[BrainOutput]:
         """Stream the reply. Cancelling the iteration is safe and ends the reply."""
         ...
+
+    async def prepare(self, instructions: str, tools: tuple[ToolSpec, ...]) -> list[str]:
+        """Get ready to answer under these instructions and tools (the session calls it in the
+        background on session.update, while the greeting plays), so the first reply does not pay.
+        Returns replies it is likely to give, whose openings the session has synthesized ahead."""
+        ...

@@ -10,7 +10,7 @@ from typing import Any, cast
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletionChunk
 
-from bot.engine.brain.base import BrainOutput, DialogRequest, ToolCall, Turn
+from bot.engine.brain.base import BrainOutput, DialogRequest, ToolCall, ToolSpec, Turn
 from bot.errors import ConfigError
 from bot.settings import Settings
 
@@ -24,6 +24,10 @@ class OpenAIChatBrain:
         key = settings.brain_api_key.get_secret_value() if settings.brain_api_key else "unused"
         self._client = AsyncOpenAI(base_url=settings.brain_base_url, api_key=key, max_retries=1, timeout=20.0)
         self._model = settings.brain_model
+
+    async def prepare(self, instructions: str, tools: tuple[ToolSpec, ...]) -> list[str]:
+        """Nothing to get ready, nothing known of its replies: the model is behind an API."""
+        return []
 
     async def respond(self, request: DialogRequest) -> AsyncIterator[BrainOutput]:
         kwargs: dict[str, Any] = {}
