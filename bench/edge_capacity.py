@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sip.worker import rtp_ports_for
-from tests.sipp import capture, p99, render, run_sipp, silence_wav
+from tests.sipp import capture, p99, render, run_sipp, silence_file
 from tests.stack import running_stack
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -47,7 +47,7 @@ async def pids_of(pattern: str) -> list[int]:
 def prepare(work: Path, hold_ms: int) -> Path:
     """The level's folder, a 2 s mu-law WAV of line silence, and the rendered scenario."""
     work.mkdir(parents=True, exist_ok=True)
-    return render("uac_listen.xml", work / "uac.xml", WAV=silence_wav(work / "silence.wav"), HOLD_MS=hold_ms)
+    return render("uac_listen.xml", work / "uac.xml", WAV=silence_file(work / "silence.ul"), HOLD_MS=hold_ms)
 
 
 async def level(stack_sip: int, workers: int, calls: int, hold_ms: int, work: Path) -> dict[str, float]:

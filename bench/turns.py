@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.audio import phone_ulaw
-from tests.sipp import Flow, capture, render, run_sipp, ulaw_wav
+from tests.sipp import Flow, capture, render, run_sipp, ulaw_file
 from tests.stack import Stack, last_call, running_stack, softphone
 
 QUESTIONS = [
@@ -74,7 +74,7 @@ class Bench:
         self.n += 1
         work = self.work / f"call{self.n}"
         work.mkdir()
-        wav = ulaw_wav(ulaw, work / "say.wav")
+        wav = ulaw_file(ulaw, work / "say.ul")
         scenario = render("uac_audio.xml", work / "uac.xml", WAV=wav, GREETING_MS=greeting_ms, LISTEN_MS=listen_ms)
         media_port = random.randrange(30000, 39000, 2)
         async with capture(work / "rtp.pcap", f"udp and port {media_port}") as cap:

@@ -7,7 +7,6 @@ import contextlib
 import csv
 import signal
 import statistics
-import subprocess
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,25 +21,21 @@ from tests.audio import phone_ulaw
 SCENARIOS = Path(__file__).resolve().parent.parent / "infra" / "sipp"
 
 
-def mulaw_wav(text: str, path: Path) -> Path:
-    """`text` spoken by our TTS as an 8 kHz mu-law WAV (what SIPp's rtp_stream plays)."""
-    return ulaw_wav(phone_ulaw(text), path)
+def speech_file(text: str, path: Path) -> Path:
+    """`text` spoken by our TTS as raw 8 kHz mu-law (what SIPp's rtp_stream plays)."""
+    return ulaw_file(phone_ulaw(text), path)
 
 
-def ulaw_wav(ulaw: bytes, path: Path) -> Path:
-    """Raw 8 kHz mu-law bytes as a WAV file."""
-    raw = path.with_suffix(".ul")
-    raw.write_bytes(ulaw)
-    subprocess.run(["sox", "-t", "ul", "-r", "8000", "-c", "1", str(raw), "-e", "mu-law", str(path)], check=True)
+def ulaw_file(ulaw: bytes, path: Path) -> Path:
+    """Raw 8 kHz mu-law bytes for SIPp's rtp_stream, without a WAV header: SIPp 3.6.1 sends sox's
+    58-byte mu-law WAV header as audio (a 7 ms click, RMS ~13000, before every utterance)."""
+    path.write_bytes(ulaw)
     return path
 
 
-def silence_wav(path: Path, seconds: float = 2.0) -> Path:
-    """Line silence as an 8 kHz mu-law WAV (a caller who says nothing, looped by rtp_stream)."""
-    subprocess.run(
-        ["sox", "-n", "-r", "8000", "-c", "1", "-e", "mu-law", str(path), "trim", "0", str(seconds)], check=True
-    )
-    return path
+def silence_file(path: Path, seconds: float = 2.0) -> Path:
+    """Line silence as raw 8 kHz mu-law (a caller who says nothing, looped by rtp_stream)."""
+    return ulaw_file(b"\xff" * (8 * int(seconds * 1000)), path)
 
 
 def render(name: str, out: Path, **values: object) -> Path:

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from bot.state import CallStore
 from tests.audio import phone_ulaw, transcribe
 from tests.conftest import AGENT_URI
-from tests.sipp import capture, mulaw_wav, render, run_sipp, ulaw_wav
+from tests.sipp import capture, render, run_sipp, speech_file, ulaw_file
 from tests.stack import VOICEBOT, Stack, last_call, softphone
 from tests.test_sip_edge import bot_rtp_ports
 
@@ -69,7 +69,7 @@ async def test_goodbye_ends_the_call_from_the_bot_side(stack: Stack) -> None:
 
 
 async def test_transfer_refers_the_caller_to_the_agent_with_context(stack: Stack, tmp_path: Path) -> None:
-    wav = mulaw_wav("Can I talk to a person, please?", tmp_path / "ask.wav")
+    wav = speech_file("Can I talk to a person, please?", tmp_path / "ask.ul")
     scenario = render("uac_transfer.xml", tmp_path / "transfer.xml", WAV=wav, GREETING_MS=3500, AGENT=AGENT_URI)
     result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
                             workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
@@ -96,7 +96,7 @@ async def test_dtmf_digits_reach_the_call(stack: Stack, tmp_path: Path) -> None:
 async def test_caller_speaking_over_the_greeting_silences_the_bot(stack: Stack, tmp_path: Path) -> None:
     """Barge-in: the caller talks 1 s into the greeting; the bot's RTP goes quiet within a few hundred
     ms, the engine is told how much was heard, and the bot answers the question afterwards."""
-    wav = mulaw_wav("What are your opening hours on Saturday?", tmp_path / "ask.wav")
+    wav = speech_file("What are your opening hours on Saturday?", tmp_path / "ask.ul")
     scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=1000, LISTEN_MS=8000)
     media_port = random.randrange(30000, 39000, 2)
     async with capture(tmp_path / "rtp.pcap", "udp and not port 53") as cap:
@@ -206,7 +206,7 @@ async def test_caller_reading_digits_with_pauses_is_not_cut_off(stack: Stack, tm
     audio = phone_ulaw("My order number is")
     for word in ("four", "five", "seven", "two", "one", "nine", "eight."):
         audio += pause + phone_ulaw(word)
-    wav = ulaw_wav(audio, tmp_path / "digits.wav")
+    wav = ulaw_file(audio, tmp_path / "digits.ul")
     scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=4000, LISTEN_MS=14000)
     result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
                             workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip

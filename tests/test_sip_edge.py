@@ -18,7 +18,7 @@ from bot.state import CallStore
 from sip.probe import options_ping
 from sip.worker import rtp_ports_for
 from tests.conftest import CRM_SECRET
-from tests.sipp import SippResult, capture, mulaw_wav, render, run_sipp, silence_wav
+from tests.sipp import SippResult, capture, render, run_sipp, silence_file, speech_file
 from tests.stack import VOICEBOT, Stack, free_sip_port, last_call, softphone
 
 
@@ -31,7 +31,7 @@ def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
 
 
 async def test_twelve_concurrent_calls_with_audio_through_kamailio(stack: Stack, tmp_path: Path) -> None:
-    wav = mulaw_wav("What are your opening hours, please?", tmp_path / "caller.wav")
+    wav = speech_file("What are your opening hours, please?", tmp_path / "caller.ul")
     scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=3000, LISTEN_MS=9000)
     ports = bot_rtp_ports(stack)
     async with capture(tmp_path / "rtp.pcap", "udp and not port 53") as cap:
@@ -171,7 +171,7 @@ async def test_global_call_limit_refuses_the_call_over_it(stack: Stack, tmp_path
     async with lone_worker(engine, redis_url, VOICEBOT_MAX_CONCURRENT_CALLS="1") as port:
         (tmp_path / "a").mkdir()
         (tmp_path / "b").mkdir()
-        silence = mulaw_wav("Hello.", tmp_path / "hello.wav")
+        silence = speech_file("Hello.", tmp_path / "hello.ul")
         first = asyncio.create_task(call_once(render("uac_listen.xml", tmp_path / "a" / "listen.xml", WAV=silence,
                                                      HOLD_MS=5000), port, tmp_path / "a"))  # fmt: skip
         await asyncio.sleep(2.0)  # the first call is up
@@ -188,7 +188,7 @@ async def test_global_call_limit_refuses_the_call_over_it(stack: Stack, tmp_path
 
 
 async def test_calls_of_a_killed_worker_are_ended_with_a_reason(stack: Stack, tmp_path: Path) -> None:
-    silence = mulaw_wav("Hello.", tmp_path / "hello.wav")
+    silence = speech_file("Hello.", tmp_path / "hello.ul")
     call = asyncio.create_task(call_once(render("uac_listen.xml", tmp_path / "listen.xml", WAV=silence,
                                                 HOLD_MS=6000), stack.sip_port, tmp_path))  # fmt: skip
     redis = Redis.from_url(stack.redis_url)
@@ -219,7 +219,7 @@ async def test_silent_caller_is_reprompted_then_hung_up_on(stack: Stack, tmp_pat
     engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
     redis_url = stack.redis_url.rsplit("/", 1)[0] + "/4"
     async with lone_worker(engine, redis_url, VOICEBOT_IDLE_TIMEOUT_MS="2000", VOICEBOT_IDLE_MAX_REPROMPTS="2") as port:
-        wav = silence_wav(tmp_path / "silence.wav")
+        wav = silence_file(tmp_path / "silence.ul")
         scenario = render("uac_silent.xml", tmp_path / "silent.xml", WAV=wav, WAIT_MS=40000)
         result = await call_once(scenario, port, tmp_path)
         assert result.successful == 1, result.stderr  # the bot sent the BYE

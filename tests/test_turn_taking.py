@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from tests.sipp import capture, mulaw_wav, render, run_sipp
+from tests.sipp import capture, render, run_sipp, speech_file
 from tests.stack import Stack, last_call, softphone
 from tests.test_sip_edge import lone_worker
 
@@ -75,7 +75,7 @@ async def test_barge_in_driven_by_the_engines_speech_events(stack: Stack, tmp_pa
     the bot and the same policy decides: a question over the greeting stops it and gets answered."""
     engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
     redis_url = stack.redis_url.rsplit("/", 1)[0] + "/5"
-    wav = mulaw_wav("What are your opening hours on Saturday?", tmp_path / "ask.wav")
+    wav = speech_file("What are your opening hours on Saturday?", tmp_path / "ask.ul")
     scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=1000, LISTEN_MS=8000)
     async with lone_worker(engine, redis_url, VOICEBOT_LOCAL_VAD="false") as port:
         media_port = random.randrange(30000, 39000, 2)
