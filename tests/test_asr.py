@@ -19,6 +19,8 @@ from tests.audio import phone_pcm, transcriber
         ("My order is 4 5. 4 5 7.", "My order is 4 5. 4 5 7."),
         ("Yes. No.", "Yes. No."),
         ("One two three", "One two three"),
+        ("4. 4. 4. 4.", "4. 4. 4. 4."),  # an account number read slowly
+        ("Account 7. Account 7.", "Account 7. Account 7."),
     ],
 )
 def test_drop_repeats_only_drops_word_for_word_repeats_after_a_sentence_end(raw: str, kept: str) -> None:

@@ -8,7 +8,7 @@ import audioop
 import numpy as np
 import pytest
 
-from bot.audio.echo import FRAME_BYTES, CallerDetector
+from bot.audio.echo import FRAME_BYTES, CallerDetector, EchoGate
 from bot.audio.level import rms
 from tests.audio import phone_pcm
 
@@ -66,3 +66,38 @@ def test_without_the_bot_on_the_line_nothing_is_gated_or_turned_down() -> None:
     voiced, clean = run(detector, caller, bytes(len(caller)))
     assert sum(voiced) * 20 > 600 and detector.gated == 0
     assert rms(clean) > rms(caller) * 0.7  # the canceller has nothing to take away
+
+
+def quiet_caller_over_the_bot(gain_db: float) -> tuple[bytes, bytes, int]:
+    """A line that returns no echo, and a caller `gain_db` below the bot 2 s into its turn:
+    (line, what the bot played, where the caller's first word starts in ms)."""
+    bot = phone_pcm(BOT, 8000)
+    caller = audioop.mul(phone_pcm("Can I pay my bill?", 8000), 2, 10 ** (gain_db / 20))
+    at = 16000 * 2
+    line = bytearray(line_noise(len(bot)))
+    line[at : at + len(caller)] = audioop.add(bytes(line[at : at + len(caller)]), caller[: len(line) - at], 2)
+    starts = at // 16 + next(i for i in range(0, len(caller), 320) if rms(caller[i : i + 320]) > 300) // 16
+    return bytes(line), bot, starts
+
+
+def test_on_a_line_without_echo_the_gate_comes_down_and_a_soft_start_is_heard() -> None:
+    line, bot, starts = quiet_caller_over_the_bot(-10.0)
+    detector = CallerDetector()
+    before, _ = run(detector, line[: starts * 16], bot[: starts * 16])
+    assert detector.gate.gate < detector.gate.cap / 4 and not any(before)  # learnt: this line returns nothing
+    after, _ = run(detector, line[starts * 16 :], bot[starts * 16 :])
+    onset = starts + next(i for i, v in enumerate(after) if v) * 20
+    assert starts <= onset <= starts + 40
+    # The fixed gate (no adaptation: its floor is its cap) hears the same caller only later, if at all.
+    fixed = CallerDetector(gate=EchoGate(floor_db=8.0))
+    voiced, _ = run(fixed, line, bot)
+    assert next((i for i, v in enumerate(voiced) if v), len(voiced)) * 20 > onset
+
+
+@pytest.mark.parametrize("delay_ms", [60, 400])
+def test_on_a_line_with_echo_the_gate_stays_up(delay_ms: int) -> None:
+    bot = phone_pcm(BOT, 8000)
+    line = audioop.add(echo_of(bot, delay_ms), line_noise(len(bot)), 2)
+    detector = CallerDetector()
+    run(detector, line, bot)
+    assert detector.gate.gate == detector.gate.cap

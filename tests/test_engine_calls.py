@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from bot.engine.response import opening
+from bot.engine.runtime import EngineRuntime
 from tests.audio import phone_pcm, phone_ulaw, silence, transcribe
 from tests.client import RawClient, audio_of, compress, types
 from tests.conftest import connect
@@ -216,3 +218,19 @@ async def test_semantic_vad_waits_through_pauses_in_a_digit_run(engine_url: str)
     assert digits.endswith("72198") or len(digits) >= 6, semantic[0]["transcript"]
     plain = await turns({"type": "server_vad", "silence_duration_ms": 500})
     assert len(plain) > 1  # a fixed 500 ms silence cuts the same caller off
+
+
+async def test_session_update_has_the_openings_of_likely_replies_synthesized(
+    runtime: EngineRuntime, beta: RawClient
+) -> None:
+    fact = "Our parking garage on Elm Street opens at 7 am, and it closes at 9 pm on weekdays."
+    await beta.send({"type": "session.update", "session": {"instructions": "You are Acme's assistant.\n" + fact}})
+    voice = (await beta.until("session.updated"))[-1]["session"]["voice"]
+    first = opening(fact)
+    assert first == "Our parking garage on Elm Street opens at 7 am,"
+    for _ in range(200):  # the brain embeds its facts, then the TTS lane synthesizes openings (a few s at most)
+        if runtime.voices.cached(voice, first):
+            break
+        await asyncio.sleep(0.1)
+    assert runtime.voices.cached(voice, first)
+    assert runtime.voices.cached(voice, "Sure.")

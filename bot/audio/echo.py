@@ -11,6 +11,13 @@ delayed and attenuated. Two stages keep that echo from ever counting as the call
    A residual echo (or an echo the filter has not learnt yet) is always well below that; a caller
    talking over the bot is about as loud as the bot. The trade-off: a caller far quieter than the
    bot (more than `gate_db` below it) cannot interrupt, as on a half-duplex speakerphone.
+   The gate adapts to the line: the loudest the line (before cancellation) has been next to the
+   bot's audio, plus a margin, is as loud as its echo can be. The gate follows it `lag_ms` late (so
+   a caller talking over the bot does not raise the gate against their own first words) and only
+   once the bot has talked for a whole echo window plus that lag (so the echo, however late, has been
+   heard). On a line that returns little or nothing, the gate comes down (to `floor_db` at most) and
+   the soft start of a caller's word ("Can…") counts at once; on a line with a strong echo (−12 dB)
+   it stays at `gate_db`. An echo that grows louder raises it `lag_ms` later.
 
 3. Residual echo suppression (G.168's non-linear processor): while the bot's audio is on the line,
    frames that are not caller speech are passed on `suppress_db` quieter, so what is left of the echo
@@ -31,6 +38,7 @@ import webrtcvad
 from bot.audio.level import rms
 
 STRONG = 2  # 6 dB above the echo gate: a frame no echo comes near
+LOUD = 1000  # RMS (−30 dBFS): bot audio loud enough for the gate to matter and its echo to be measured
 RATE = 8000
 FRAME_MS = 20
 FRAME_SAMPLES = RATE * FRAME_MS // 1000
@@ -62,12 +70,23 @@ class EchoGate:
     could be, and if not, turn it down."""
 
     def __init__(self, gate_db: float = 8.0, window_ms: int = 1200, suppress_ms: int = 600,
-                 suppress_db: float = 30.0, hangover_ms: int = 300) -> None:  # fmt: skip
+                 suppress_db: float = 30.0, hangover_ms: int = 300, floor_db: float = 25.0,
+                 margin_db: float = 6.0, memory_ms: int = 3000, lag_ms: int = 500) -> None:  # fmt: skip
         """`window_ms`: how late the echo may come back (line delay, both jitter buffers, a far end
-        starved of CPU); `suppress_ms`: how long after the bot's audio the residual is turned down."""
-        self.gate = 10 ** (-gate_db / 20)
+        starved of CPU); `suppress_ms`: how long after the bot's audio the residual is turned down;
+        `floor_db`, `margin_db`, `memory_ms`, `lag_ms`: the adaptive gate's lowest point, its margin
+        over the loudest line-to-bot ratio seen, how long a ratio is remembered and how late it
+        counts (frames with loud bot audio in the echo window)."""
+        self.cap = 10 ** (-gate_db / 20)  # the gate until the line is known, and its highest
+        self.floor = 10 ** (-floor_db / 20)
+        self.margin = 10 ** (margin_db / 20)
+        self.gate = self.cap
         self.suppress = 10 ** (-suppress_db / 20)
         self._ref_levels: deque[int] = deque(maxlen=max(1, window_ms // FRAME_MS))
+        self._returns: deque[float] = deque(maxlen=max(1, memory_ms // FRAME_MS))
+        self._lagging: deque[float] = deque(maxlen=max(1, lag_ms // FRAME_MS))
+        self._learn_frames = max(1, (window_ms + lag_ms) // FRAME_MS)
+        self._heard = 0  # frames of the line observed with the bot's audio in the echo window
         self._suppress_frames = max(1, suppress_ms // FRAME_MS)
         self._since_audio = self._suppress_frames  # frames since the bot's audio was last on the line
         self.hangover_frames = hangover_ms // FRAME_MS
@@ -78,6 +97,19 @@ class EchoGate:
         level = rms(ref) if ref else 0
         self._ref_levels.append(level)
         self._since_audio = 0 if level else self._since_audio + 1
+
+    def observe(self, line: bytes) -> None:
+        """This frame of the line before cancellation: next to the bot's audio, its level bounds the
+        echo's. Sets the gate once a whole echo window of it has been heard (see the module doc)."""
+        echo = self.echo_level
+        if echo < LOUD:
+            return  # the bot's audio is too quiet here to tell its echo from line noise
+        if len(self._lagging) == self._lagging.maxlen:
+            self._returns.append(self._lagging[0])
+        self._lagging.append(rms(line) / echo)
+        self._heard += 1
+        if self._heard >= self._learn_frames and self._returns:
+            self.gate = min(self.cap, max(self.floor, max(self._returns) * self.margin))
 
     @property
     def frames_since_audio(self) -> int:
@@ -125,6 +157,7 @@ class CallerDetector:
         None for silence). Returns the frame to pass on (echo removed) and whether it is caller speech."""
         self.frames += 1
         self.gate.reference(ref)
+        self.gate.observe(mic)
         clean = mic
         # Long after the bot's last audio there is no echo left to cancel: skip the filter (most of a call).
         if self.aec is not None and len(mic) == FRAME_BYTES and self.gate.frames_since_audio <= self.tail_frames:

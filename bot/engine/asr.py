@@ -78,11 +78,14 @@ def drop_repeats(text: str) -> str:
 
     A short encoder window can make whisper transcribe a turn two or more times over. Only repeats
     that start at a sentence end and copy the start word for word are dropped; a caller who really
-    says the same thing twice loses nothing the reply needs.
+    says the same thing twice loses nothing the reply needs. Digits are never dropped ("4. 4. 4." is
+    an account number read slowly, not a loop).
     """
     for cut in (m.end() for m in re.finditer(r"[.?!]\s+", text)):
         head, tail = text[:cut].strip(), text[cut:].strip()
         h, t = _words(head), _words(tail)
+        if any(w.isdigit() for w in h):
+            return text  # a repeat of a digit is a digit
         if h and t and all(w == h[i % len(h)] for i, w in enumerate(t)):
             return head
     return text

@@ -160,6 +160,8 @@ class EngineSession:
             self._vad, self._turns = self._make_vad()
         if (old.instructions, old.tools) != (config.instructions, config.tools):
             tools = tuple(ToolSpec.from_wire(t) for t in config.tools)
+            if self._preparing is not None:
+                self._preparing.cancel()  # for instructions no longer in force
             self._preparing = asyncio.create_task(self._prepare_brain(config.instructions, tools), name="prepare")
         await self.emit("session.updated", session=config.to_wire(self.dialect, self.id))
 
@@ -180,7 +182,11 @@ class EngineSession:
                 if asyncio.get_running_loop().time() > deadline:
                     return  # a busy engine: the cache fills from real replies instead
                 await asyncio.sleep(0.05)
-            await pool.run("tts", voices.synthesize, self.config.voice, text)
+            try:
+                await pool.run("tts", voices.synthesize, self.config.voice, text)
+            except Exception:  # a full lane or a failing voice: real replies report it
+                log.warning("session %s: TTS warm-up stopped", self.id, exc_info=True)
+                return
 
     def _set_echo_cancellation(self, config: SessionConfig) -> None:
         if config.echo_cancellation is None:

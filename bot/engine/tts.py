@@ -74,6 +74,11 @@ class VoiceBank:
                 self._voices[key] = EspeakVoice(key.removeprefix("espeak:"))
             return self._voices[key]
 
+    def cached(self, name: str, sentence: str) -> bool:
+        """Whether `sentence` in voice `name` is synthesized already (a reply starting with it waits for no TTS)."""
+        with self._lock:
+            return (name.lower(), sentence) in self._cache
+
     def synthesize(self, name: str, sentence: str) -> bytes:
         """pcm16 of one sentence in voice `name`. Greetings and stock phrases repeat on every call, so
         results are cached (LRU, `CACHE_SIZE` sentences; the least recently used is dropped)."""
