@@ -20,32 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.engine.asr import Transcriber
+from tests.audio import CALLER_SENTENCES as SENTENCES
 from tests.audio import phone_pcm
 
-SENTENCES = [
-    "What are your opening hours, please?", "Where is my order 4 5 7 2 1, please?", "Can I return something I bought?",
-    "What is my balance on account 7 7 3 1?", "Do you charge for shipping?", "Hello there.",
-    "I want to track my package.", "When are you open on Friday?", "Thank you very much.",
-    "How long do I have to return an item?", "Is shipping free?", "Has my order 3 3 8 1 2 shipped yet?",
-    "What time do you close?", "Hi, good morning.", "I'd like to check my balance.", "Can I send back a product?",
-    "Goodbye.", "Uh huh.", "Yeah.", "Okay.", "No, that's all, thanks.", "Yes, please.",
-    "I want to book an appointment.", "How do I reset my voicemail pin?", "Can I speak to a person?",
-    "My phone number is 5 5 5 0 1 0 0.", "The code is 3 8 1 9 0.", "My account number is 7 2 4 4.",
-    "I was charged twice for the same order and I would like a refund.",
-    "My internet has been down since yesterday morning and nobody called me back.",
-    "Can you move my appointment to next Tuesday afternoon?",
-    "I need to update the billing address on my account.",
-    "The package arrived damaged, the box was completely crushed.",
-    "I'd like to cancel my subscription at the end of this month.",
-    "What is the status of my refund?", "Could you repeat that, please?",
-    "I didn't receive a confirmation email.", "Is there a store near me that is open on Sunday?",
-    "Please transfer me to the billing department.", "I moved last week and need to change my address.",
-    "My card number ends in 4 4 1 9.", "The router keeps blinking orange.",
-    "Can I pay my bill with a credit card over the phone?", "Why is my bill higher than last month?",
-    "I'm calling about order number 9 0 1 2 3.", "Sorry, I meant Wednesday, not Tuesday.",
-    "Hello, I have a question about my last invoice, there is a charge I don't recognise.",
-    "Actually, never mind, I found it.",
-]  # fmt: skip
 NUMBER_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
                 "six": "6", "seven": "7", "eight": "8", "nine": "9"}  # fmt: skip
 
