@@ -29,6 +29,9 @@ class EngineRuntime:
     settings: Settings
     stats: EngineStats = field(default_factory=EngineStats)
     embed_cache: dict[str, np.ndarray] = field(default_factory=dict)
+    # TTS warm-up (EngineSession._prepare_brain) runs in one session at a time, one job at a time,
+    # so that sessions starting together never fill the TTS lane their greetings need.
+    warming: bool = False
 
     @classmethod
     def load(cls, settings: Settings) -> EngineRuntime:

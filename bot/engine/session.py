@@ -175,18 +175,24 @@ class EngineSession:
             return
         if "audio" not in self.config.modalities:
             return
-        pool, voices = self.runtime.pool, self.runtime.voices
-        deadline = asyncio.get_running_loop().time() + PREPARE_WAIT_S
-        for text in dict.fromkeys(opening(line) for line in likely):
-            while pool.waiting("tts") or self._response is not None:  # replies first
-                if asyncio.get_running_loop().time() > deadline:
-                    return  # a busy engine: the cache fills from real replies instead
-                await asyncio.sleep(0.05)
-            try:
-                await pool.run("tts", voices.synthesize, self.config.voice, text)
-            except Exception:  # a full lane or a failing voice: real replies report it
-                log.warning("session %s: TTS warm-up stopped", self.id, exc_info=True)
-                return
+        runtime = self.runtime
+        pool, voices, voice = runtime.pool, runtime.voices, self.config.voice
+        todo = [t for t in dict.fromkeys(opening(line) for line in likely) if not voices.cached(voice, t)]
+        if not todo or runtime.warming:
+            return  # all cached (the usual case after the first call), or another session is at it
+        runtime.warming = True
+        try:
+            deadline = asyncio.get_running_loop().time() + PREPARE_WAIT_S
+            for text in todo:
+                while pool.waiting("tts") or self._response is not None:  # replies first
+                    if asyncio.get_running_loop().time() > deadline:
+                        return  # a busy engine: the cache fills from real replies instead
+                    await asyncio.sleep(0.05)
+                await pool.run("tts", voices.synthesize, voice, text)
+        except Exception:  # a full lane or a failing voice: real replies report it
+            log.warning("session %s: TTS warm-up stopped", self.id, exc_info=True)
+        finally:
+            runtime.warming = False
 
     def _set_echo_cancellation(self, config: SessionConfig) -> None:
         if config.echo_cancellation is None:
