@@ -10,7 +10,7 @@ from bot.engine.response import opening
 from bot.engine.runtime import EngineRuntime
 from tests.audio import phone_pcm, phone_ulaw, silence, transcribe
 from tests.client import RawClient, audio_of, compress, types
-from tests.conftest import connect
+from tests.conftest import connect, serve_engine
 
 INSTRUCTIONS = (
     "You are the voice assistant of Acme Telecom. Be brief and friendly.\n"
@@ -234,3 +234,23 @@ async def test_session_update_has_the_openings_of_likely_replies_synthesized(
         await asyncio.sleep(0.1)
     assert runtime.voices.cached(voice, first)
     assert runtime.voices.cached(voice, "Sure.")
+
+
+async def test_a_session_whose_openings_are_cached_leaves_the_tts_lane_alone(runtime: EngineRuntime) -> None:
+    """Warm-up costs the first call only: 96 calls starting together once each sent every opening
+    through the TTS lane (cached or not) and polled it, and greetings came late or not at all."""
+    fact = "Our depot on Quay Road opens at 6 am, and it closes at 11 pm on weekdays."
+    async with serve_engine(runtime) as url:
+        async with connect(url) as first:
+            await first.send({"type": "session.update", "session": {"instructions": fact}})
+            for _ in range(600):  # up to 6 s: the brain indexes, then the openings are synthesized
+                if runtime.voices.cached("alloy", opening(fact)) and not runtime.pool.waiting("tts"):
+                    break
+                await asyncio.sleep(0.01)
+            assert runtime.voices.cached("alloy", opening(fact))
+        jobs = runtime.pool.jobs["tts"]
+        async with connect(url) as second:
+            await second.send({"type": "session.update", "session": {"instructions": fact}})
+            await second.until("session.updated")
+            await asyncio.sleep(1.0)  # its warm-up has run by now (it finds everything cached)
+        assert runtime.pool.jobs["tts"] == jobs

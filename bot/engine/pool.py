@@ -25,6 +25,7 @@ class InferencePool:
         self.max_waiting = max_waiting
         self._executors = {lane: ThreadPoolExecutor(1, thread_name_prefix=f"engine-{lane}") for lane in LANES}
         self._waiting = dict.fromkeys(LANES, 0)
+        self.jobs = dict.fromkeys(LANES, 0)  # jobs admitted per lane since start
 
     def waiting(self, lane: Lane) -> int:
         return self._waiting[lane]
@@ -33,6 +34,7 @@ class InferencePool:
         if self._waiting[lane] >= self.max_waiting:
             raise OverloadedError(f"engine {lane} lane is full ({self.max_waiting} jobs waiting); try again shortly")
         self._waiting[lane] += 1
+        self.jobs[lane] += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executors[lane], fn, *args)
         finally:
