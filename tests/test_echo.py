@@ -8,7 +8,7 @@ import audioop
 import numpy as np
 import pytest
 
-from bot.audio.echo import FRAME_BYTES, CallerDetector, EchoGate
+from bot.audio.echo import FRAME_BYTES, CallerDetector, EchoGate, SlidingMax
 from bot.audio.level import rms
 from tests.audio import phone_pcm
 
@@ -101,3 +101,13 @@ def test_on_a_line_with_echo_the_gate_stays_up(delay_ms: int) -> None:
     detector = CallerDetector()
     run(detector, line, bot)
     assert detector.gate.gate == detector.gate.cap
+
+
+def test_sliding_max_is_the_max_of_the_last_values() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 1000, 500).tolist()
+    window = SlidingMax(7)
+    for i, v in enumerate(values):
+        window.push(v)
+        assert window.max == max(values[max(0, i - 6) : i + 1])
+    assert SlidingMax(3).max == 0.0

@@ -45,6 +45,28 @@ FRAME_SAMPLES = RATE * FRAME_MS // 1000
 FRAME_BYTES = FRAME_SAMPLES * 2
 
 
+class SlidingMax:
+    """The largest of the last `size` values, O(1) per value (a monotonic queue): the gate asks for
+    it on every frame of every call."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._n = 0
+        self._q: deque[tuple[int, float]] = deque()  # (position, value), values decreasing
+
+    def push(self, value: float) -> None:
+        while self._q and self._q[-1][1] <= value:
+            self._q.pop()
+        self._q.append((self._n, value))
+        self._n += 1
+        if self._q[0][0] <= self._n - 1 - self.size:
+            self._q.popleft()
+
+    @property
+    def max(self) -> float:
+        return self._q[0][1] if self._q else 0.0
+
+
 class EchoCanceller:
     """Speex AEC over 20 ms frames of pcm16. `tail_ms` must cover the whole echo path:
     the far end's delay plus both jitter buffers (a phone network adds 100-300 ms)."""
@@ -82,10 +104,10 @@ class EchoGate:
         self.margin = 10 ** (margin_db / 20)
         self.gate = self.cap
         self.suppress = 10 ** (-suppress_db / 20)
-        self._ref_levels: deque[int] = deque(maxlen=max(1, window_ms // FRAME_MS))
-        self._returns: deque[float] = deque(maxlen=max(1, memory_ms // FRAME_MS))
+        self._ref_levels = SlidingMax(max(1, window_ms // FRAME_MS))
+        self._returns = SlidingMax(max(1, memory_ms // FRAME_MS))
         self._lagging: deque[float] = deque(maxlen=max(1, lag_ms // FRAME_MS))
-        self._learn_frames = max(1, (window_ms + lag_ms) // FRAME_MS)
+        self._learn_frames = max(1, window_ms // FRAME_MS) + max(1, lag_ms // FRAME_MS)
         self._heard = 0  # frames of the line observed with the bot's audio in the echo window
         self._suppress_frames = max(1, suppress_ms // FRAME_MS)
         self._since_audio = self._suppress_frames  # frames since the bot's audio was last on the line
@@ -95,7 +117,7 @@ class EchoGate:
     def reference(self, ref: bytes | None) -> None:
         """What was played on this frame's tick (None: nothing)."""
         level = rms(ref) if ref else 0
-        self._ref_levels.append(level)
+        self._ref_levels.push(level)
         self._since_audio = 0 if level else self._since_audio + 1
 
     def observe(self, line: bytes) -> None:
@@ -105,11 +127,11 @@ class EchoGate:
         if echo < LOUD:
             return  # the bot's audio is too quiet here to tell its echo from line noise
         if len(self._lagging) == self._lagging.maxlen:
-            self._returns.append(self._lagging[0])
+            self._returns.push(self._lagging[0])
         self._lagging.append(rms(line) / echo)
         self._heard += 1
-        if self._heard >= self._learn_frames and self._returns:
-            self.gate = min(self.cap, max(self.floor, max(self._returns) * self.margin))
+        if self._heard >= self._learn_frames:  # (> the lag: some ratios have come through it)
+            self.gate = min(self.cap, max(self.floor, self._returns.max * self.margin))
 
     @property
     def frames_since_audio(self) -> int:
@@ -118,7 +140,7 @@ class EchoGate:
 
     @property
     def echo_level(self) -> int:
-        return max(self._ref_levels, default=0)
+        return int(self._ref_levels.max)
 
     def is_echo(self, level: int) -> bool:
         """Too quiet, next to the bot's own audio, to be anything but its echo."""
