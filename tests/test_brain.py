@@ -189,6 +189,9 @@ async def test_prepare_builds_the_index_once_and_the_first_turn_reuses_it(encode
     likely = await brain.prepare(INSTRUCTIONS, TOOLS)
     assert "Our opening hours are Monday to Friday, 8 am to 6 pm." in likely  # a fact answer, said verbatim
     assert any(line.startswith("Sorry, I didn't quite get that.") for line in likely)
+    assert "Sure. Could you tell me the order number?" in likely  # the real ask line, for each tool
+    confirms = [line for line in likely if line.startswith("Just to confirm:")]
+    assert confirms and all("get order status" not in c for c in confirms)  # only tools that change things
     assert len(embedded) == 1 and len(embedded[0]) > 4  # facts and tool phrasings
     request = DialogRequest(INSTRUCTIONS, (Turn("user", "When are you open?"),), TOOLS, "auto")
     outs = [o async for o in brain.respond(request)]

@@ -63,13 +63,15 @@ class LocalBrain:
 
     async def prepare(self, instructions: str, tools: tuple[ToolSpec, ...]) -> list[str]:
         """Embed the facts and tool phrasings now (~0.5 s on 2 cores the first time), not on the first
-        turn; returns replies it is likely to give (stock lines, fact answers, and an example of each
-        templated line, which shares its opening with the real one)."""
+        turn; returns replies it is likely to give: stock lines, fact answers, and each templated
+        line (ask, confirm, tool result) filled with example values, from the same templates."""
         index = await self._index_for(instructions, tools)
         request = DialogRequest(instructions, (), tools, "auto")
-        likely = ["Sure. Could you tell me your order number?",
-                  "Just to confirm: book appointment, date 2 December, time 10 am. Shall I go ahead?",
-                  "Here is what I found: the status is shipped, the delivery is Friday.",
+        example = {"status": "shipped", "delivery": "Friday", "date": "2 December", "time": "10 am"}
+        likely = [*(_ask_line(t, p) for t in tools for p in t.required),
+                  *(_confirm_line(t, {p: example.get(p, "4 5 7 2 1") for p in t.required})
+                    for t in tools if _consequential(t)),
+                  speak_tool_result(json.dumps(example))[0],
                   "Sorry, I didn't catch that. Could you say it again?",
                   "Okay, I won't do that. " + ANYTHING_ELSE, ANYTHING_ELSE, self._fallback(request),
                   *(_smalltalk(intent) for intent in SMALLTALK), *index.answers.values()]  # fmt: skip
@@ -132,12 +134,11 @@ class LocalBrain:
         if missing:
             pending.asking, pending.confirming = missing[0], False
             self._pending = pending
-            return f"Sure. Could you tell me {_describe(pending.tool, missing[0])}?"
-        if pending.tool.name.split("_")[0].lower() in CONSEQUENTIAL and not pending.confirming:
+            return _ask_line(pending.tool, missing[0])
+        if _consequential(pending.tool) and not pending.confirming:
             pending.asking, pending.confirming = None, True
             self._pending = pending
-            details = ", ".join(f"{humanize(k)} {slots.spoken(v)}" for k, v in pending.args.items())
-            return f"Just to confirm: {humanize(pending.tool.name)}, {details}. Shall I go ahead?"
+            return _confirm_line(pending.tool, pending.args)
         self._pending = None
         return ToolCall(pending.tool.name, pending.args)
 
@@ -207,6 +208,20 @@ class LocalBrain:
             able = ", ".join(humanize(t.name) for t in request.tools[:4])
             return f"Sorry, I didn't quite get that. I can help with things like: {able}. What would you like to do?"
         return "Sorry, I didn't quite get that. Could you put it another way?"
+
+
+def _consequential(tool: ToolSpec) -> bool:
+    """A tool that changes something (pay, book, cancel…): the caller confirms before it runs."""
+    return tool.name.split("_")[0].lower() in CONSEQUENTIAL
+
+
+def _ask_line(tool: ToolSpec, param: str) -> str:
+    return f"Sure. Could you tell me {_describe(tool, param)}?"
+
+
+def _confirm_line(tool: ToolSpec, args: dict[str, Any]) -> str:
+    details = ", ".join(f"{humanize(k)} {slots.spoken(v)}" for k, v in args.items())
+    return f"Just to confirm: {humanize(tool.name)}, {details}. Shall I go ahead?"
 
 
 def _describe(tool: ToolSpec, param: str) -> str:
