@@ -170,7 +170,7 @@ async def test_identified_caller_verifies_and_pays_with_confirmation(stack: Stac
     tools = [line["text"].split(" ", 1)[0] for line in lines if line["role"] == "tool"]
     assert tools == ["get_balance", "verify_identity", "get_order_status", "get_balance", "pay_bill", "pay_bill"], lines
     bot = " ".join(line["text"] for line in lines if line["role"] == "bot")
-    assert "verify" in bot and "$42.50" in bot and "Shall I go ahead?" in bot, bot
+    assert "verify" in bot and "$42.50" in bot and "Just to confirm" in bot, bot
     receipts = [line["text"] for line in lines if line["role"] == "bot" and "received" in line["text"]]
     assert len(receipts) == 2 and receipts[0] == receipts[1], receipts  # the same payment, not a second one
     redis = Redis.from_url(stack.redis_url)

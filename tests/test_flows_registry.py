@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.engine.brain.local import speak_tool_result
+from bot.engine.brain.wording import result_line
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
 CTX = CallContext("call-1", "sip:caller@x", "sip:bot@y")
@@ -62,6 +62,6 @@ async def test_failures_are_spoken_gracefully_and_logged(
     with caplog.at_level(logging.ERROR, logger="flows.registry"):
         result = await registry().call(name, arguments, CTX)
     assert "error" in result.output and result.action is None
-    said, _ = speak_tool_result(json.dumps(result.output))
-    assert said.startswith("Sorry, I couldn't complete that") and not said.endswith(".."), said
+    said, _ = result_line(json.dumps(result.output))
+    assert said.startswith("Sorry, I couldn't do that") and not said.endswith(".."), said
     assert logged in caplog.text

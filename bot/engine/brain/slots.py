@@ -1,206 +1,341 @@
-"""Argument extraction from what a caller said: digits, amounts, dates, times, names, enums, yes/no.
+"""Tool arguments from what a caller said, read by each parameter's schema.
 
-Pure functions over recogniser text. Phone ASR writes "four five seven" as "4 5 7", "4-5-7", "457" or
-"for 5-7", so digit runs are normalised before they are read.
+A parameter's kind comes from its JSON schema (type, format, enum), then its name and description.
+Spans are read in a fixed order (dates before digits, so a year is never a ZIP code) and each span
+feeds one parameter at most. A parameter is filled only from evidence for it: a value of its kind
+next to a word that names it, or the only place such a value can go, or the answer to a question
+about it. Pure functions over recogniser text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
-_WORD_DIGIT = {
-    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-}  # fmt: skip
-# Homophones that ASR writes in front of a digit run ("for 5-7-2-1" was "four five seven two one").
-_HOMOPHONE_DIGIT = {"for": "4", "to": "2", "too": "2", "won": "1", "ate": "8"}
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december"]  # fmt: skip
-_YES = re.compile(
-    r"\b(yes|yeah|yep|yup|sure|correct|right|ok|okay|go ahead|please do|do it|confirm|absolutely|that's right)\b", re.I
-)
-_NO = re.compile(r"\b(no|nope|don't|do not|cancel that|stop|wrong|not right|never mind)\b", re.I)
-_DIGIT_RUN = re.compile(r"(?<![\d.$])\d(?:(?:[ ,\-]|, )?\d)*(?![\d]|\.\d)")
-_MONEY = [
-    re.compile(r"\$\s?(\d[\d,]*(?:\.\d{1,2})?)"),
-    re.compile(r"(\d[\d,]*(?:\.\d{1,2})?)\s*(?:dollars?|bucks|usd)(?:\s*(?:and\s*)?(\d{1,2})\s*cents?)?", re.I),
-]
-_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a\.?\s?m\.?|p\.?\s?m\.?)(?=\W|$)", re.I)
-_TIME_24 = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
-_NAME = re.compile(r"\b(?:my name is|name's|this is|i am|i'm)\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)?)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+from bot.engine.brain import lexicon, when
+from bot.engine.brain.base import ToolSpec
+from bot.engine.brain.numbers import normalise
 
 Span = tuple[int, int]
+# The order parameters are read in: the most specific readings take their spans first.
+ORDER = ("date", "time", "money", "email", "address", "code", "digits", "number", "enum", "boolean", "name", "text")
+_GENERIC = frozenset(lexicon.stems("id number code value the a of to for new type date time name string digit "
+                                   "character e g eg identifier reference"))  # fmt: skip
+_DIGIT_RUN = re.compile(r"(?<![\d.$:/])\d(?:(?:[ ,\-]|, )?\d)*(?![\d/:]|\.\d|st|nd|rd|th)")
+_CODE = re.compile(r"(?<![\w])(?:[A-Z]{1,3}|\d+)(?:[ \-,.]{0,2}(?:[A-Z]|\d+)\b){1,9}(?![\w])")
+_MONEY = [
+    re.compile(r"\$\s?(\d[\d,]*(?:\.\d{1,2})?)"),
+    re.compile(r"(\d[\d,]*(?:\.\d{1,2})?)\s*(?:dollars?|bucks|usd)(?:\s*(?:and\s*)?(\d{1,2})(?:\s*cents?)?\b)?", re.I),
+    re.compile(r"(\d{1,2})\s*cents?\b", re.I),
+]
+_MONEY_CUE = re.compile(r"\b(pay|paying|payment|charge|put|send|refund|make it|amount|of)\s+$", re.I)
+_PAIR = re.compile(r"\b(\d{1,4})\s(\d{2})\b(?!\s?\d)")
+_BARE_NUMBER = re.compile(r"(?<![\d.])\d[\d,]*(?:\.\d{1,2})?(?![\d])")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ADDRESS = re.compile(
+    r"\b\d{1,6}[A-Za-z]?\s+(?:[A-Za-z]+\s+){1,3}?(?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|court|ct|way|"
+    r"boulevard|blvd|place|pl|terrace|circle|parkway|highway|close|crescent)\b\.?(?:,?\s*(?:apartment|apt|unit|suite)"
+    r"\s*\w+)?",
+    re.I,
+)
+_NAME = re.compile(r"\b(?:my name is|name's|this is|i am|i'm|it's|under)\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)?)")
+_ON = re.compile(
+    r"\b(turn (?:it |them )?on|switch (?:it |them )?on|enable|start|resume|sign me up|activate|yes|want)\b", re.I
+)
+_OFF = re.compile(r"\b(turn (?:it |them )?off|switch (?:it |them )?off|disable|stop|cancel|no longer|don't want|"
+                  r"unsubscribe|opt out|no more|quit)\b", re.I)  # fmt: skip
+_FILLER = re.compile(r"^\W*(?:(?:um+|uh+|er+|hmm+|so|well|yeah|yes|okay|ok|sure|right|oh|it's|it is|that's|that is|"
+                     r"the|my)\b\W*)+", re.I)  # fmt: skip
+_UTTERANCE = frozenset(("question", "query", "text", "message", "description", "details", "issue", "problem",
+                        "request", "utterance", "prompt", "search", "topic"))  # fmt: skip
+_LENGTH = re.compile(r"\b(\d{1,2})[- ](?:digit|character|letter|char)", re.I)
+_MIXED = re.compile(r"\b(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{3,}\b")
 
 
-def normalise_digits(text: str) -> str:
-    """Digit words to numerals, and a homophone before a digit run to its digit."""
-    words = re.split(r"(\s+|[,\-])", text)
-    out = [_WORD_DIGIT.get(w.lower(), w) for w in words]
-    for i, w in enumerate(out):
-        rest = "".join(out[i + 1 :]).lstrip(" ,-")
-        if w.lower() in _HOMOPHONE_DIGIT and re.match(r"\d(?:[ ,\-]?\d)", rest):
-            out[i] = _HOMOPHONE_DIGIT[w.lower()]
-    return "".join(out)
+@dataclass(frozen=True)
+class Param:
+    """A tool parameter as the brain reads it."""
 
+    name: str
+    schema: dict[str, Any]
+    kind: str
+    cues: frozenset[str]  # stems of words that name it ("order", "zip", "prescription")
+    length: int | None  # digits or characters expected, if the schema says
+    required: bool
 
-def is_yes(text: str) -> bool:
-    return bool(_YES.search(text)) and not _NO.search(text)
-
-
-def is_no(text: str) -> bool:
-    return bool(_NO.search(text))
-
-
-def digit_runs(text: str, taken: list[Span]) -> list[tuple[Span, str]]:
-    runs = []
-    for m in _DIGIT_RUN.finditer(text):
-        if not _overlaps(m.span(), taken):
-            runs.append((m.span(), re.sub(r"\D", "", m.group())))
-    return runs
-
-
-def money(text: str, taken: list[Span]) -> tuple[Span, float] | None:
-    for pattern in _MONEY:
-        for m in pattern.finditer(text):
-            if _overlaps(m.span(), taken):
-                continue
-            value = float(m.group(1).replace(",", ""))
-            if m.lastindex and m.lastindex >= 2 and m.group(2):
-                value += int(m.group(2)) / 100
-            return m.span(), round(value, 2)
-    return None
-
-
-def time_of_day(text: str) -> str | None:
-    m = _TIME.search(text)
-    if m:
-        hour, minute = int(m.group(1)) % 12, int(m.group(2) or 0)
-        if m.group(3).lower().startswith("p"):
-            hour += 12
-        return f"{hour:02d}:{minute:02d}"
-    m = _TIME_24.search(text)
-    if m:
-        return f"{int(m.group(1)):02d}:{m.group(2)}"
-    if re.search(r"\bnoon\b", text, re.I):
-        return "12:00"
-    return None
-
-
-def date(text: str, today: dt.date) -> str | None:
-    low = text.lower()
-    if m := re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", low):
-        return m.group(0)
-    if "day after tomorrow" in low:
-        return (today + dt.timedelta(days=2)).isoformat()
-    if "tomorrow" in low:
-        return (today + dt.timedelta(days=1)).isoformat()
-    if "today" in low:
-        return today.isoformat()
-    for i, month in enumerate(_MONTHS, start=1):
-        dated = re.search(rf"\b{month}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", low)
-        if dated:  # a full date, e.g. a date of birth: the year as said
-            try:
-                return dt.date(int(dated.group(2)), i, int(dated.group(1))).isoformat()
-            except ValueError:
-                return None
-        m = re.search(
-            rf"\b{month}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{month}\b", low
-        )
-        if m:
-            day = int(m.group(1) or m.group(2))
-            year = today.year if (i, day) >= (today.month, today.day) else today.year + 1
-            try:
-                return dt.date(year, i, day).isoformat()
-            except ValueError:
-                return None
-    for i, name in enumerate(_WEEKDAYS):
-        if re.search(rf"\b{name}\b", low):
-            ahead = (i - today.weekday()) % 7 or 7
-            return (today + dt.timedelta(days=ahead)).isoformat()
-    return None
-
-
-def person_name(text: str) -> str | None:
-    m = _NAME.search(text)
-    return m.group(1) if m else None
+    @property
+    def label(self) -> str:
+        """How to name it to a caller: its description, or its name in words."""
+        desc = str(self.schema.get("description", "")).strip().rstrip(".")
+        if desc and len(desc.split()) <= 8:
+            return desc[0].lower() + desc[1:] if not desc[:2].isupper() else desc
+        return re.sub(r"[_\-]+", " ", self.name).strip().lower()
 
 
 def kind_of(name: str, schema: dict[str, Any]) -> str:
-    """How to read a parameter: from its schema first, then from its name."""
+    """How to read a parameter: from its schema first, then from its name and description."""
     low = name.lower()
+    desc = str(schema.get("description", ""))
     typ = schema.get("type")
     fmt = schema.get("format", "")
+    words = set(re.split(r"[_\W]+", low))
     if "enum" in schema:
         return "enum"
     if typ == "boolean":
         return "boolean"
-    if fmt == "date" or low.endswith("date") or low in ("day", "date_of_birth", "dob"):
-        return "date"
-    if fmt == "time" or low.endswith("time"):
-        return "time"
-    if fmt == "email" or "email" in low:
-        return "email"
-    if any(k in low for k in ("amount", "price", "total", "sum", "payment")):
-        return "money"
-    if typ in ("integer", "number"):
+    if typ in ("integer", "number") or fmt in ("date", "time", "email"):
+        if any(k in low for k in ("amount", "price", "total", "sum", "payment", "cost")) or re.search(
+            r"\b(dollars?|amount|usd|\$)", desc, re.I
+        ):
+            return "money"
+        if fmt in ("date", "time", "email"):
+            return str(fmt)
         return "number"
-    if any(k in low for k in ("_id", "number", "code", "zip", "phone", "digits", "pin", "account")) or low == "id":
+    if low.endswith("date") or words & {"day", "dob", "birth", "birthday"}:
+        return "date"
+    if low.endswith("time") or "hour" in words:
+        return "time"
+    if "email" in low:
+        return "email"
+    if "address" in words or re.search(r"\bstreet address\b", desc, re.I):
+        return "address"
+    if any(k in low for k in ("amount", "price", "total", "payment")):
+        return "money"
+    if words & {"code", "reference", "confirmation", "pnr", "locator", "ticket"} or _MIXED.search(desc) or (
+        re.search(r"\bcharacters?\b", desc, re.I)
+    ):  # fmt: skip
+        return "code"
+    if words & {"id", "number", "zip", "phone", "digits", "pin", "account", "postal", "postcode", "keys", "extension"}:
         return "digits"
     if low.endswith("name"):
         return "name"
     return "text"
 
 
-def extract(
-    name: str, schema: dict[str, Any], text: str, taken: list[Span], today: dt.date, *, asked: bool = False
-) -> Any:
-    """The value for one parameter found in `text`, or None. Spans used are appended to `taken`.
+_CACHE: dict[str, tuple[Param, ...]] = {}
+_CACHE_SIZE = 512  # tool schemas; overflow: forget the oldest
 
-    `asked`: the caller is answering a question about this very parameter, so a bare number counts
-    as an amount ("forty two fifty").
-    """
-    kind = kind_of(name, schema)
-    norm = normalise_digits(text)
-    if kind == "money":
-        found = money(norm, taken)
-        if found:
-            taken.append(found[0])
-            return found[1]
-        bare = re.search(r"\d[\d,]*(?:\.\d{1,2})?", norm) if asked else None
-        if bare is None or _overlaps(bare.span(), taken):
-            return None
-        taken.append(bare.span())
-        return float(bare.group().replace(",", ""))
-    if kind in ("digits", "number"):
-        runs = digit_runs(norm, taken)
-        if not runs:
-            return None
-        span, digits = max(runs, key=lambda r: len(r[1]))
-        taken.append(span)
-        if kind == "number":
-            return int(digits) if schema.get("type") == "integer" else float(digits)
-        return digits
+
+def _params(tool: ToolSpec) -> tuple[Param, ...]:
+    key = tool.name + json.dumps(tool.parameters, sort_keys=True, default=str)
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            del _CACHE[next(iter(_CACHE))]
+        _CACHE[key] = _build_params(tool)
+    return _CACHE[key]
+
+
+def _build_params(tool: ToolSpec) -> tuple[Param, ...]:
+    out = []
+    for name, schema in tool.properties.items():
+        if not isinstance(schema, dict):
+            continue
+        desc = str(schema.get("description", ""))
+        cues = frozenset(lexicon.stems(re.sub(r"[_\-]+", " ", name) + " " + desc)) - lexicon.STOP - _GENERIC
+        m = _LENGTH.search(desc)
+        length = int(m.group(1)) if m else 5 if "zip" in name.lower() else None
+        out.append(Param(name, schema, kind_of(name, schema), cues, length, name in tool.required))
+    return tuple(out)
+
+
+def params(tool: ToolSpec) -> tuple[Param, ...]:
+    return _params(tool)
+
+
+def param(tool: ToolSpec, name: str) -> Param | None:
+    return next((p for p in _params(tool) if p.name == name), None)
+
+
+@dataclass
+class Reading:
+    """The utterance being read: normalised text, with spans already used blanked out."""
+
+    text: str
+    taken: list[Span]
+
+    def free(self) -> str:
+        chars = list(self.text)
+        for a, b in self.taken:
+            chars[a:b] = "#" * (b - a)
+        return "".join(chars)
+
+    def take(self, span: Span) -> None:
+        self.taken.append(span)
+
+
+def read(tool: ToolSpec, text: str, today: dt.date, *, asked: str | None = None, only: set[str] | None = None,
+         skip: set[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Every argument of `tool` that `text` gives evidence for. `asked`: the parameter the caller is
+    answering about (a bare value counts for it); `only` / `skip`: names to read / not to read."""
+    reading = Reading(normalise(text), [])
+    ps = sorted(params(tool), key=lambda p: (p.name != asked, ORDER.index(p.kind)))
+    found: dict[str, Any] = {}
+    for p in ps:
+        if (only is not None and p.name not in only) or (skip and p.name in skip):
+            continue
+        same_kind = [q for q in ps if q.kind == p.kind and q.name not in found and q.name != p.name]
+        value = _read_one(p, reading, today, asked=p.name == asked, alone=not same_kind, raw=text)
+        if value is not None:
+            found[p.name] = value
+    return found
+
+
+def _cued(p: Param, text: str, span: Span, window: int = 32) -> bool:
+    """A word naming `p` just before the span (or just after it, for "two bags")."""
+    around = lexicon.stems(text[max(0, span[0] - window) : span[0]]) + lexicon.stems(text[span[1] : span[1] + 16])[:2]
+    return bool(p.cues & set(around))
+
+
+def _read_one(p: Param, r: Reading, today: dt.date, *, asked: bool, alone: bool, raw: str) -> Any:
+    free = r.free()
+    kind = p.kind
     if kind == "date":
-        return date(norm, today)
-    if kind == "time":
-        return time_of_day(norm)
-    if kind == "email":
-        m = _EMAIL.search(text)
-        return m.group(0) if m else None
-    if kind == "name":
-        return person_name(text)
-    if kind == "boolean":
-        return True if is_yes(text) else False if is_no(text) else None
-    if kind == "enum":
-        for option in schema["enum"]:
-            if str(option).lower().replace("_", " ") in text.lower():
-                return option
+        found = when.date(free, today)
+        if found and (asked or alone or _cued(p, free, found[0])):
+            r.take(found[0])
+            return found[1]
         return None
-    return text.strip() or None
+    if kind == "time":
+        got = when.time_of_day(free, asked=asked)
+        if got and (asked or alone or _cued(p, free, got[0])):
+            r.take(got[0])
+            return got[1]
+        return None
+    if kind == "money":
+        money = _money(free, asked=asked)
+        if money:
+            r.take(money[0])
+            return money[1]
+        return None
+    if kind == "email":
+        m = _EMAIL.search(raw)
+        return m.group() if m else None
+    if kind == "address":
+        m = _ADDRESS.search(free)
+        if m:
+            r.take(m.span())
+            return " ".join(m.group().rstrip(".").split())
+        return _answer_text(raw) if asked else None
+    if kind == "code":
+        return _code(p, r, free, asked=asked, alone=alone)
+    if kind == "digits":
+        return _digits(p, r, free, asked=asked, alone=alone)
+    if kind == "number":
+        return _number(p, r, free, asked=asked)
+    if kind == "enum":
+        return _enum(p, raw)
+    if kind == "boolean":
+        if not (asked or p.required):
+            return None
+        on, off = _ON.search(raw), _OFF.search(raw)
+        return False if off else True if on else None
+    if kind == "name":
+        m = _NAME.search(raw)
+        if m:
+            return m.group(1)
+        caps = re.findall(r"\b[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)?", raw)
+        return caps[-1] if asked and caps else None
+    if asked:
+        return _answer_text(raw)
+    # Only a parameter that holds the caller's own words takes them unasked (a location is asked for).
+    return raw.strip() if p.required and alone and p.name.lower() in _UTTERANCE else None
+
+
+def _answer_text(raw: str) -> str | None:
+    text = _FILLER.sub("", raw).strip(" .,!?")
+    return text or None
+
+
+def _money(free: str, *, asked: bool) -> tuple[Span, float] | None:
+    for pattern in _MONEY:
+        for m in pattern.finditer(free):
+            if pattern is _MONEY[2]:
+                return m.span(), int(m.group(1)) / 100
+            value = float(m.group(1).replace(",", ""))
+            if m.lastindex and m.lastindex >= 2 and m.group(2):
+                value += int(m.group(2)) / 100
+            return m.span(), round(value, 2)
+    for m in _PAIR.finditer(free):  # "15 50" said as an amount: fifteen fifty
+        if asked or _MONEY_CUE.search(free[: m.start()]):
+            return m.span(), round(int(m.group(1)) + int(m.group(2)) / 100, 2)
+    for m in _BARE_NUMBER.finditer(free):
+        if asked or _MONEY_CUE.search(free[: m.start()]):
+            return m.span(), round(float(m.group().replace(",", "")), 2)
+    return None
+
+
+def _digits(p: Param, r: Reading, free: str, *, asked: bool, alone: bool) -> str | None:
+    runs = [(m.span(), re.sub(r"\D", "", m.group())) for m in _DIGIT_RUN.finditer(free)]
+    keys = p.name.lower() in ("digits", "keys", "extension") or "key" in p.cues
+    least = 1 if keys or asked else 3
+    runs = [(s, d) for s, d in runs if len(d) >= least]
+    if p.length:
+        exact = [(s, d) for s, d in runs if len(d) == p.length]
+        runs = exact or ([] if not asked else runs)
+    if not runs:
+        return None
+    cued = [(s, d) for s, d in runs if _cued(p, free, s)]
+    if cued:
+        span, digits = max(cued, key=lambda x: len(x[1]))
+    elif asked or (alone and (p.required or p.length)):
+        span, digits = max(runs, key=lambda x: len(x[1]))
+    else:
+        return None
+    r.take(span)
+    return digits
+
+
+def _code(p: Param, r: Reading, free: str, *, asked: bool, alone: bool) -> str | None:
+    found = []
+    for m in _CODE.finditer(free):
+        code = re.sub(r"[^A-Z\d]", "", m.group())
+        if any(ch.isdigit() for ch in code) and len(code) >= 3 and not (p.length and len(code) != p.length):
+            found.append((m.span(), code))
+    if not found:
+        digits = _digits(p, r, free, asked=asked, alone=alone)
+        return digits
+    cued = [f for f in found if _cued(p, free, f[0])]
+    if cued or asked or alone:
+        span, code = max(cued or found, key=lambda x: len(x[1]))
+        r.take(span)
+        return code
+    return None
+
+
+def _number(p: Param, r: Reading, free: str, *, asked: bool) -> int | float | None:
+    integer = p.schema.get("type") == "integer"
+    value: float | None = None
+    for m in _BARE_NUMBER.finditer(free):
+        if asked or _cued(p, free, m.span(), window=12):
+            value = float(m.group().replace(",", ""))
+            r.take(m.span())
+            break
+    if value is None:
+        words = "|".join(re.escape(c) for c in p.cues)
+        a = re.search(rf"\b(?:a|an|one)\s+(?:\w+\s+)?(?:{words})", free, re.I) if words else None
+        if a and _cued(p, free, (a.end(), a.end()), window=len(a.group()) + 1):
+            value = 1.0
+        elif words and re.search(rf"\ba couple (?:of\s+)?(?:{words})", free, re.I):
+            value = 2.0
+    if value is None:
+        return None
+    lo, hi = p.schema.get("minimum"), p.schema.get("maximum")
+    if (isinstance(lo, int | float) and value < lo) or (isinstance(hi, int | float) and value > hi):
+        return None
+    return int(value) if integer else value
+
+
+def _enum(p: Param, raw: str) -> Any:
+    said = lexicon.concepts(raw)
+    for option in p.schema["enum"]:
+        words = lexicon.concepts(str(option).replace("_", " "))
+        named = {w for w in words if ":" in w} or words  # a concept when the option names one
+        if named and named <= said:
+            return option
+    return None
 
 
 def spoken(value: Any) -> str:
@@ -210,7 +345,3 @@ def spoken(value: Any) -> str:
     if isinstance(value, float):
         return f"${value:,.2f}"
     return str(value)
-
-
-def _overlaps(span: Span, taken: list[Span]) -> bool:
-    return any(span[0] < b and a < span[1] for a, b in taken)
