@@ -22,6 +22,7 @@ from bot.engine.brain.base import ToolSpec
 
 Kind = Literal["tool", "fact"]
 LEXICAL_WEIGHT = 0.35
+LEXICAL_FLOOR = 3.0  # one known word is not the whole story: "do you fly to Tokyo?" is not a flight tool
 VERB_WEIGHT = 1.5  # what to do tells tools over the same thing apart (book / move / cancel an appointment)
 KNOWLEDGE = re.compile(r"\b(question|questions|knowledge|faq|information|answer)\b", re.I)
 _ABOUT_US = re.compile(r"^\W*(?:\w+\W+)?(?:do|does|are|is|can|will) (?:you|your|there|it|i|we)\b", re.I)
@@ -80,8 +81,10 @@ def tool_option(tool: ToolSpec) -> Option:
     if first:
         phrasings.append(first_person(first).rstrip("."))
     phrasings += examples
-    if obj:
-        phrasings += [f"I want to {v} my {obj}" for v in verb_group(tool)[:3] if " " not in v or v.startswith("look")]
+    group = verb_group(tool)
+    if obj and not obj.startswith(("to ", "with ")):
+        phrasings += [f"I want to {v} my {obj}" for v in group[:3] if " " not in v or v.startswith("look")]
+    phrasings += lexicon.CALL_CONTROL_PHRASES.get(group[0], ())
     params = " ".join(humanize(n) + " " + str(s.get("description", "")) for n, s in tool.properties.items()
                       if isinstance(s, dict))  # fmt: skip
     enums = " ".join(str(v) for s in tool.properties.values() if isinstance(s, dict) for v in s.get("enum", []))
@@ -136,7 +139,7 @@ class Ranker:
         best = np.full(len(self.options), -1.0)
         np.maximum.at(best, self._owner, cos)
         said = {c for c in lexicon.concepts(text) if c in self._idf}
-        total = sum(self._idf[c] * (VERB_WEIGHT if c.startswith("v:") else 1.0) for c in said) or 1.0
+        total = max(sum(self._idf[c] * (VERB_WEIGHT if c.startswith("v:") else 1.0) for c in said), LEXICAL_FLOOR)
         out = []
         for i, o in enumerate(self.options):
             lex = sum(self._idf[c] * (VERB_WEIGHT if c.startswith("v:") else 1.0) for c in said & o.concepts) / total

@@ -47,6 +47,12 @@ VERBS: tuple[tuple[str, ...], ...] = (
     ("set", "turn", "switch", "enable", "disable", "toggle", "remind", "reminder", "notification", "text"),
 )  # fmt: skip
 
+# How callers ask for the things every phone line does, said to tools of that verb whatever their names.
+CALL_CONTROL_PHRASES: dict[str, tuple[str, ...]] = {
+    "transfer": ("can I speak to someone", "put me through to a person", "I want a real human agent"),
+    "end": ("goodbye, that's all", "thanks, I'm done, bye"),
+}
+
 # Things: what the request is about.
 NOUNS: tuple[tuple[str, ...], ...] = (
     ("order", "package", "parcel", "delivery", "shipment", "stuff", "item", "purchase", "router", "arrive", "shipped",
@@ -68,7 +74,7 @@ NOUNS: tuple[tuple[str, ...], ...] = (
     ("meter", "reading", "read my meter"),
     ("service", "supply", "account"),
     ("return", "send back", "send something back", "refund", "exchange"),
-    ("hours", "open", "close", "closing", "opening"),
+    ("hours", "opening hours", "business hours", "open", "close", "closing", "opening", "what time"),
     ("ship", "shipping", "postage", "delivery charge"),
     ("move house", "moving", "new address", "new flat", "new place", "relocating"),
 )  # fmt: skip
@@ -95,15 +101,19 @@ def _entries() -> list[tuple[tuple[str, ...], str]]:
 def concepts(text: str) -> set[str]:
     """The concepts a text mentions ("v:cancel", "n:appointment"), and its content stems as they are.
     Longer phrases are matched first and use up their words ("dropped off" is not "drop")."""
-    words: list[str | None] = list(stems(text))
-    plain = {w for w in words if w is not None and w not in STOP}
+    said = stems(text)
+    plain = {w for w in said if w not in STOP}
     found: set[str] = set()
-    for phrase, concept in _entries():
-        n = len(phrase)
-        for i in range(len(words) - n + 1):
-            if tuple(words[i : i + n]) == phrase:
-                found.add(concept)
-                words[i : i + n] = [None] * n
+    for kind in ("v:", "n:"):  # a verb phrase does not use up a noun ("no electricity" is still power)
+        words: list[str | None] = list(said)
+        for phrase, concept in _entries():
+            if not concept.startswith(kind):
+                continue
+            n = len(phrase)
+            for i in range(len(words) - n + 1):
+                if tuple(words[i : i + n]) == phrase:
+                    found.add(concept)
+                    words[i : i + n] = [None] * n
     return found | plain
 
 
