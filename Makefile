@@ -42,6 +42,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
+	$(BIN)/python bench/brain.py
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/engine_latency.py
 	$(BIN)/python bench/edge_capacity.py

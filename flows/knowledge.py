@@ -13,6 +13,8 @@ from importlib import resources
 import snowballstemmer
 from rank_bm25 import BM25Okapi
 
+from bot.engine.brain.lexicon import concepts  # pure text: the brain's concept groups, no models
+
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     [
@@ -62,6 +64,10 @@ _STOP = frozenset(
         "about",
         "have",
         "has",
+        "if",
+        "s",
+        "so",
+        "just",
     ]
 )
 MIN_SCORE = 1.0  # below this the best passage does not answer the question
@@ -77,8 +83,11 @@ _STEM = snowballstemmer.stemmer("english")
 
 
 def tokens(text: str) -> list[str]:
-    """Content words, stemmed ("returns", "returned" → "return")."""
-    return list(_STEM.stemWords([w for w in _WORD.findall(text.lower()) if w not in _STOP]))
+    """Content words, stemmed ("returns", "returned" → "return"), and the things they name as concepts
+    ("broadband" and "wifi" both name n:internet), so a paraphrase meets the page's own words."""
+    words = list(_STEM.stemWords([w for w in _WORD.findall(text.lower()) if w not in _STOP]))
+    named = sorted(c for c in concepts(text) if c.startswith("n:"))
+    return words + named + named  # a concept counts as much as the page's title
 
 
 def load_passages() -> list[Passage]:

@@ -80,6 +80,7 @@ NOUNS: tuple[tuple[str, ...], ...] = (
 )  # fmt: skip
 
 _STEM = snowballstemmer.stemmer("english")
+_PARTICLES = frozenset(("back", "off", "up", "out", "through", "in", "over", "round", "down"))
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -114,6 +115,10 @@ def concepts(text: str) -> set[str]:
                 if tuple(words[i : i + n]) == phrase:
                     found.add(concept)
                     words[i : i + n] = [None] * n
+            if n == 2 and phrase[1] in _PARTICLES:  # a phrasal verb split: "send it back", "call the visit off"
+                for i, w in enumerate(words):
+                    if w == phrase[0] and phrase[1] in words[i + 2 : i + 4]:
+                        found.add(concept)
     return found | plain
 
 

@@ -1,11 +1,11 @@
 """The offline brain: a dialog manager over the session's instructions and tools.
 
 Each caller turn is read for dialog acts (yes, no, "say that again", "that's all, bye") and ranked
-against every tool and every fact in the instructions (intents.Ranker). It acts only on a clear
-winner: two close tools get a question ("Would you like to move or cancel your appointment?"),
-a consequential tool on a weak match gets a check first. Arguments are read by schema (slots),
-missing ones are asked for, consequential tools are confirmed, and corrections replace values.
-A half-done request survives a side question. One instance per session: it keeps the dialog state.
+against every tool and every fact in the instructions (index.SessionIndex); choice.winner acts only
+on a clear winner and asks between close ones ("Would you like to move or cancel your
+appointment?"). Arguments are read by schema (slots), missing ones are asked for, tools that change
+something are confirmed, corrections replace values, and a half-done request survives a side
+question. One instance per session: it keeps the dialog state.
 """
 
 from __future__ import annotations
@@ -13,40 +13,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
+from bot.engine.brain import acts, slots, wording
+from bot.engine.brain.base import BrainOutput, DialogRequest, ToolCall, ToolSpec
+from bot.engine.brain.choice import ACCEPT, MARGIN, consequential, has_value, winner
+from bot.engine.brain.index import Embed, Ranking, SessionIndex
+from bot.engine.brain.intents import Scored, humanize, is_knowledge_tool
+from bot.engine.brain.knowledge import greeting
 
-from bot.engine.brain import acts, lexicon, slots, wording
-from bot.engine.brain.base import BrainOutput, DialogRequest, ToolCall, ToolSpec, Turn
-from bot.engine.brain.intents import (
-    Option,
-    Ranker,
-    Scored,
-    fact_option,
-    humanize,
-    is_about_us,
-    is_knowledge_tool,
-    is_question,
-    tool_option,
-    verb_concept,
-)
-from bot.engine.brain.knowledge import facts, greeting
-from bot.engine.brain.numbers import normalise
-
-Embed = Callable[[list[str]], Awaitable[np.ndarray]]
-
-ACCEPT = 0.50  # combined score a tool or fact needs to be acted on
-MARGIN = 0.05  # how far the winner must lead the next tool, or the caller is asked which
-ARGS_BONUS = 0.12  # a tool whose required arguments the words fill (all of them: the whole bonus)
-VERB_PENALTY = 0.10  # a tool that changes something, named without its verb ("do you fly to Tokyo?")
-READ_ONLY = {"get", "check", "look", "lookup", "find", "search", "list", "show", "track", "tell", "answer", "verify",
-             "query", "fetch", "read", "view"}  # fmt: skip
-CALL_CONTROL = {"transfer", "connect", "end", "hang", "press", "send", "speak", "talk", "escalate", "forward", "dial"}
 DEFAULT_GREETING = "Hello, thanks for calling. How can I help you today?"
+NOT_HEARD = "Sorry, I didn't catch that. Could you say it again?"
+BACK = "Now, back to your request."
 DidKind = Literal["call", "ask", "confirm", "clarify", "fact", "say"]
+_CORRECTING = re.compile(r"\b(actually|i meant|i mean|sorry|wrong|make it|change it|instead)\b", re.I)
+_BARE_KINDS = ("number", "money", "date", "time", "enum", "boolean", "digits", "code")  # correctable by a bare value
 
 
 @dataclass(frozen=True)
@@ -72,36 +55,22 @@ class _Pending:
         return [name for name in self.tool.required if name not in self.args]
 
 
-@dataclass
-class _Index:
-    ranker: Ranker
-    answers: dict[str, str]
-
-
-def consequential(tool: ToolSpec) -> bool:
-    """A tool that changes something for the caller (pay, book, cancel, refill…): confirmed first.
-    Look-ups and call control (transfer, end, press keys) are not."""
-    verb = humanize(tool.name).split(" ")[0]
-    return verb not in READ_ONLY | CALL_CONTROL
-
-
 class LocalBrain:
     def __init__(self, embed: Embed, today: Callable[[], dt.date] = dt.date.today) -> None:
         self._embed = embed
         self._today = today
         self._pending: _Pending | None = None
         self._suspended: _Pending | None = None  # a request waiting while a side question's tool runs
-        self._choice: tuple[str, ...] = ()
+        self._choice: tuple[str, ...] = ()  # tools just offered as a choice
         self._last_call: ToolCall | None = None
         self._memory: dict[str, Any] = {}  # argument values the caller gave earlier in the call
-        self._offered_more = False
+        self._offered_more = False  # the last reply asked "anything else?"
         self._turn = 0
         self._index_key: tuple[str, tuple[ToolSpec, ...]] | None = None
-        self._index: asyncio.Task[_Index] | None = None
-        self.decision: Decision | None = None
+        self._index: asyncio.Task[SessionIndex] | None = None
         self._specs: dict[str, ToolSpec] = {}
-        self._index_answers: dict[str, str] = {}
-        self._fills: dict[str, int] = {}  # tool → arguments the last turn's words fill
+        self._answers: dict[str, str] = {}
+        self.decision: Decision | None = None
 
     async def prepare(self, instructions: str, tools: tuple[ToolSpec, ...]) -> list[str]:
         """Embed the facts and tool phrasings now (not on the first turn); returns lines it is likely
@@ -109,7 +78,7 @@ class LocalBrain:
         index = await self._index_for(instructions, tools)
         likely = [wording.ask_line(t, p, i) for t in tools for p in t.required for i in range(len(wording.OPENERS))]
         likely += [*wording.ANYTHING_ELSE, wording.help_line(tools), _unknown(tools), _goodbye(), _declined(0),
-                   "Sorry, I didn't catch that. Could you say it again?", *index.answers.values()]  # fmt: skip
+                   NOT_HEARD, *index.answers.values()]  # fmt: skip
         return list(dict.fromkeys(likely))
 
     async def respond(self, request: DialogRequest) -> AsyncIterator[BrainOutput]:
@@ -119,13 +88,13 @@ class LocalBrain:
             yield self._instructed(request)
             return
         if last.role == "tool_result":
-            yield self._speak_result(request, last.text)
+            yield self._speak_result(last.text)
             return
         out = await self._on_user(request, last.text.strip())
         if isinstance(out, ToolCall):
             self._last_call = out
             self._memory.update(out.arguments)
-            self._decide("call", tool=out.name, args=out.arguments)
+            self.decision = Decision("call", tool=out.name, args=out.arguments)
         else:
             self._offered_more = any(out.endswith(line) for line in wording.ANYTHING_ELSE)
         yield out
@@ -134,9 +103,8 @@ class LocalBrain:
 
     async def _on_user(self, request: DialogRequest, text: str) -> BrainOutput:
         if not text:
-            return self._say("repeat", "Sorry, I didn't catch that. Could you say it again?")
+            return self._say("repeat", NOT_HEARD)
         said = acts.acts(text)
-        tools = self._tools(request)
         pending = self._pending
         if pending and pending.confirming:
             out = self._on_confirming(pending, text, said)
@@ -147,106 +115,67 @@ class LocalBrain:
             if pending.asking in got:
                 pending.args.update(got)
                 return self._advance(pending)
-        if "repeat" in said and not _has_value(text):
-            return self._say("repeat", _last_said(request) or "Sorry, could you say that again?", remember=False)
-        ranked = await self._rank(request, text, tools)
-        if pending and pending.asking:
-            ranked = [s for s in ranked if s.option.key != pending.tool.name]
+        if "repeat" in said and not has_value(text):
+            return self._say("repeat", _last_said(request) or "Sorry, could you say that again?")
+        ranking = await self._rank(request, text)
+        scored = ranking.scored
+        if pending and pending.asking:  # not an answer: the same request again says nothing new
+            scored = [s for s in scored if s.option.key != pending.tool.name]
         elif pending is None and self._last_call is not None and ("no" in said or _CORRECTING.search(text)):
             again = self._redo(text)
             if again is not None:
                 return again
         if self._choice:
-            picked = self._pick(ranked, text)
-            self._choice = ()
+            picked, self._choice = self._pick(scored, text), ()
             if picked is not None:
                 return self._start(picked, text)
-        top = ranked[0] if ranked else None
-        strong_tool = top is not None and top.option.kind == "tool" and top.score >= ACCEPT + 0.1
-        end = next((t for t in tools if humanize(t.name).split(" ")[0] in ("end", "hang")), None)
-        if ("done" in said or ("no" in said and self._offered_more and len(text.split()) <= 6)) and (
-            not strong_tool or (top is not None and end is not None and top.option.key == end.name)
-        ) and not _has_value(text):  # fmt: skip
+        top = scored[0] if scored else None
+        end = next((t for t in self._specs.values() if humanize(t.name).split(" ")[0] in ("end", "hang")), None)
+        strong = (
+            top is not None
+            and top.option.kind == "tool"
+            and top.score >= ACCEPT + 0.1
+            and top.option.key != (end and end.name)
+        )
+        leaving = "done" in said or ("no" in said and self._offered_more and len(text.split()) <= 6)
+        if leaving and not strong and not has_value(text):
             self._pending = None
             return ToolCall(end.name, {}) if end else self._say("goodbye", _goodbye())
         if "help" in said:
-            return self._say("help", wording.help_line(tools))
+            return self._say("help", wording.help_line(tuple(self._specs.values())))
         if top is None or top.score < ACCEPT:
             if "thanks" in said:
                 return self._say("welcome", "You're welcome. " + self._anything_else())
             if "greeting" in said:
                 return self._say("greeting", "Hello! How can I help you today?")
-        return self._choose(request, ranked, text, tools)
+        return self._act(Ranking(scored, ranking.fills), text)
 
-    def _choose(
-        self, request: DialogRequest, ranked: list[Scored], text: str, tools: tuple[ToolSpec, ...]
-    ) -> BrainOutput:
+    def _act(self, ranking: Ranking, text: str) -> BrainOutput:
         pending = self._pending
-        top = ranked[0] if ranked else None
-        knowledge = next((t for t in tools if is_knowledge_tool(t)), None)
-        if top is None or top.score < ACCEPT:
-            if knowledge and is_question(text):  # a question nothing else fits: the catch-all looks it up
-                return self._start(knowledge, text)
+        verdict = winner(ranking.scored, text, self._specs, ranking.fills)
+        if verdict.kind == "none":
             if pending and pending.asking:
-                return self._say("ask", "Sorry, " + wording.ask_line(pending.tool, pending.asking, None),
-                                 kind="ask", tool=pending.tool.name, param=pending.asking)  # fmt: skip
-            return self._say("unknown", _unknown(tools))
-        if top.option.kind == "fact":
-            answer = self._index_answers.get(top.option.key, top.option.key)
+                return self._said(Decision("ask", tool=pending.tool.name, param=pending.asking),
+                                  "Sorry, " + wording.ask_line(pending.tool, pending.asking, None))  # fmt: skip
+            return self._say("unknown", _unknown(tuple(self._specs.values())))
+        if verdict.kind == "fact":
+            answer = self._answers.get(str(verdict.key), str(verdict.key))
             if pending and pending.asking:  # a side question: answer it, then back to the request
                 back = wording.ask_line(pending.tool, pending.asking, self._turn)
-                return self._said(Decision("fact"), f"{answer} Now, back to your request. {back}")
+                return self._said(Decision("fact"), f"{answer} {BACK} {back}")
             self._pending = None
             return self._said(Decision("fact"), f"{answer} {self._anything_else()}")
-        tools_ranked = [
-            s for s in ranked if s.option.kind == "tool" and not is_knowledge_tool(self._specs[s.option.key])
-        ]
-        if knowledge and top.option.key == knowledge.name and tools_ranked:
-            other = tools_ranked[0]
-            if top.score - other.score < MARGIN and (_has_value(text) or not is_question(text)):
-                top = other  # a request with details is for the tool that takes them, not the catch-all
-        verbs = {c for c in lexicon.concepts(text) if c.startswith("v:")} & top.option.concepts
-        fills = self._fills.get(top.option.key, 0)
-        if not fills:  # values said that only a close rival can take decide for it ("put $40 on my bill")
-            taker = next((s for s in tools_ranked[:3] if self._fills.get(s.option.key) and top.score - s.score < MARGIN
-                          and s.option.key in self._specs and self._specs[s.option.key].required), None)  # fmt: skip
-            if taker is not None:
-                top, fills = taker, self._fills[taker.option.key]
-        rivals = [
-            s
-            for s in tools_ranked
-            if s.option is not top.option
-            and top.score - s.score < MARGIN
-            and verbs <= s.option.concepts  # a verb the caller said that only the winner has decides
-            and (not fills or self._fills.get(s.option.key, 0))
-        ]  # so do values only the winner takes
-        if top.option.key in self._specs and not is_knowledge_tool(self._specs[top.option.key]):
-            rivals += self._same_thing(top, tools_ranked, text, rivals)
-        if rivals:
-            names = (top.option.key, *(s.option.key for s in rivals[:2]))
-            self._choice = names
-            specs = [t for n in names for t in tools if t.name == n]
-            return self._said(Decision("clarify", options=names), wording.choice_line(specs))
-        tool = next(t for t in tools if t.name == top.option.key)
+        if verdict.kind == "clarify":
+            self._choice = verdict.options
+            line = wording.choice_line([self._specs[n] for n in verdict.options])
+            return self._said(Decision("clarify", options=verdict.options), line)
+        tool = self._specs[str(verdict.key)]
         if pending and pending.asking and is_knowledge_tool(tool):
-            self._suspended = pending
+            self._suspended = pending  # the request goes on once the answer is said
         return self._start(tool, text)
 
-    def _same_thing(self, top: Scored, ranked: list[Scored], text: str, rivals: list[Scored]) -> list[Scored]:
-        """Tools about the same thing when the caller named the thing but not what to do with it
-        ("it's about my appointment"): each is a rival, however the scores fell."""
-        said = lexicon.concepts(text)
-        if any(c.startswith("v:") and c in top.option.concepts for c in said) or _has_value(text):
-            return []
-        things = {c for c in said if c.startswith("n:")} & top.option.concepts
-        if not things:
-            return []
-        return [s for s in ranked if s.option is not top.option and s not in rivals and things <= s.option.concepts
-                and top.score - s.score < 3 * MARGIN]  # fmt: skip
-
     def _start(self, tool: ToolSpec, text: str) -> BrainOutput:
-        fresh = _Pending(tool)
-        fresh.args.update(slots.read(tool, text, self._today()))
+        fresh = _Pending(tool, slots.read(tool, text, self._today()))
         for name in fresh.missing():
             if name in self._memory:
                 fresh.args[name] = self._memory[name]
@@ -274,19 +203,16 @@ class LocalBrain:
         if last is None or tool is None or not last.arguments:
             return None
         changed = self._correction(_Pending(tool, dict(last.arguments)), text)
-        if not changed:
-            return None
-        return self._advance(_Pending(tool, {**last.arguments, **changed}))
+        return self._advance(_Pending(tool, {**last.arguments, **changed})) if changed else None
 
     def _correction(self, pending: _Pending, text: str) -> dict[str, Any]:
         """New values for the request: "no, it's 4 5 7 2 2", "actually make it Friday", "make it two"."""
         got = slots.read(pending.tool, text, self._today())
         if got:
             return {k: v for k, v in got.items() if pending.args.get(k) != v}
-        order = ("number", "money", "date", "time", "enum", "boolean", "digits", "code")
-        held = sorted((p for p in slots.params(pending.tool) if p.name in pending.args and p.kind in order),
-                      key=lambda p: order.index(p.kind))  # fmt: skip
-        for p in held:  # a bare value ("make it two"): the parameter it fits best
+        held = sorted((p for p in slots.params(pending.tool) if p.name in pending.args and p.kind in _BARE_KINDS),
+                      key=lambda p: _BARE_KINDS.index(p.kind))  # fmt: skip
+        for p in held:  # a bare value: the parameter it fits best
             value = slots.read(pending.tool, text, self._today(), asked=p.name, only={p.name}).get(p.name)
             if p.kind in ("digits", "code") and len(str(value or "")) != len(str(pending.args[p.name])):
                 continue  # an identifier is corrected by one of the same length
@@ -310,32 +236,29 @@ class LocalBrain:
         self._pending = None
         return ToolCall(pending.tool.name, dict(pending.args))
 
-    def _pick(self, ranked: list[Scored], text: str) -> ToolSpec | None:
+    def _pick(self, scored: list[Scored], text: str) -> ToolSpec | None:
         """The answer to "do you want to move it, or cancel it?": the offered tool the words fit best."""
-        offered = [s for s in ranked if s.option.key in self._choice]
+        offered = [s for s in scored if s.option.key in self._choice]
         ordinal = re.search(r"\b(first|second|third|last)\b", text, re.I)
-        if ordinal and offered:
+        if ordinal:
             at = {"first": 0, "second": 1, "third": 2, "last": len(self._choice) - 1}[ordinal.group(1).lower()]
-            key = self._choice[min(at, len(self._choice) - 1)]
-            return self._specs.get(key)
-        if len(offered) >= 2 and offered[0].score - offered[1].score < MARGIN / 2:
+            return self._specs.get(self._choice[min(at, len(self._choice) - 1)])
+        if not offered or (len(offered) >= 2 and offered[0].score - offered[1].score < MARGIN / 2):
             return None
-        return self._specs.get(offered[0].option.key) if offered else None
+        return self._specs.get(offered[0].option.key)
 
     # --- replies that are not about a caller's request -------------------------------------------
 
-    def _speak_result(self, request: DialogRequest, output: str) -> str:
+    def _speak_result(self, output: str) -> str:
         said, worded = wording.result_line(output)
         suspended, self._suspended = self._suspended, None
         if suspended is not None and suspended.asking:
             self._pending = suspended
-            back = wording.ask_line(suspended.tool, suspended.asking, self._turn)
-            return f"{said} Now, back to your request. {back}"
+            return f"{said} {BACK} {wording.ask_line(suspended.tool, suspended.asking, self._turn)}"
         self._pending = None
-        if worded and said.rstrip().endswith("?"):
-            self._offered_more = True
-            return said
         self._offered_more = True
+        if worded and said.rstrip().endswith("?"):
+            return said
         return f"{said} {self._anything_else()}"
 
     def _instructed(self, request: DialogRequest) -> str:
@@ -351,84 +274,37 @@ class LocalBrain:
     def _anything_else(self) -> str:
         return wording.ANYTHING_ELSE[self._turn % len(wording.ANYTHING_ELSE)]
 
-    def _decide(self, kind: DidKind, **fields: Any) -> None:
-        self.decision = Decision(kind, **fields)
-
     def _said(self, decision: Decision, line: str) -> str:
         self.decision = decision
         return line
 
-    def _say(self, said: str, line: str, *, remember: bool = True, kind: DidKind = "say", tool: str | None = None,
-             param: str | None = None) -> str:  # fmt: skip
-        del remember
-        return self._said(Decision(kind, tool=tool, param=param, said=said if kind == "say" else None), line)
+    def _say(self, said: str, line: str) -> str:
+        return self._said(Decision("say", said=said), line)
 
     # --- ranking ------------------------------------------------------------------------------
 
-    def _tools(self, request: DialogRequest) -> tuple[ToolSpec, ...]:
+    async def _rank(self, request: DialogRequest, text: str) -> Ranking:
+        tools = request.tools
         if request.tool_choice == "none":
-            return ()
-        if isinstance(request.tool_choice, dict):
-            return tuple(t for t in request.tools if t.name == request.tool_choice.get("name"))
-        return request.tools
-
-    async def _rank(self, request: DialogRequest, text: str, tools: tuple[ToolSpec, ...]) -> list[Scored]:
+            tools = ()
+        elif isinstance(request.tool_choice, dict):
+            tools = tuple(t for t in tools if t.name == request.tool_choice.get("name"))
         index = await self._index_for(request.instructions, tools)
-        self._specs = {t.name: t for t in tools}
-        self._index_answers = index.answers
+        self._specs, self._answers = index.specs, index.answers
         if not index.ranker.options:
-            return []
+            return Ranking([], {})
         query = (await self._embed([text]))[0]
-        bonus: dict[str, float] = {}
-        self._fills = {}
-        for t in tools:
-            got = slots.read(t, text, self._today())
-            self._fills[t.name] = len(got)
-            if t.required and got:
-                bonus[t.name] = ARGS_BONUS * sum(1 for n in t.required if n in got) / len(t.required)
-            elif got and not is_knowledge_tool(t):
-                bonus[t.name] = ARGS_BONUS / 2  # optional arguments only (verify with a ZIP or a birthday)
-        said = lexicon.concepts(text)
-        about_us = is_about_us(text)
-        for t in tools:
-            if verb_concept(t) in said or is_knowledge_tool(t):
-                continue
-            if consequential(t) or (about_us and t.name not in bonus):
-                bonus[t.name] = bonus.get(t.name, 0.0) - VERB_PENALTY
-        ranked = index.ranker.rank(text, query, bonus)
-        if request.tool_choice == "required":
-            ranked = [s for s in ranked if s.option.kind == "tool"]
-            if ranked and ranked[0].score < ACCEPT:
-                ranked[0] = Scored(ranked[0].option, ACCEPT + MARGIN, ranked[0].cosine, ranked[0].lexical)
-        return ranked
+        return index.rank(text, query, self._today(), required=request.tool_choice == "required")
 
-    async def _index_for(self, instructions: str, tools: tuple[ToolSpec, ...]) -> _Index:
+    async def _index_for(self, instructions: str, tools: tuple[ToolSpec, ...]) -> SessionIndex:
         """The index for these instructions and tools; a build already running (prepare) is awaited,
         not repeated, and a cancelled reply does not cancel it."""
         key = (instructions, tools)
         task = self._index
         if task is None or self._index_key != key or (task.done() and task.exception() is not None):
-            task = self._index = asyncio.ensure_future(self._build_index(instructions, tools))
+            task = self._index = asyncio.ensure_future(SessionIndex.build(instructions, tools, self._embed))
             self._index_key = key
         return await asyncio.shield(task)
-
-    async def _build_index(self, instructions: str, tools: tuple[ToolSpec, ...]) -> _Index:
-        options: list[Option] = [tool_option(t) for t in tools]
-        answers: dict[str, str] = {}
-        for question, answer in facts(instructions):
-            options.append(fact_option(question))
-            answers[question] = answer
-        texts, owner = Ranker.phrasings(options)
-        vectors = await self._embed(texts) if texts else np.zeros((0, 384), np.float32)
-        return _Index(Ranker(options, vectors, owner), answers)
-
-
-_CORRECTING = re.compile(r"\b(actually|i meant|i mean|sorry|wrong|make it|change it|instead)\b", re.I)
-
-
-def _has_value(text: str) -> bool:
-    """A number a tool could take ("forty dollars", "4 5 7"), not a pronoun ("a good one")."""
-    return bool(re.search(r"\d{2,}|\d[ ,\-]\d|\$|\d\s*(?:dollars?|cents?|am|pm)\b", normalise(text), re.I))
 
 
 def _last_said(request: DialogRequest) -> str | None:
@@ -450,6 +326,3 @@ def _unknown(tools: tuple[ToolSpec, ...]) -> str:
     if tools:
         return "Sorry, I don't have an answer to that. " + wording.help_line(tools)
     return "Sorry, I don't have an answer to that. Could you put it another way?"
-
-
-__all__ = ["Decision", "LocalBrain", "Turn", "consequential"]
