@@ -21,7 +21,7 @@ from bot.engine.brain import acts, slots, wording
 from bot.engine.brain.base import BrainOutput, DialogRequest, ToolCall, ToolSpec
 from bot.engine.brain.choice import ACCEPT, MARGIN, consequential, has_value, winner
 from bot.engine.brain.index import Embed, Ranking, SessionIndex
-from bot.engine.brain.intents import Scored, humanize, is_knowledge_tool
+from bot.engine.brain.intents import Scored, humanize, is_knowledge_tool, is_question
 from bot.engine.brain.knowledge import greeting
 
 DEFAULT_GREETING = "Hello, thanks for calling. How can I help you today?"
@@ -77,7 +77,8 @@ class LocalBrain:
         to say, from the same wording functions the replies use."""
         index = await self._index_for(instructions, tools)
         likely = [wording.ask_line(t, p, i) for t in tools for p in t.required for i in range(len(wording.OPENERS))]
-        likely += [*wording.ANYTHING_ELSE, wording.help_line(tools), _unknown(tools), _goodbye(), _declined(0),
+        likely += [*wording.ANYTHING_ELSE, wording.help_line(tools), _unknown(tools), _unknown(tools, question=False),
+                   _goodbye(), _declined(0),
                    NOT_HEARD, *index.answers.values()]  # fmt: skip
         return list(dict.fromkeys(likely))
 
@@ -157,7 +158,7 @@ class LocalBrain:
             if pending and pending.asking:
                 return self._said(Decision("ask", tool=pending.tool.name, param=pending.asking),
                                   "Sorry, " + wording.ask_line(pending.tool, pending.asking, None))  # fmt: skip
-            return self._say("unknown", _unknown(tuple(self._specs.values())))
+            return self._say("unknown", _unknown(tuple(self._specs.values()), question=is_question(text)))
         if verdict.kind == "fact":
             answer = self._answers.get(str(verdict.key), str(verdict.key))
             if pending and pending.asking:  # a side question: answer it, then back to the request
@@ -322,7 +323,7 @@ def _declined(turn: int) -> str:
     return "Okay, I won't do that. " + wording.ANYTHING_ELSE[turn % len(wording.ANYTHING_ELSE)]
 
 
-def _unknown(tools: tuple[ToolSpec, ...]) -> str:
-    if tools:
-        return "Sorry, I don't have an answer to that. " + wording.help_line(tools)
-    return "Sorry, I don't have an answer to that. Could you put it another way?"
+def _unknown(tools: tuple[ToolSpec, ...], *, question: bool = True) -> str:
+    """Nothing fits: a question gets "I don't know", anything else "I didn't get that"; then what it can do."""
+    opening = "Sorry, I don't have an answer to that." if question else "Sorry, I didn't quite get that."
+    return f"{opening} {wording.help_line(tools)}" if tools else f"{opening} Could you put it another way?"

@@ -248,7 +248,7 @@ def help_line(tools: tuple[ToolSpec, ...]) -> str:
         listed = ", ".join(verbs[:-1]) + f" or {verbs[-1]}" if len(verbs) > 1 else verbs[0]
         parts.append(f"{listed} {'your ' + obj if len(verbs) > 1 else _object_of(phrases, verbs[0], obj)}".strip())
     listed = ", ".join(parts[:-1]) + f", or {parts[-1]}" if len(parts) > 1 else parts[0]
-    return f"I can {listed}. What would you like to do?"
+    return f"I can help you {listed}. What would you like to do?"
 
 
 def _object_of(phrases: list[str], verb: str, bare: str) -> str:
