@@ -84,42 +84,49 @@ _PARTICLES = frozenset(("back", "off", "up", "out", "through", "in", "over", "ro
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+@lru_cache(maxsize=16384)
+def _stem(word: str) -> str:
+    return str(_STEM.stemWord(word))
+
+
 def stems(text: str) -> list[str]:
-    return list(_STEM.stemWords(_WORD.findall(text.lower().replace("’", "'"))))
+    return [_stem(w) for w in _WORD.findall(text.lower().replace("’", "'"))]
 
 
 @lru_cache(maxsize=1)
-def _entries() -> list[tuple[tuple[str, ...], str]]:
-    """(stemmed phrase, concept) for every entry, longest phrases first."""
-    out = []
+def _entries() -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
+    """Per kind ("v:", "n:"), per first stem: (stemmed phrase, concept), longest first."""
+    out: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {"v:": {}, "n:": {}}
     for prefix, groups in (("v:", VERBS), ("n:", NOUNS)):
         for group in groups:
             for entry in group:
-                out.append((tuple(stems(entry)), prefix + group[0]))
-    return sorted(out, key=lambda e: -len(e[0]))
+                phrase = tuple(stems(entry))
+                out[prefix].setdefault(phrase[0], []).append((phrase, prefix + group[0]))
+    for by_first in out.values():
+        for entries in by_first.values():
+            entries.sort(key=lambda e: -len(e[0]))
+    return out
 
 
-def concepts(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def concepts(text: str) -> frozenset[str]:
     """The concepts a text mentions ("v:cancel", "n:appointment"), and its content stems as they are.
     Longer phrases are matched first and use up their words ("dropped off" is not "drop")."""
     said = stems(text)
-    plain = {w for w in said if w not in STOP}
-    found: set[str] = set()
-    for kind in ("v:", "n:"):  # a verb phrase does not use up a noun ("no electricity" is still power)
+    found: set[str] = {w for w in said if w not in STOP}
+    for by_first in _entries().values():  # a verb phrase does not use up a noun ("no electricity" is power)
         words: list[str | None] = list(said)
-        for phrase, concept in _entries():
-            if not concept.startswith(kind):
-                continue
-            n = len(phrase)
-            for i in range(len(words) - n + 1):
-                if tuple(words[i : i + n]) == phrase:
+        hits = sorted(((len(p), i, p, c) for i, w in enumerate(said) for p, c in by_first.get(w, ())
+                       if tuple(said[i : i + len(p)]) == p), key=lambda h: (-h[0], h[1]))  # fmt: skip
+        for n, i, _, concept in hits:
+            if all(w is not None for w in words[i : i + n]):
+                found.add(concept)
+                words[i : i + n] = [None] * n
+        for i, w in enumerate(words):  # a phrasal verb split by its object: "send it back", "call it off"
+            for phrase, concept in by_first.get(w or "", ()):
+                if len(phrase) == 2 and phrase[1] in _PARTICLES and phrase[1] in words[i + 2 : i + 4]:
                     found.add(concept)
-                    words[i : i + n] = [None] * n
-            if n == 2 and phrase[1] in _PARTICLES:  # a phrasal verb split: "send it back", "call the visit off"
-                for i, w in enumerate(words):
-                    if w == phrase[0] and phrase[1] in words[i + 2 : i + 4]:
-                        found.add(concept)
-    return found | plain
+    return frozenset(found)
 
 
 STOP = frozenset(stems(

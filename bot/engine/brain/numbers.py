@@ -8,6 +8,7 @@ reader decides if that is an amount), "double five" → "5 5", "the third" → "
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
          "nine": 9}  # fmt: skip
@@ -73,6 +74,7 @@ def _groups(words: list[str]) -> list[int]:
     return out
 
 
+@lru_cache(maxsize=1024)
 def normalise(text: str) -> str:
     """`text` with spoken numbers as numerals; everything else as it was."""
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]

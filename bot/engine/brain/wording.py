@@ -84,7 +84,7 @@ def label(p: Param) -> str:
     if m:
         short = " ".join(words[:5])[: m.end()].strip()
         if short:
-            return short[0].lower() + short[1:]
+            return short if short[:2].isupper() else short[0].lower() + short[1:]
     name = humanize(p.name)
     name = re.sub(r"\bid\b", "number", name)
     return name.replace("zip code", "ZIP code").replace("rx", "prescription")
@@ -116,16 +116,19 @@ def _ask(tool: ToolSpec, name: str, opener: str) -> str:
     if p.kind == "time":
         return "And what time works for you?"
     if p.kind == "money":
-        return f"{opener} How much would you like to pay?" if "pay" in verb_group(tool) else f"{opener} What amount?"
+        paying = "pay" in verb_group(tool) or re.search(r"\bpa(?:y|ying|yment)\b", tool.description, re.I)
+        return f"{opener} How much would you like to pay?" if paying else f"{opener} What amount?"
     if p.kind == "address":
         return f"{opener} What's the address?"
     if p.kind == "enum":
         options = [str(o).replace("_", " ") for o in p.schema["enum"]]
         return f"Is that {', '.join(options[:-1])} or {options[-1]}?" if len(options) > 1 else f"{label(p)}?"
     if p.kind == "boolean":
-        return f"Should I turn {humanize(p.name)} on or off?"
+        vp = verb_phrase(tool)
+        return f"Should I {vp}?" if vp.endswith(" on or off") else f"Should I turn {humanize(p.name)} on or off?"
     if p.kind == "number":
-        return f"How many {label(p)}?" if not _ID_WORDS.search(label(p)) else f"What's the {label(p)}?"
+        name = humanize(p.name)
+        return f"How many {name}?" if not _ID_WORDS.search(name) else f"What's the {name}?"
     return f"{opener} Could you give me the {label(p)}?"
 
 
