@@ -5,7 +5,8 @@ airline's, written as those companies would declare them (plain descriptions, no
 Each caller turn expects one decision: a tool call with exactly these arguments, a question for one
 argument, a confirmation, a clarifying question, a fact from the instructions, or a stock line
 (goodbye, help, "say that again"). Real MiniLM embeddings, one encoder thread as in the engine.
-Prints each miss, then per set accuracy, p50/p95 brain ms and RSS growth; last a JSON object.
+A held-out set (bench/brain_sets/heldout.py: written after the brain, never tuned on) is scored
+apart. Prints each miss, then per set accuracy, p50/p95 brain ms and RSS growth; last a JSON object.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 from bench.brain_sets.cases import ANY, OPTIONAL, Expect, ToolSet
+from bench.brain_sets.heldout import heldout_sets
 from bench.brain_sets.pharmacy import pharmacy_set
 from bench.brain_sets.product import product_set
 from bench.brain_sets.travel import travel_set
@@ -144,9 +146,15 @@ async def main() -> None:
         times_all += times
         figures[toolset.name] = round(right / total, 3)
         print(f"{toolset.name:10s} {right:3d}/{total:3d} = {right / total:.3f}")
+    held_right = held_total = 0
+    for toolset in heldout_sets():  # new words, never tuned on: reported apart, not in the accuracy
+        right, total, _times = await run_set(toolset, encoder, cache, not args.quiet)
+        held_right, held_total = held_right + right, held_total + total
+    print(f"held out   {held_right:3d}/{held_total:3d} = {held_right / held_total:.3f}")
     q = statistics.quantiles(times_all, n=20)
     figures = {"accuracy": round(right_all / total_all, 3), **figures, "turns": total_all,
                "brain_p50_ms": round(statistics.median(times_all), 1), "brain_p95_ms": round(q[18], 1),
+               "heldout": round(held_right / held_total, 3), "heldout_turns": held_total,
                "encoder_rss_mb": round(loaded - before, 1), "brain_rss_growth_mb": round(rss_mb() - loaded, 1)}  # fmt: skip
     print(
         f"overall    {right_all:3d}/{total_all:3d} = {figures['accuracy']:.3f}; brain p50 "

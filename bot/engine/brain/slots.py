@@ -33,7 +33,7 @@ _MONEY = [
 ]
 _MONEY_CUE = re.compile(r"\b(pay|paying|payment|charge|put|send|refund|make it|amount|of)\s+$", re.I)
 _PAIR = re.compile(r"\b(\d{1,4})\s(\d{2})\b(?!\s?\d)")
-_BARE_NUMBER = re.compile(r"(?<![\d.])\d[\d,]*(?:\.\d{1,2})?(?![\d])")
+_BARE_NUMBER = re.compile(r"(?<![\d.])\d[\d,]*(?:\.\d{1,2})?(?![\d]|st|nd|rd|th)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ADDRESS = re.compile(
     r"\b\d{1,6}[A-Za-z]?\s+(?:[A-Za-z]+\s+){1,3}?(?:street|st|avenue|ave|road|rd|lane|ln|drive|dr|court|ct|way|"
