@@ -254,3 +254,36 @@ async def test_a_session_whose_openings_are_cached_leaves_the_tts_lane_alone(run
             await second.until("session.updated")
             await asyncio.sleep(1.0)  # its warm-up has run by now (it finds everything cached)
         assert runtime.pool.jobs["tts"] == jobs
+
+
+PLAIN_TOOLS: list[dict[str, Any]] = [  # as a third party declares them: no example phrases
+    {"type": "function", "name": "check_claim_status", "description": "Check the progress of an insurance claim.",
+     "parameters": {"type": "object", "properties": {"claim_number": {"type": "string"}}, "required": ["claim_number"]}},
+    {"type": "function", "name": "find_branch", "description": "Find the nearest branch office.",
+     "parameters": {"type": "object", "properties": {"zip_code": {"type": "string", "description": "5-digit ZIP code"}},
+                    "required": ["zip_code"]}},
+    {"type": "function", "name": "talk_to_human", "description": "Hand the call over to a human representative.",
+     "parameters": {"type": "object", "properties": {}}},
+]  # fmt: skip
+
+
+async def test_plain_third_party_tools_are_called_by_voice(engine_url: str) -> None:
+    """Spoken requests over the phone band reach tools declared with a one-line description only."""
+    asked = {
+        "Hi, is there any news on claim 4 4 8 1 2?": ("check_claim_status", {"claim_number": "44812"}),
+        "Where's the closest branch to zip code 1 0 0 1 1?": ("find_branch", {"zip_code": "10011"}),
+        "Can I speak with an actual person, please?": ("talk_to_human", {}),
+    }
+
+    async def call(question: str) -> tuple[str, dict[str, Any]]:
+        async with connect(engine_url) as client:
+            await client.send({"type": "session.update", "session": {
+                "instructions": "You are Harbor Mutual's phone assistant.", "tools": PLAIN_TOOLS,
+                "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw"}})  # fmt: skip
+            await client.append(phone_ulaw(question) + silence("g711_ulaw", 1000), chunk=800)
+            output = (await client.until("response.done"))[-1]["response"]["output"][0]
+            assert output["type"] == "function_call", (question, output)
+            return str(output["name"]), json.loads(output["arguments"])
+
+    answers = await asyncio.gather(*(call(q) for q in asked))
+    assert dict(zip(asked, answers, strict=True)) == asked
