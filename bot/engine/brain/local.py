@@ -77,7 +77,8 @@ class LocalBrain:
         to say, from the same wording functions the replies use."""
         index = await self._index_for(instructions, tools)
         likely = [wording.ask_line(t, p, i) for t in tools for p in t.required for i in range(len(wording.OPENERS))]
-        likely += [*wording.ANYTHING_ELSE, wording.help_line(tools), _unknown(tools), _unknown(tools, question=False),
+        likely += [*wording.ANYTHING_ELSE, *wording.RESULT_OPENERS, wording.ERROR_OPENING + " it failed.",
+                   wording.help_line(tools), _unknown(tools), _unknown(tools, question=False),
                    _goodbye(), _declined(0),
                    NOT_HEARD, *index.answers.values()]  # fmt: skip
         return list(dict.fromkeys(likely))
@@ -260,6 +261,8 @@ class LocalBrain:
         self._offered_more = True
         if worded and said.rstrip().endswith("?"):
             return said
+        if not worded and not said.startswith(wording.ERROR_OPENING):
+            said = f"{wording.RESULT_OPENERS[self._turn % len(wording.RESULT_OPENERS)]} {said}"
         return f"{said} {self._anything_else()}"
 
     def _instructed(self, request: DialogRequest) -> str:

@@ -22,6 +22,10 @@ SPEAKABLE_KEYS = ("message", "speech", "say", "answer", "text", "summary")
 ANYTHING_ELSE = ("Is there anything else I can help with?", "Anything else I can do for you?",
                  "Can I help with anything else?")  # fmt: skip
 OPENERS = ("Sure.", "Okay.", "Of course.", "Alright.")
+# Said before a result the brain words itself: a short sentence of its own, synthesized ahead, so the
+# caller hears something at once while the result's own sentence is synthesized.
+RESULT_OPENERS = ("Okay, I've got that.", "Alright, here's what I see.", "Right, I have it here.")
+ERROR_OPENING = "Sorry, I couldn't do that:"
 _SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _ID_WORDS = re.compile(r"\b(number|code|reference|id|locator)\b", re.I)
 
@@ -276,7 +280,7 @@ def result_line(output: str) -> tuple[str, bool]:
             if isinstance(data.get(key), str):
                 return str(data[key]), True
         if data.get("error"):
-            return f"Sorry, I couldn't do that: {str(data['error']).rstrip('.')}.", False
+            return f"{ERROR_OPENING} {str(data['error']).rstrip('.')}.", False
         return _describe(data), False
     if isinstance(data, list):
         if not data:
