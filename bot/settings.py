@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     brain_base_url: str | None = None  # any OpenAI-compatible chat-completions endpoint
     brain_model: str = "gpt-4o-mini"
     brain_api_key: SecretStr | None = None
+    # A spoken reply is a few sentences; a small model left uncapped rambled for 78 s (llama-server).
+    brain_max_tokens: int = Field(300, ge=16)
 
     # --- the realtime engine a call talks to (local by default; Azure Voice Live or OpenAI) -----------
     realtime_url: str = "ws://127.0.0.1:8765/v1/realtime?model=voicebot-local"

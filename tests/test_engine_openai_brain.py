@@ -85,6 +85,7 @@ async def test_llm_brain_streams_speech_and_tool_calls(
         assert "way" in transcribe(audio_of(events, "pcm16"), 24000).lower()
     first, second = requests
     assert first["stream"] is True and first["tools"][0]["function"]["name"] == "get_order_status"
+    assert first["max_tokens"] == 300  # a spoken reply is capped
     assert first["messages"][0]["role"] == "system" and "Be nice." in first["messages"][0]["content"]
     assert second["messages"][-2]["tool_calls"][0]["function"]["name"] == "get_order_status"
     assert second["messages"][-1] == {

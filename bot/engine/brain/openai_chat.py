@@ -24,6 +24,7 @@ class OpenAIChatBrain:
         key = settings.brain_api_key.get_secret_value() if settings.brain_api_key else "unused"
         self._client = AsyncOpenAI(base_url=settings.brain_base_url, api_key=key, max_retries=1, timeout=20.0)
         self._model = settings.brain_model
+        self._max_tokens = settings.brain_max_tokens
 
     async def prepare(self, instructions: str, tools: tuple[ToolSpec, ...]) -> list[str]:
         """Nothing to get ready, nothing known of its replies: the model is behind an API."""
@@ -45,7 +46,11 @@ class OpenAIChatBrain:
         stream = cast(
             AsyncStream[ChatCompletionChunk],
             await self._client.chat.completions.create(
-                model=self._model, messages=cast(Any, messages(request)), stream=True, **kwargs
+                model=self._model,
+                messages=cast(Any, messages(request)),
+                stream=True,
+                max_tokens=self._max_tokens,
+                **kwargs,
             ),
         )
         calls: dict[int, dict[str, str]] = {}
