@@ -26,6 +26,8 @@ from bot.engine.brain.knowledge import greeting
 
 DEFAULT_GREETING = "Hello, thanks for calling. How can I help you today?"
 NOT_HEARD = "Sorry, I didn't catch that. Could you say it again?"
+WELCOME = "You're welcome."
+GREETING = "Hello! How can I help you today?"
 BACK = "Now, back to your request."
 DidKind = Literal["call", "ask", "confirm", "clarify", "fact", "say"]
 _CORRECTING = re.compile(r"\b(actually|i meant|i mean|sorry|wrong|make it|change it|instead)\b", re.I)
@@ -77,7 +79,7 @@ class LocalBrain:
         to say, from the same wording functions the replies use."""
         index = await self._index_for(instructions, tools)
         likely = [wording.ask_line(t, p, i) for t in tools for p in t.required for i in range(len(wording.OPENERS))]
-        likely += [*wording.ANYTHING_ELSE, *wording.RESULT_OPENERS, wording.ERROR_OPENING + " it failed.",
+        likely += [*wording.ANYTHING_ELSE, *wording.RESULT_OPENERS, WELCOME, GREETING,
                    wording.help_line(tools), _unknown(tools), _unknown(tools, question=False),
                    _goodbye(), _declined(0),
                    NOT_HEARD, *index.answers.values()]  # fmt: skip
@@ -147,9 +149,9 @@ class LocalBrain:
             return self._say("help", wording.help_line(tuple(self._specs.values())))
         if top is None or top.score < ACCEPT:
             if "thanks" in said:
-                return self._say("welcome", "You're welcome. " + self._anything_else())
+                return self._say("welcome", f"{WELCOME} {self._anything_else()}")
             if "greeting" in said:
-                return self._say("greeting", "Hello! How can I help you today?")
+                return self._say("greeting", GREETING)
         return self._act(Ranking(scored, ranking.fills), text)
 
     def _act(self, ranking: Ranking, text: str) -> BrainOutput:
