@@ -64,11 +64,3 @@ def acts(text: str) -> set[Act]:
     if "greeting" in found and len(text.split()) > 5:
         found.discard("greeting")
     return found
-
-
-def is_yes(text: str) -> bool:
-    return "yes" in acts(text)
-
-
-def is_no(text: str) -> bool:
-    return "no" in acts(text)

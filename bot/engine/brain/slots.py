@@ -66,14 +66,6 @@ class Param:
     length: int | None  # digits or characters expected, if the schema says
     required: bool
 
-    @property
-    def label(self) -> str:
-        """How to name it to a caller: its description, or its name in words."""
-        desc = str(self.schema.get("description", "")).strip().rstrip(".")
-        if desc and len(desc.split()) <= 8:
-            return desc[0].lower() + desc[1:] if not desc[:2].isupper() else desc
-        return re.sub(r"[_\-]+", " ", self.name).strip().lower()
-
 
 def kind_of(name: str, schema: dict[str, Any]) -> str:
     """How to read a parameter: from its schema first, then from its name and description."""
@@ -336,12 +328,3 @@ def _enum(p: Param, raw: str) -> Any:
         if named and named <= said:
             return option
     return None
-
-
-def spoken(value: Any) -> str:
-    """How to say a value: identifiers digit by digit, amounts in dollars."""
-    if isinstance(value, str) and value.isdigit() and len(value) >= 4:
-        return " ".join(value)
-    if isinstance(value, float):
-        return f"${value:,.2f}"
-    return str(value)

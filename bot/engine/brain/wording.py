@@ -223,11 +223,6 @@ def confirm_line(tool: ToolSpec, args: dict[str, Any]) -> str:
     return f"Just to confirm, you'd like to {action_phrase(tool, args)}?"
 
 
-def check_line(tool: ToolSpec) -> str:
-    """Asking whether this is what the caller meant, before anything is filled in."""
-    return f"Just so I get it right: you'd like to {verb_phrase(tool)}?"
-
-
 def choice_line(tools: list[ToolSpec]) -> str:
     """ "Do you want to move it, or cancel it?" from the tools' own descriptions."""
     phrases = [verb_phrase(t) for t in tools]
@@ -241,6 +236,8 @@ def choice_line(tools: list[ToolSpec]) -> str:
 
 
 def help_line(tools: tuple[ToolSpec, ...]) -> str:
+    """What it can do, from the tools' descriptions: tools about one thing share it ("book, move or cancel
+    your appointment"); six things at most, a phone menu longer than that is not heard to its end."""
     skip = ("end", "press")
     phrases = [verb_phrase(t) for t in tools if humanize(t.name).split(" ")[0] not in skip]
     if not phrases:
