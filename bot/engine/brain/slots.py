@@ -283,9 +283,14 @@ def _digits(p: Param, r: Reading, free: str, *, asked: bool, alone: bool) -> str
 def _code(p: Param, r: Reading, free: str, *, asked: bool, alone: bool) -> str | None:
     found = []
     for m in _CODE.finditer(free):
-        code = re.sub(r"[^A-Z\d]", "", m.group())
+        span, code = m.span(), re.sub(r"[^A-Z\d]", "", m.group())
+        if p.length and len(code) > p.length:  # ran on into the next number ("Q 2, two bags"): its head
+            head = [t for t in re.finditer(r"[A-Z]|\d+", m.group())]
+            ends = {len("".join(t.group() for t in head[: i + 1])): head[i].end() for i in range(len(head))}
+            if p.length in ends:
+                span, code = (m.start(), m.start() + ends[p.length]), code[: p.length]
         if any(ch.isdigit() for ch in code) and len(code) >= 3 and not (p.length and len(code) != p.length):
-            found.append((m.span(), code))
+            found.append((span, code))
     if not found:
         digits = _digits(p, r, free, asked=asked, alone=alone)
         return digits
