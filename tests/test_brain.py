@@ -225,3 +225,11 @@ async def test_prepare_builds_the_index_once_and_the_first_turn_reuses_it(encode
     outs = [o async for o in brain.respond(request)]
     assert "8 am to 6 pm" in str(outs[0])
     assert embedded[1:] == [["When are you open?"]]  # only the caller's words were embedded
+
+
+async def test_a_request_can_be_dropped_halfway(encoder: SentenceEncoder) -> None:
+    d = Dialog(encoder)
+    await d.say("Could I book a visit from an engineer?")
+    assert d.brain.decision and d.brain.decision.kind == "ask"
+    assert str(await d.say("eh, forget it")).startswith("Okay, I won't do that.")
+    assert await d.say("what's my balance") == ToolCall("get_balance", {})  # the dropped request stays dropped

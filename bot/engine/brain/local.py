@@ -119,6 +119,9 @@ class LocalBrain:
             if pending.asking in got:
                 pending.args.update(got)
                 return self._advance(pending)
+            if "no" in said and not has_value(text) and len(text.split()) <= 6:  # "actually, never mind"
+                self._pending = None
+                return self._say("declined", _declined(self._turn))
         if "repeat" in said and not has_value(text):
             return self._say("repeat", _last_said(request) or "Sorry, could you say that again?")
         ranking = await self._rank(request, text)
@@ -160,7 +163,7 @@ class LocalBrain:
         if verdict.kind == "none":
             if pending and pending.asking:
                 return self._said(Decision("ask", tool=pending.tool.name, param=pending.asking),
-                                  "Sorry, " + wording.ask_line(pending.tool, pending.asking, None))  # fmt: skip
+                                  "Sorry, " + _lower_first(wording.ask_line(pending.tool, pending.asking, None)))  # fmt: skip
             return self._say("unknown", _unknown(tuple(self._specs.values()), question=is_question(text)))
         if verdict.kind == "fact":
             answer = self._answers.get(str(verdict.key), str(verdict.key))
@@ -311,6 +314,10 @@ class LocalBrain:
             task = self._index = asyncio.ensure_future(SessionIndex.build(instructions, tools, self._embed))
             self._index_key = key
         return await asyncio.shield(task)
+
+
+def _lower_first(line: str) -> str:
+    return line[:1].lower() + line[1:] if line[1:2].islower() else line
 
 
 def _last_said(request: DialogRequest) -> str | None:
