@@ -39,7 +39,7 @@ async def test_twelve_concurrent_calls_with_audio_through_kamailio(stack: Stack,
                                 workdir=tmp_path, media_port=random.randrange(30000, 39000, 2))  # fmt: skip
     assert result.returncode == 0, result.stderr + (tmp_path / "errors.log").read_text(errors="replace")
     assert (result.successful, result.failed) == (12, 0)
-    flows = cap.analyse(range(min(ports), max(ports) + 1))
+    flows = cap.analyse(ports)  # the bot's ports only: SIPp's random media port can fall between two workers' blocks
     speaking = [f for f in flows.values() if f.speech_packets >= 50]  # at least a second of bot speech each
     assert len(speaking) == 12, {k: (len(f.times), f.speech_packets) for k, f in flows.items()}
 
