@@ -233,3 +233,15 @@ async def test_a_request_can_be_dropped_halfway(encoder: SentenceEncoder) -> Non
     assert d.brain.decision and d.brain.decision.kind == "ask"
     assert str(await d.say("eh, forget it")).startswith("Okay, I won't do that.")
     assert await d.say("what's my balance") == ToolCall("get_balance", {})  # the dropped request stays dropped
+
+
+def test_stock_openings_are_what_replies_start_with() -> None:
+    """The engine synthesizes STOCK_OPENINGS at start; each must be the first thing TTS is given."""
+    from bot.engine.brain import local, wording
+    from bot.engine.response import opening
+
+    replies = [local._goodbye(), local._declined(0), local._unknown(SHOP), local._unknown(SHOP, question=False),
+               local.NOT_HEARD, local.GREETING, f"{local.WELCOME} {wording.ANYTHING_ELSE[0]}",
+               *(wording.ask_line(t, p, i) for t in SHOP for p in t.required for i in range(4)),
+               *(f"{o} The balance is $4." for o in wording.RESULT_OPENERS), *wording.ANYTHING_ELSE]  # fmt: skip
+    assert {opening(r) for r in replies} <= set(local.STOCK_OPENINGS)

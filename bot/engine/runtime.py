@@ -11,10 +11,11 @@ import numpy as np
 from bot.engine.asr import Transcriber
 from bot.engine.brain.base import Brain
 from bot.engine.brain.embed import SentenceEncoder
-from bot.engine.brain.local import LocalBrain
+from bot.engine.brain.local import STOCK_OPENINGS, LocalBrain
 from bot.engine.pool import InferencePool
 from bot.engine.stats import EngineStats
 from bot.engine.tts import PiperVoice, VoiceBank
+from bot.realtime.session_config import SessionConfig
 from bot.settings import Settings
 
 EMBED_CACHE_SIZE = 8192  # texts; ~1.5 KB each
@@ -44,7 +45,8 @@ class EngineRuntime:
             settings=settings,
         )
         runtime.encoder.encode(["warm up"])
-        runtime.voices.default.synthesize("Warm up.")
+        for opening in STOCK_OPENINGS:  # ~1.5 s once, instead of in the first sessions' warm-up
+            runtime.voices.synthesize(SessionConfig.voice, opening)
         runtime.transcriber.transcribe(bytes(16000))
         return runtime
 

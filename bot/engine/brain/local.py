@@ -30,6 +30,11 @@ WELCOME = "You're welcome."
 GREETING = "Hello! How can I help you today?"
 BACK = "Now, back to your request."
 DidKind = Literal["call", "ask", "confirm", "clarify", "fact", "say"]
+# The first sentences of the replies it says whatever the tools: the engine synthesizes them at start,
+# so no session spends its first seconds on them (tests check each is what a reply starts with).
+STOCK_OPENINGS = (*wording.OPENERS, wording.ASK_TIME, *wording.ANYTHING_ELSE, *wording.RESULT_OPENERS, WELCOME, "Hello!",
+                  "Sorry, I didn't catch that.", "Okay, I won't do that.", "Sorry, I don't have an answer to that.",
+                  "Sorry, I didn't quite get that.", "Thanks for calling.")  # fmt: skip
 _CORRECTING = re.compile(r"\b(actually|i meant|i mean|sorry|wrong|make it|change it|instead)\b", re.I)
 _BARE_KINDS = ("number", "money", "date", "time", "enum", "boolean", "digits", "code")  # correctable by a bare value
 

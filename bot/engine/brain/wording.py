@@ -22,6 +22,7 @@ SPEAKABLE_KEYS = ("message", "speech", "say", "answer", "text", "summary")
 ANYTHING_ELSE = ("Is there anything else I can help with?", "Anything else I can do for you?",
                  "Can I help with anything else?")  # fmt: skip
 OPENERS = ("Sure.", "Okay.", "Of course.", "Alright.")
+ASK_TIME = "And what time works for you?"
 # Said before a result the brain words itself: a short sentence of its own, synthesized ahead, so the
 # caller hears something at once while the result's own sentence is synthesized.
 RESULT_OPENERS = ("Okay, I've got that.", "Alright, here's what I see.", "Right, I have it here.")
@@ -118,7 +119,7 @@ def _ask(tool: ToolSpec, name: str, opener: str) -> str:
     if p.kind == "date":
         return f"{opener} What day would suit you?" if "birth" not in p.name else f"{opener} What's your date of birth?"
     if p.kind == "time":
-        return "And what time works for you?"
+        return ASK_TIME
     if p.kind == "money":
         paying = "pay" in verb_group(tool) or re.search(r"\bpa(?:y|ying|yment)\b", tool.description, re.I)
         return f"{opener} How much would you like to pay?" if paying else f"{opener} What amount?"
