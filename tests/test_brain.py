@@ -245,3 +245,9 @@ def test_stock_openings_are_what_replies_start_with() -> None:
                *(wording.ask_line(t, p, i) for t in SHOP for p in t.required for i in range(4)),
                *(f"{o} The balance is $4." for o in wording.RESULT_OPENERS), *wording.ANYTHING_ELSE]  # fmt: skip
     assert {opening(r) for r in replies} <= set(local.STOCK_OPENINGS)
+
+
+async def test_hold_on_keeps_the_line_open(encoder: SentenceEncoder) -> None:
+    d = Dialog(encoder)
+    assert await d.say("Hang on one second, let me grab my card.") == "Sure, take your time."
+    assert d.brain.decision and d.brain.decision.said == "wait"

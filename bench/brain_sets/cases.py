@@ -69,7 +69,7 @@ def fact(words: str) -> Expect:
     return Expect("fact", text=words)
 
 
-def say(kind: Literal["goodbye", "welcome", "help", "repeat", "unknown", "greeting", "declined"]) -> Expect:
+def say(kind: Literal["goodbye", "welcome", "help", "repeat", "unknown", "greeting", "declined", "wait"]) -> Expect:
     return Expect("say", text=kind)
 
 

@@ -52,13 +52,8 @@ _PATTERNS: dict[Act, re.Pattern[str]] = {
 
 def acts(text: str) -> set[Act]:
     """Every act the words perform; "yes" and "no" never both (a no wins: "yes, no wait")."""
-    found: set[Act] = {act for act, pattern in _PATTERNS.items() if pattern.search(text)}
-    if (
-        "no" in found
-        and _NOT_NO.search(text)
-        and not re.search(r"\bno\b(?! (?:problem|worries|rush|doubt))", text, re.I)
-    ):
-        found.discard("no")
+    plain = _NOT_NO.sub(" ", text)  # "no problem" says no "no"
+    found: set[Act] = {act for act, pattern in _PATTERNS.items() if pattern.search(plain)}
     if "no" in found:
         found.discard("yes")
     if "greeting" in found and len(text.split()) > 5:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from bot.engine.brain import lexicon
 from bot.engine.brain.base import ToolSpec
 from bot.engine.brain.intents import Scored, humanize, is_about_us, is_knowledge_tool, is_question, verb_concept
 from bot.engine.brain.numbers import normalise
+
+Fills = dict[str, dict[str, Any]]  # per tool: the arguments the caller's words give it
 
 ACCEPT = 0.50  # combined score a tool or fact needs to be acted on
 MARGIN = 0.05  # how far the winner must lead the next tool, or the caller is asked which
@@ -37,12 +39,12 @@ def has_value(text: str) -> bool:
     return bool(re.search(r"\d{2,}|\d[ ,\-]\d|\$|\d\s*(?:dollars?|cents?|am|pm)\b", normalise(text), re.I))
 
 
-def adjustments(tools: tuple[ToolSpec, ...], text: str, fills: dict[str, set[str]]) -> dict[str, float]:
+def adjustments(tools: tuple[ToolSpec, ...], text: str, fills: Fills) -> dict[str, float]:
     """Score added to each tool: its arguments found in the words, less a penalty for a tool that
     changes something named without its verb, or any tool when the caller asks about the business."""
     bonus: dict[str, float] = {}
     for t in tools:
-        got = fills.get(t.name, set())
+        got = fills.get(t.name, {})
         if t.required and got:
             bonus[t.name] = ARGS_BONUS * sum(1 for n in t.required if n in got) / len(t.required)
         elif got and not is_knowledge_tool(t):
@@ -64,7 +66,7 @@ class Verdict:
     options: tuple[str, ...] = ()  # clarify: the tools to choose from, best first
 
 
-def winner(ranked: list[Scored], text: str, specs: dict[str, ToolSpec], fills: dict[str, set[str]]) -> Verdict:
+def winner(ranked: list[Scored], text: str, specs: dict[str, ToolSpec], fills: Fills) -> Verdict:
     """What to do with a turn: a tool, a fact, a question between tools, or nothing clear."""
     top = ranked[0] if ranked else None
     knowledge = next((t for t in specs.values() if is_knowledge_tool(t)), None)

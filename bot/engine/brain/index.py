@@ -22,7 +22,7 @@ class Ranking:
     """One turn ranked: options best first, and the arguments the words fill of each tool."""
 
     scored: list[Scored]
-    fills: dict[str, set[str]]
+    fills: choice.Fills
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class SessionIndex:
 
     def rank(self, text: str, query: np.ndarray, today: dt.date, *, required: bool = False) -> Ranking:
         """`required`: tool_choice "required" — only tools, and the best one counts as accepted."""
-        fills = {name: set(slots.read(t, text, today)) for name, t in self.specs.items()}
+        fills = {name: slots.read(t, text, today) for name, t in self.specs.items()}
         scored = self.ranker.rank(text, query, choice.adjustments(tuple(self.specs.values()), text, fills))
         if required:
             scored = [s for s in scored if s.option.kind == "tool"]

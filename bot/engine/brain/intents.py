@@ -49,10 +49,14 @@ def humanize(name: str) -> str:
     return re.sub(r"[_\-]+", " ", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)).strip().lower()
 
 
-def first_person(text: str) -> str:
-    """A description in the caller's voice: "Move the caller's appointment" → "move my appointment"."""
-    text = re.sub(r"\b(?:the )?(?:caller|customer|user|patient|passenger|member)'s\b|\btheir\b", "my", text, flags=re.I)
-    return re.sub(r"\bthe (?:caller|customer|user|patient|passenger|member)\b", "me", text, flags=re.I)
+_WHOSE = re.compile(r"\b(?:the )?(?:caller|customer|user|patient|passenger|member)'s\b|\btheir\b", re.I)
+_WHOM = re.compile(r"\bthe (?:caller|customer|user|patient|passenger|member)\b", re.I)
+
+
+def voiced(text: str, *, caller: bool) -> str:
+    """A description said by the caller ("move my appointment") or to them ("move your appointment")
+    instead of about them ("Move the caller's appointment")."""
+    return _WHOM.sub("me" if caller else "you", _WHOSE.sub("my" if caller else "your", text))
 
 
 def description_parts(tool: ToolSpec) -> tuple[str, list[str]]:
@@ -79,7 +83,7 @@ def tool_option(tool: ToolSpec) -> Option:
     obj = " ".join(words[1:])
     phrasings = [humanize(tool.name)]
     if first:
-        phrasings.append(first_person(first).rstrip("."))
+        phrasings.append(voiced(first, caller=True).rstrip("."))
     phrasings += examples
     group = verb_group(tool)
     if obj and not obj.startswith(("to ", "with ")):

@@ -95,16 +95,13 @@ def stems(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _entries() -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
-    """Per kind ("v:", "n:"), per first stem: (stemmed phrase, concept), longest first."""
+    """Per kind ("v:", "n:"), per first stem: (stemmed phrase, concept)."""
     out: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {"v:": {}, "n:": {}}
     for prefix, groups in (("v:", VERBS), ("n:", NOUNS)):
         for group in groups:
             for entry in group:
                 phrase = tuple(stems(entry))
                 out[prefix].setdefault(phrase[0], []).append((phrase, prefix + group[0]))
-    for by_first in out.values():
-        for entries in by_first.values():
-            entries.sort(key=lambda e: -len(e[0]))
     return out
 
 

@@ -28,11 +28,12 @@ DEFAULT_GREETING = "Hello, thanks for calling. How can I help you today?"
 NOT_HEARD = "Sorry, I didn't catch that. Could you say it again?"
 WELCOME = "You're welcome."
 GREETING = "Hello! How can I help you today?"
+HOLD_ON = "Sure, take your time."
 BACK = "Now, back to your request."
 DidKind = Literal["call", "ask", "confirm", "clarify", "fact", "say"]
 # The first sentences of the replies it says whatever the tools: the engine synthesizes them at start,
 # so no session spends its first seconds on them (tests check each is what a reply starts with).
-STOCK_OPENINGS = (*wording.OPENERS, wording.ASK_TIME, *wording.ANYTHING_ELSE, *wording.RESULT_OPENERS, WELCOME, "Hello!",
+STOCK_OPENINGS = (*wording.OPENERS, wording.ASK_TIME, *wording.ANYTHING_ELSE, *wording.RESULT_OPENERS, WELCOME, "Hello!", HOLD_ON,
                   "Sorry, I didn't catch that.", "Okay, I won't do that.", "Sorry, I don't have an answer to that.",
                   "Sorry, I didn't quite get that.", "Thanks for calling.")  # fmt: skip
 _CORRECTING = re.compile(r"\b(actually|i meant|i mean|sorry|wrong|make it|change it|instead)\b", re.I)
@@ -48,7 +49,7 @@ class Decision:
     param: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     options: tuple[str, ...] = ()
-    said: str | None = None  # for "say": goodbye, welcome, help, repeat, unknown, greeting, declined
+    said: str | None = None  # for "say": goodbye, welcome, help, repeat, unknown, greeting, declined, wait
 
 
 @dataclass
@@ -140,7 +141,7 @@ class LocalBrain:
         if self._choice:
             picked, self._choice = self._pick(scored, text), ()
             if picked is not None:
-                return self._start(picked, text)
+                return self._start(picked, ranking.fills[picked.name])
         top = scored[0] if scored else None
         end = next((t for t in self._specs.values() if humanize(t.name).split(" ")[0] in ("end", "hang")), None)
         strong = (
@@ -155,6 +156,8 @@ class LocalBrain:
             return ToolCall(end.name, {}) if end else self._say("goodbye", _goodbye())
         if "help" in said:
             return self._say("help", wording.help_line(tuple(self._specs.values())))
+        if "wait" in said and (top is None or top.score < ACCEPT):  # "hang on a sec": the line stays open
+            return self._say("wait", HOLD_ON)
         if top is None or top.score < ACCEPT:
             if "thanks" in said:
                 return self._say("welcome", f"{WELCOME} {self._anything_else()}")
@@ -184,10 +187,11 @@ class LocalBrain:
         tool = self._specs[str(verdict.key)]
         if pending and pending.asking and is_knowledge_tool(tool):
             self._suspended = pending  # the request goes on once the answer is said
-        return self._start(tool, text)
+        return self._start(tool, ranking.fills[tool.name])
 
-    def _start(self, tool: ToolSpec, text: str) -> BrainOutput:
-        fresh = _Pending(tool, slots.read(tool, text, self._today()))
+    def _start(self, tool: ToolSpec, args: dict[str, Any]) -> BrainOutput:
+        """A new request for `tool` with the arguments the caller's words gave it."""
+        fresh = _Pending(tool, dict(args))
         for name in fresh.missing():
             if name in self._memory:
                 fresh.args[name] = self._memory[name]

@@ -30,10 +30,10 @@ _INTRODUCES = {"it's", "its", "is", "number", "number's", "code", "was"}
 _TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:\.\d+)?(?:st|nd|rd|th)?|[^\sA-Za-z\d]")
 
 
-def _suffix(n: int) -> str:
-    if 10 <= n % 100 <= 20:
-        return "th"
-    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+def ordinal(n: int) -> str:
+    """3 → "3rd", 11 → "11th", 22 → "22nd"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _is_word_number(w: str) -> bool:
@@ -82,10 +82,10 @@ def normalise(text: str) -> str:
     pieces: list[tuple[int, int, str]] = []  # replacements (start, end, new text)
     i = 0
     while i < len(tokens):
-        ordinal = _ordinal(low, i)
-        if ordinal:
-            n, used = ordinal
-            pieces.append((tokens[i][1], tokens[i + used - 1][2], f"{n}{_suffix(n)}"))
+        said = _ordinal(low, i)
+        if said:
+            n, used = said
+            pieces.append((tokens[i][1], tokens[i + used - 1][2], ordinal(n)))
             i += used
             continue
         j, items = _run(low, i)
@@ -142,7 +142,8 @@ def _run(low: list[str], i: int) -> tuple[int, list[str]]:
 
 
 def _ordinal(low: list[str], i: int) -> tuple[int, int] | None:
-    """An ordinal word said as a day of the month: after "the" or a month, or before "of <month>"."""
+    """An ordinal word as a numeral ("third" → 3). "first" and "second" have other senses ("first of
+    all", "just a second"), so only those two need a date around them: "the", a month, "of <month>"."""
     w = low[i]
     prev = low[i - 1] if i else ""
     tens = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +27,11 @@ _GENERIC = frozenset(lexicon.stems("id number code value the a of to for new typ
                                    "character e g eg identifier reference"))  # fmt: skip
 _DIGIT_RUN = re.compile(r"(?<![\d.$:/])\d(?:(?:[ ,\-]|, )?\d)*(?![\d/:]|\.\d|st|nd|rd|th)")
 _CODE = re.compile(r"(?<![\w])(?:[A-Z]{1,3}|\d+)(?:[ \-,.]{0,2}(?:[A-Z]|\d+)\b){1,9}(?![\w])")
+_CENTS = re.compile(r"(\d{1,2})\s*cents?\b", re.I)
 _MONEY = [
     re.compile(r"\$\s?(\d[\d,]*(?:\.\d{1,2})?)"),
     re.compile(r"(\d[\d,]*(?:\.\d{1,2})?)\s*(?:dollars?|bucks|usd)(?:\s*(?:and\s*)?(\d{1,2})(?:\s*cents?)?\b)?", re.I),
-    re.compile(r"(\d{1,2})\s*cents?\b", re.I),
+    _CENTS,
 ]
 _MONEY_CUE = re.compile(r"\b(pay|paying|payment|charge|put|send|refund|make it|amount|of)\s+$", re.I)
 _PAIR = re.compile(r"\b(\d{1,4})\s(\d{2})\b(?!\s?\d)")
@@ -111,7 +113,8 @@ _CACHE: dict[str, tuple[Param, ...]] = {}
 _CACHE_SIZE = 512  # tool schemas; overflow: forget the oldest
 
 
-def _params(tool: ToolSpec) -> tuple[Param, ...]:
+def params(tool: ToolSpec) -> tuple[Param, ...]:
+    """The tool's parameters as the brain reads them (built once per schema)."""
     key = tool.name + json.dumps(tool.parameters, sort_keys=True, default=str)
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
@@ -133,12 +136,8 @@ def _build_params(tool: ToolSpec) -> tuple[Param, ...]:
     return tuple(out)
 
 
-def params(tool: ToolSpec) -> tuple[Param, ...]:
-    return _params(tool)
-
-
 def param(tool: ToolSpec, name: str) -> Param | None:
-    return next((p for p in _params(tool) if p.name == name), None)
+    return next((p for p in params(tool) if p.name == name), None)
 
 
 @dataclass
@@ -158,15 +157,16 @@ class Reading:
         self.taken.append(span)
 
 
-def read(tool: ToolSpec, text: str, today: dt.date, *, asked: str | None = None, only: set[str] | None = None,
-         skip: set[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def read(
+    tool: ToolSpec, text: str, today: dt.date, *, asked: str | None = None, only: set[str] | None = None
+) -> dict[str, Any]:
     """Every argument of `tool` that `text` gives evidence for. `asked`: the parameter the caller is
-    answering about (a bare value counts for it); `only` / `skip`: names to read / not to read."""
+    answering about (a bare value counts for it); `only`: the names to read, if not all."""
     reading = Reading(normalise(text), [])
     ps = sorted(params(tool), key=lambda p: (p.name != asked, ORDER.index(p.kind)))
     found: dict[str, Any] = {}
     for p in ps:
-        if (only is not None and p.name not in only) or (skip and p.name in skip):
+        if only is not None and p.name not in only:
             continue
         same_kind = [q for q in ps if q.kind == p.kind and q.name not in found and q.name != p.name]
         value = _read_one(p, reading, today, asked=p.name == asked, alone=not same_kind, raw=text)
@@ -181,59 +181,73 @@ def _cued(p: Param, text: str, span: Span, window: int = 32) -> bool:
     return bool(p.cues & set(around))
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """One parameter being read from one utterance."""
+
+    p: Param
+    reading: Reading
+    free: str  # the normalised text with spans already used blanked out
+    raw: str  # the words as recognised (names, emails, free text keep their case)
+    today: dt.date
+    asked: bool  # the caller is answering a question about this parameter
+    alone: bool  # no other parameter of the tool could take a value of this kind
+
+
 def _read_one(p: Param, r: Reading, today: dt.date, *, asked: bool, alone: bool, raw: str) -> Any:
-    free = r.free()
-    kind = p.kind
-    if kind == "date":
-        found = when.date(free, today)
-        if found and (asked or alone or _cued(p, free, found[0])):
-            r.take(found[0])
-            return found[1]
+    return _READERS[p.kind](_Ask(p, r, r.free(), raw, today, asked, alone))
+
+
+def _take(a: _Ask, found: tuple[Span, Any] | None, *, cued: bool = True) -> Any:
+    """The value found, its span used up; a date or time needs its parameter named unless it is the only one."""
+    if found is None or not (a.asked or a.alone or not cued or _cued(a.p, a.free, found[0])):
         return None
-    if kind == "time":
-        got = when.time_of_day(free, asked=asked)
-        if got and (asked or alone or _cued(p, free, got[0])):
-            r.take(got[0])
-            return got[1]
+    a.reading.take(found[0])
+    return found[1]
+
+
+def _date(a: _Ask) -> Any:
+    return _take(a, when.date(a.free, a.today))
+
+
+def _time(a: _Ask) -> Any:
+    return _take(a, when.time_of_day(a.free, asked=a.asked))
+
+
+def _amount(a: _Ask) -> Any:
+    return _take(a, _money(a.free, asked=a.asked), cued=False)
+
+
+def _email(a: _Ask) -> Any:
+    m = _EMAIL.search(a.raw)
+    return m.group() if m else None
+
+
+def _address(a: _Ask) -> Any:
+    m = _ADDRESS.search(a.free)
+    if m is None:
+        return _answer_text(a.raw) if a.asked else None
+    return _take(a, (m.span(), " ".join(m.group().rstrip(".").split())), cued=False)
+
+
+def _boolean(a: _Ask) -> Any:
+    if not (a.asked or a.p.required):
         return None
-    if kind == "money":
-        money = _money(free, asked=asked)
-        if money:
-            r.take(money[0])
-            return money[1]
-        return None
-    if kind == "email":
-        m = _EMAIL.search(raw)
-        return m.group() if m else None
-    if kind == "address":
-        m = _ADDRESS.search(free)
-        if m:
-            r.take(m.span())
-            return " ".join(m.group().rstrip(".").split())
-        return _answer_text(raw) if asked else None
-    if kind == "code":
-        return _code(p, r, free, asked=asked, alone=alone)
-    if kind == "digits":
-        return _digits(p, r, free, asked=asked, alone=alone)
-    if kind == "number":
-        return _number(p, r, free, asked=asked)
-    if kind == "enum":
-        return _enum(p, raw)
-    if kind == "boolean":
-        if not (asked or p.required):
-            return None
-        on, off = _ON.search(raw), _OFF.search(raw)
-        return False if off else True if on else None
-    if kind == "name":
-        m = _NAME.search(raw)
-        if m:
-            return m.group(1)
-        caps = re.findall(r"\b[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)?", raw)
-        return caps[-1] if asked and caps else None
-    if asked:
-        return _answer_text(raw)
+    return False if _OFF.search(a.raw) else True if _ON.search(a.raw) else None
+
+
+def _name(a: _Ask) -> Any:
+    if m := _NAME.search(a.raw):
+        return m.group(1)
+    caps = re.findall(r"\b[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)?", a.raw)
+    return caps[-1] if a.asked and caps else None
+
+
+def _text(a: _Ask) -> Any:
+    if a.asked:
+        return _answer_text(a.raw)
     # Only a parameter that holds the caller's own words takes them unasked (a location is asked for).
-    return raw.strip() if p.required and alone and p.name.lower() in _UTTERANCE else None
+    return a.raw.strip() if a.p.required and a.alone and a.p.name.lower() in _UTTERANCE else None
 
 
 def _answer_text(raw: str) -> str | None:
@@ -244,7 +258,7 @@ def _answer_text(raw: str) -> str | None:
 def _money(free: str, *, asked: bool) -> tuple[Span, float] | None:
     for pattern in _MONEY:
         for m in pattern.finditer(free):
-            if pattern is _MONEY[2]:
+            if pattern is _CENTS:
                 return m.span(), int(m.group(1)) / 100
             value = float(m.group(1).replace(",", ""))
             if m.lastindex and m.lastindex >= 2 and m.group(2):
@@ -259,7 +273,8 @@ def _money(free: str, *, asked: bool) -> tuple[Span, float] | None:
     return None
 
 
-def _digits(p: Param, r: Reading, free: str, *, asked: bool, alone: bool) -> str | None:
+def _digits(a: _Ask) -> str | None:
+    p, free, asked, alone = a.p, a.free, a.asked, a.alone
     runs = [(m.span(), re.sub(r"\D", "", m.group())) for m in _DIGIT_RUN.finditer(free)]
     keys = p.name.lower() in ("digits", "keys", "extension") or "key" in p.cues
     least = 1 if keys or asked else 3
@@ -276,44 +291,44 @@ def _digits(p: Param, r: Reading, free: str, *, asked: bool, alone: bool) -> str
         span, digits = max(runs, key=lambda x: len(x[1]))
     else:
         return None
-    r.take(span)
+    a.reading.take(span)
     return digits
 
 
-def _code(p: Param, r: Reading, free: str, *, asked: bool, alone: bool) -> str | None:
+def _code(a: _Ask) -> str | None:
+    p, free = a.p, a.free
     found = []
     for m in _CODE.finditer(free):
         span, code = m.span(), re.sub(r"[^A-Z\d]", "", m.group())
         if p.length and len(code) > p.length:  # ran on into the next number ("Q 2, two bags"): its head
-            head = [t for t in re.finditer(r"[A-Z]|\d+", m.group())]
+            head = list(re.finditer(r"[A-Z]|\d+", m.group()))
             ends = {len("".join(t.group() for t in head[: i + 1])): head[i].end() for i in range(len(head))}
             if p.length in ends:
                 span, code = (m.start(), m.start() + ends[p.length]), code[: p.length]
         if any(ch.isdigit() for ch in code) and len(code) >= 3 and not (p.length and len(code) != p.length):
             found.append((span, code))
     if not found:
-        digits = _digits(p, r, free, asked=asked, alone=alone)
-        return digits
+        return _digits(a)  # a reference said as digits only
     cued = [f for f in found if _cued(p, free, f[0])]
-    if cued or asked or alone:
+    if cued or a.asked or a.alone:
         span, code = max(cued or found, key=lambda x: len(x[1]))
-        r.take(span)
+        a.reading.take(span)
         return code
     return None
 
 
-def _number(p: Param, r: Reading, free: str, *, asked: bool) -> int | float | None:
+def _number(a: _Ask) -> int | float | None:
+    p, free = a.p, a.free
     integer = p.schema.get("type") == "integer"
     value: float | None = None
     for m in _BARE_NUMBER.finditer(free):
-        if asked or _cued(p, free, m.span(), window=12):
+        if a.asked or _cued(p, free, m.span(), window=12):
             value = float(m.group().replace(",", ""))
-            r.take(m.span())
+            a.reading.take(m.span())
             break
     if value is None:
         words = "|".join(re.escape(c) for c in p.cues)
-        a = re.search(rf"\b(?:a|an|one)\s+(?:\w+\s+)?(?:{words})", free, re.I) if words else None
-        if a and _cued(p, free, (a.end(), a.end()), window=len(a.group()) + 1):
+        if words and re.search(rf"\b(?:a|an|one)\s+(?:\w+\s+)?(?:{words})", free, re.I):  # "a bag"
             value = 1.0
         elif words and re.search(rf"\ba couple (?:of\s+)?(?:{words})", free, re.I):
             value = 2.0
@@ -325,11 +340,18 @@ def _number(p: Param, r: Reading, free: str, *, asked: bool) -> int | float | No
     return int(value) if integer else value
 
 
-def _enum(p: Param, raw: str) -> Any:
-    said = lexicon.concepts(raw)
-    for option in p.schema["enum"]:
+def _enum(a: _Ask) -> Any:
+    said = lexicon.concepts(a.raw)
+    for option in a.p.schema["enum"]:
         words = lexicon.concepts(str(option).replace("_", " "))
         named = {w for w in words if ":" in w} or words  # a concept when the option names one
         if named and named <= said:
             return option
     return None
+
+
+_READERS: dict[str, Callable[[_Ask], Any]] = {
+    "date": _date, "time": _time, "money": _amount, "email": _email, "address": _address, "code": _code,
+    "digits": _digits, "number": _number, "enum": _enum, "boolean": _boolean, "name": _name, "text": _text,
+}  # fmt: skip
+assert set(_READERS) == set(ORDER)

@@ -54,6 +54,16 @@ def _year(raw: str | None) -> int | None:
     return int(digits) if len(digits) == 4 else None
 
 
+def _dated(today: dt.date, year: int | None, month: int, day: int) -> dt.date | None:
+    """The date said: with its year, or the next one on or after today; None if there is none."""
+    if year is None:
+        return _upcoming(today, month, day)
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
 def _upcoming(today: dt.date, month: int, day: int) -> dt.date | None:
     """The next `month`/`day` on or after today."""
     for year in (today.year, today.year + 1):
@@ -72,21 +82,14 @@ def date(text: str, today: dt.date) -> tuple[Span, str] | None:
         return m.span(), m.group()
     for pattern, month_at, day_at in ((_MONTH_DAY, 1, 2), (_DAY_MONTH, 2, 1)):
         if m := pattern.search(text):
-            month, day, year = _month(m.group(month_at)), int(m.group(day_at)), _year(m.group(3))
-            try:
-                d = dt.date(year, month, day) if year else _upcoming(today, month, day)
-            except ValueError:
-                d = None
+            d = _dated(today, _year(m.group(3)), _month(m.group(month_at)), int(m.group(day_at)))
             return (m.span(), d.isoformat()) if d else None
     if m := _SLASH.search(text):
         month, day = int(m.group(1)), int(m.group(2))
         year = int(m.group(3)) if m.group(3) else None
         if year is not None and year < 100:
             year += 1900 if year > today.year % 100 + 1 else 2000
-        try:
-            d = dt.date(year, month, day) if year else _upcoming(today, month, day)
-        except ValueError:
-            d = None
+        d = _dated(today, year, month, day)
         return (m.span(), d.isoformat()) if d else None
     if m := _RELATIVE.search(text):
         word = m.group(1).lower()

@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.engine.brain import lexicon
 from bot.engine.brain.base import ToolSpec
-from bot.engine.brain.intents import description_parts, humanize, verb_group
-from bot.engine.brain.numbers import MONTHS
+from bot.engine.brain.intents import description_parts, humanize, verb_group, voiced
+from bot.engine.brain.numbers import MONTHS, TEENS, UNITS, ordinal
 from bot.engine.brain.slots import Param, param, params
 from bot.engine.brain.when import WEEKDAYS
 
@@ -27,24 +27,17 @@ ASK_TIME = "And what time works for you?"
 # caller hears something at once while the result's own sentence is synthesized.
 RESULT_OPENERS = ("Okay, I've got that.", "Alright, here's what I see.", "Right, I have it here.")
 ERROR_OPENING = "Sorry, I couldn't do that:"
-_SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_IN_WORDS = {n: w for w, n in {**UNITS, **TEENS}.items()}  # counts said as words: "two checked bags"
 _ID_WORDS = re.compile(r"\b(number|code|reference|id|locator)\b", re.I)
 
 
-def ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-def say_date(iso: str, today: dt.date | None = None) -> str:
-    """ "2026-12-03" → "Thursday, December 3rd" (the year only when it is not this one)."""
+def say_date(iso: str) -> str:
+    """ "2026-12-03" → "Thursday, December 3rd" (dates the brain says are days to come, so no year)."""
     try:
         d = dt.date.fromisoformat(iso)
     except ValueError:
         return iso
-    text = f"{WEEKDAYS[d.weekday()].title()}, {MONTHS[d.month - 1].title()} {ordinal(d.day)}"
-    if today is not None and d.year != today.year:
-        text = f"{MONTHS[d.month - 1].title()} {ordinal(d.day)}, {d.year}"
-    return text
+    return f"{WEEKDAYS[d.weekday()].title()}, {MONTHS[d.month - 1].title()} {ordinal(d.day)}"
 
 
 def say_time(hhmm: str) -> str:
@@ -98,10 +91,7 @@ def label(p: Param) -> str:
 def verb_phrase(tool: ToolSpec) -> str:
     """The tool's description in the caller's second person: "move your appointment"."""
     first, _ = description_parts(tool)
-    text = first.rstrip(".") or humanize(tool.name)
-    text = re.sub(r"\b(?:the )?(?:caller|customer|user|patient|passenger|member)'s\b|\btheir\b", "your", text,
-                  flags=re.I)  # fmt: skip
-    text = re.sub(r"\bthe (?:caller|customer|user|patient|passenger|member)\b", "you", text, flags=re.I)
+    text = voiced(first.rstrip(".") or humanize(tool.name), caller=False)
     text = re.split(r",\s*e\.g\.|\s+\(|\s+when\b", text)[0]
     return text[0].lower() + text[1:] if text else text
 
@@ -183,7 +173,7 @@ def action_phrase(tool: ToolSpec, args: dict[str, Any]) -> str:
             continue
         if p.kind == "number":
             n = int(value) if float(value) == int(value) else value
-            said = _SMALL[n] if isinstance(n, int) and 0 <= n < len(_SMALL) else str(n)
+            said = _IN_WORDS.get(n, str(n)) if isinstance(n, int) else str(n)
             cue = next((w for w in vp.split()[1:] if lexicon.stems(w) and lexicon.stems(w)[0] in p.cues), None)
             if cue:
                 words = vp.split()
