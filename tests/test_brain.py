@@ -207,6 +207,12 @@ def test_confirmations_read_like_a_person() -> None:
         "Just to confirm, you'd like to move your appointment to Wednesday, December 2nd at 11 am?"
     )
     assert confirm_line(SHOP[5], {}) == "Just to confirm, you'd like to cancel your appointment?"
+    bags = tool("add_bags", "Add checked bags to a booking.",
+                {"booking_code": {"type": "string", "description": "6-character booking reference"},
+                 "bags": {"type": "integer", "description": "Number of bags to add"}}, ("booking_code", "bags"))  # fmt: skip
+    assert confirm_line(bags, {"booking_code": "Q2W8RT", "bags": 1}) == (
+        "Just to confirm, you'd like to add one checked bag to booking reference Q 2 W 8 R T?"
+    )
 
 
 async def test_prepare_builds_the_index_once_and_the_first_turn_reuses_it(encoder: SentenceEncoder) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from bot.engine.brain import lexicon
@@ -136,77 +137,86 @@ def _date_phrase(tool: ToolSpec, p: Param, value: str, vp: str) -> str:
     return " " + when
 
 
+Placed = tuple[str, str]  # the verb phrase, and what goes after it
+
+
+def _place_money(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
+    amount = say_money(float(value))
+    if vp.startswith("pay "):
+        return f"pay {amount} toward {vp[4:]}", ""
+    if re.search(r"\bpayment\b", vp):
+        return re.sub(r"\bpayment\b", f"payment of {amount}", vp, count=1), ""
+    return vp, f" for {amount}"
+
+
+def _place_date(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
+    return vp, _date_phrase(tool, p, str(value), vp)
+
+
+def _place_time(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
+    return vp, f" at {say_time(str(value))}"
+
+
+def _place_choice(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
+    """An enum or a boolean: "report a power or gas outage" → "report a power outage"."""
+    said = ("on" if value else "off") if p.kind == "boolean" else str(value).replace("_", " ")
+    options = ["on", "off"] if p.kind == "boolean" else [str(o).replace("_", " ") for o in p.schema["enum"]]
+    either = "|".join(map(re.escape, options))
+    listed = re.compile(rf"\b(?:{either})(?:,? (?:or|and) (?:{either}))+\b")
+    if listed.search(vp):
+        return listed.sub(said, vp, count=1), ""
+    if said in ("morning", "afternoon", "evening"):
+        return vp, f" in the {said}"
+    return vp, f", {said}" if p.kind == "enum" else f", {humanize(p.name)} {said}"
+
+
+def _place_count(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
+    """A count before the thing counted: "add checked bags" → "add two checked bags"."""
+    n = int(value) if float(value) == int(value) else value
+    said = _IN_WORDS.get(n, str(n)) if isinstance(n, int) else str(n)
+    words = vp.split()
+    at = next((i for i, w in enumerate(words) if i and lexicon.stems(w)[:1] and lexicon.stems(w)[0] in p.cues), None)
+    if at is None:
+        return vp, f", {said} {humanize(p.name)}"
+    if n == 1 and words[at].endswith("s"):
+        words[at] = words[at][:-1]
+    if at >= 2 and words[at - 1] not in ("a", "an", "the", "to", "of", "for", "on", "at"):
+        at -= 1  # before its adjective: "two checked bags"
+    return " ".join([*words[:at], said, *words[at:]]), ""
+
+
+def _place_address(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
+    spoken = say_value(p.name, value)
+    placed, n = re.subn(r"\b(?:at|to|for) (?:a |an |the |your )?(?:new |current )?address\b", f"at {spoken}", vp)
+    return (placed, "") if n else (vp, f" at {spoken}")
+
+
+_ARTICLE = re.compile(r"\b(?:a|an|the|your|my|existing|new)\s+(?:existing\s+|new\s+)?(\w+)\b")
+
+
+def _place_identifier(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
+    """An id in place of the thing it names: "cancel a booking" → "cancel booking reference Z 9 Y 8 X 7"."""
+    spoken, lab = say_value(p.name, value), label(p)
+    for m in _ARTICLE.finditer(vp):
+        if lexicon.stems(m.group(1))[:1] and lexicon.stems(m.group(1))[0] in p.cues:
+            noun = lab if m.group(1).lower() in lab.lower() else m.group(1)
+            return f"{vp[: m.start()]}{noun} {spoken}{vp[m.end() :]}", ""
+    return vp, f" for {lab} {spoken}"
+
+
+_PLACERS: dict[str, Callable[[ToolSpec, Param, Any, str], Placed]] = {
+    "money": _place_money, "date": _place_date, "time": _place_time, "enum": _place_choice,
+    "boolean": _place_choice, "number": _place_count, "address": _place_address,
+}  # fmt: skip
+
+
 def action_phrase(tool: ToolSpec, args: dict[str, Any]) -> str:
     """What the tool will do with these arguments: "move your appointment to Thursday, December 3rd at 2:30 pm"."""
-    vp = verb_phrase(tool)
-    tail = ""
+    vp, tail = verb_phrase(tool), ""
     for p in params(tool):
-        if p.name not in args:
-            continue
-        value = args[p.name]
-        if p.kind == "money":
-            amount = say_money(float(value))
-            if vp.startswith("pay "):
-                vp = f"pay {amount} toward {vp[4:]}"
-            elif re.search(r"\bpayment\b", vp):
-                vp = re.sub(r"\bpayment\b", f"payment of {amount}", vp, count=1)
-            else:
-                tail += f" for {amount}"
-            continue
-        if p.kind == "date":
-            tail += _date_phrase(tool, p, str(value), vp)
-            continue
-        if p.kind == "time":
-            tail += f" at {say_time(str(value))}"
-            continue
-        if p.kind in ("enum", "boolean"):
-            said = ("on" if value else "off") if p.kind == "boolean" else str(value).replace("_", " ")
-            options = ["on", "off"] if p.kind == "boolean" else [str(o).replace("_", " ") for o in p.schema["enum"]]
-            listed = re.compile(r"\b(?:" + "|".join(map(re.escape, options)) + r")(?:,? (?:or|and) (?:"
-                                + "|".join(map(re.escape, options)) + r"))+\b")  # fmt: skip
-            if listed.search(vp):
-                vp = listed.sub(said, vp, count=1)
-            elif said in ("morning", "afternoon", "evening"):
-                tail += f" in the {said}"
-            else:
-                tail += f", {said}" if p.kind == "enum" else f", {humanize(p.name)} {said}"
-            continue
-        if p.kind == "number":
-            n = int(value) if float(value) == int(value) else value
-            said = _IN_WORDS.get(n, str(n)) if isinstance(n, int) else str(n)
-            cue = next((w for w in vp.split()[1:] if lexicon.stems(w) and lexicon.stems(w)[0] in p.cues), None)
-            if cue:
-                words = vp.split()
-                at = words.index(cue)
-                if at >= 2 and words[at - 1] not in ("a", "an", "the", "to", "of", "for", "on", "at"):
-                    at -= 1
-                noun = cue[:-1] if n == 1 and cue.endswith("s") else cue
-                words[words.index(cue)] = noun
-                words.insert(at, said)
-                vp = " ".join(words)
-            else:
-                tail += f", {said} {humanize(p.name)}"
-            continue
-        spoken = say_value(p.name, value)
-        if p.kind == "address":
-            placed = re.subn(r"\b(?:at|to|for) (?:a |an |the |your )?(?:new |current )?address\b", f"at {spoken}", vp)
-            vp = placed[0] if placed[1] else vp
-            tail += "" if placed[1] else f" at {spoken}"
-            continue
-        lab = label(p)
-        article = re.compile(r"\b(?:a|an|the|your|my|existing|new)\s+(?:existing\s+|new\s+)?(\w+)\b")
-        replaced = False
-        for m in article.finditer(vp):
-            if lexicon.stems(m.group(1)) and lexicon.stems(m.group(1))[0] in p.cues:
-                vp = (
-                    vp[: m.start()]
-                    + f"{lab if m.group(1).lower() in lab.lower() else m.group(1)} {spoken}"
-                    + vp[m.end() :]
-                )
-                replaced = True
-                break
-        if not replaced:
-            tail += f" for {lab} {spoken}"
+        if p.name in args:
+            vp, after = _PLACERS.get(p.kind, _place_identifier)(tool, p, args[p.name], vp)
+            tail += after
     return (vp + tail).strip()
 
 
