@@ -89,7 +89,8 @@ async def test_knowledge_answers_say_their_source(tools: tuple[ToolRegistry, Red
     assert returns["source"] == "Returns", returns
     for question, page in (("My broadband keeps cutting out", "Internet outage"), ("Is postage free?", "Shipping"),
                            ("Can I send a thing back if it's the wrong size?", "Returns"),
-                           ("We're relocating next month, what happens to my plan?", "Moving house")):  # fmt: skip
+                           ("We're relocating next month, what happens to my plan?", "Moving house"),
+                           ("Do you charge for shipping?", "Shipping")):  # fmt: skip
         found = (await reg.call("answer_question", json.dumps({"question": question}), ctx)).output
         assert found["source"] == page, (question, found)
     unknown = (await reg.call("answer_question", '{"question": "What is the meaning of life?"}', ctx)).output

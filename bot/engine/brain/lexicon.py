@@ -57,7 +57,7 @@ CALL_CONTROL_PHRASES: dict[str, tuple[str, ...]] = {
 NOUNS: tuple[tuple[str, ...], ...] = (
     ("order", "package", "parcel", "delivery", "shipment", "stuff", "item", "purchase", "router", "arrive", "shipped",
      "turn up", "turned up"),
-    ("bill", "invoice", "balance", "owe", "due", "amount due", "account balance", "statement", "charges"),
+    ("bill", "invoice", "balance", "owe", "due", "amount due", "account balance", "statement"),
     ("appointment", "visit", "technician", "engineer", "booking slot", "slot", "come out", "callout"),
     ("internet", "broadband", "wifi", "wi-fi", "connection", "online", "network", "router"),
     ("power", "electricity", "electric", "lights", "light", "energy"),
