@@ -30,8 +30,8 @@ engine: $(STAMP)
 	$(BIN)/voicebot engine
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot sip flows tests bench
-	$(BIN)/ruff format --check bot sip flows tests bench
+	$(BIN)/ruff check bot sip softphone flows tests bench
+	$(BIN)/ruff format --check bot sip softphone flows tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

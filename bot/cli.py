@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         print(render_kamailio(args.out, settings.sip_host, args.sip_port, ports) / "kamailio.cfg")
         return 0
     if args.command == "call":
-        from sip.softphone import LineEcho
-        from sip.softphone_cli import run_call
+        from softphone.cli import run_call
+        from softphone.phone import LineEcho
 
         echo = LineEcho(args.echo_delay_ms, args.echo_db, args.noise_dbfs) if args.echo else None
         return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller, echo))

@@ -1,4 +1,5 @@
-"""One SIP call: thin pjsua2 callbacks that hand events to asyncio, and the control a session uses.
+"""One SIP call: thin pjsua2 callbacks that hand events to asyncio, and the call port a session drives
+(`CallControl`, see bot/edge/port.py).
 
 Lifetime rule (../shared/notes/pjsua2.md): the Python `Call` is dropped inside its DISCONNECTED
 callback; a wrapper freed later, after pjsua reused the slot, hung up an unrelated call. So the
@@ -10,48 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pjsua2 as pj
 
+from bot.edge.port import MAX_EVENTS, CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, TransferStatus
 from sip.media import BridgePort, PortPool
-from sip.playout import InboundBuffer, PlayoutBuffer
 
 log = logging.getLogger(__name__)
-MAX_EVENTS = 256  # control events per call; a session consumes them far faster than SIP produces them
-
-
-@dataclass(frozen=True)
-class MediaReady:
-    pass
-
-
-@dataclass(frozen=True)
-class Dtmf:
-    digit: str
-    method: str = "rfc4733"
-
-
-@dataclass(frozen=True)
-class TransferStatus:
-    code: int
-    final: bool
-
-
-@dataclass(frozen=True)
-class Disconnected:
-    code: int
-    reason: str
-
-
-CallEvent = MediaReady | Dtmf | TransferStatus | Disconnected
-
-
-@dataclass
-class CallMedia:
-    inbound: InboundBuffer = field(default_factory=InboundBuffer)
-    playout: PlayoutBuffer = field(default_factory=PlayoutBuffer)
 
 
 class SipCall(pj.Call):  # type: ignore[misc]
@@ -138,7 +105,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
 
 
 class CallControl:
-    """What a call session may do to its call. Every method is a no-op once the call is gone."""
+    """The `CallPort` of a SIP call. Every method is a no-op once the call is gone."""
 
     def __init__(self, call: SipCall) -> None:
         self._call: SipCall | None = call

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import pjsua2 as pj
 
+from bot.edge.ticks import until_tick
 from sip import frames
 from sip.media import PortPool
-from sip.playout import until_tick
 
 log = logging.getLogger(__name__)
 POLL_S = 0.01  # between libHandleEvents calls while calls are up; SIP timers are far coarser

@@ -12,18 +12,19 @@ from typing import Any
 
 import pjsua2 as pj
 
+from bot.audio.frames import FRAME_MS, LINE_FRAME_BYTES, LINE_RATE
+from bot.edge.buffers import InboundBuffer, PlayoutBuffer
 from sip import frames
-from sip.playout import FRAME_BYTES, FRAME_MS, RATE, InboundBuffer, PlayoutBuffer
 
 log = logging.getLogger(__name__)
-_SILENCE = bytes(FRAME_BYTES)
+_SILENCE = bytes(LINE_FRAME_BYTES)
 
 
 class BridgePort(pj.AudioMediaPort):  # type: ignore[misc]
     def __init__(self, name: str) -> None:
         super().__init__()
         fmt = pj.MediaFormatAudio()
-        fmt.init(pj.PJMEDIA_FORMAT_PCM, RATE, 1, FRAME_MS * 1000, 16)
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, LINE_RATE, 1, FRAME_MS * 1000, 16)
         self.createPort(name, fmt)
         self.inbound: InboundBuffer | None = None
         self.playout: PlayoutBuffer | None = None

@@ -11,8 +11,9 @@ import pjsua2 as pj
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.call_session import BotConfig, CallSession
-from bot.realtime_client import RealtimeTarget, TurnConfig
+from bot.edge.config import BotConfig, TurnConfig
+from bot.edge.engine_link import RealtimeTarget
+from bot.edge.session import CallSession
 from bot.settings import Settings
 from bot.state import CallStore
 from flows.call_state import FlowState

@@ -24,6 +24,17 @@ from tests.client import RawClient
 from tests.stack import Stack, free_port, running_stack
 
 
+@pytest.fixture(autouse=True)
+async def no_leaked_tasks() -> AsyncIterator[None]:
+    """Every test leaves the event loop as it found it: a task it started and did not end fails it."""
+    before = asyncio.all_tasks()
+    yield
+    for _ in range(5):
+        await asyncio.sleep(0)  # tasks cancelled in teardown finish
+    leaked = [t for t in asyncio.all_tasks() - before if not t.done() and t is not asyncio.current_task()]
+    assert not leaked, f"tasks left running: {leaked}"
+
+
 @pytest.fixture(scope="session")
 def runtime() -> EngineRuntime:
     return EngineRuntime.load(Settings(_env_file=None))

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.turn_policies.barge_in import BargeAction, BargeInPolicy, BargeState, is_backchannel
+from bot.turn_policies.barge_in import BargeAction, BargeInPolicy, BargeState, Onset, is_backchannel
+
+
+def frame(
+    policy: BargeInPolicy, voiced: bool, bot_active: bool, now: float, strong: bool = False
+) -> BargeAction | None:
+    """One frame through the policy's own onset rule (as the media clock runs it), then the policy."""
+    onset: Onset = getattr(policy, "test_onset", None) or policy.onset_rule()
+    setattr(policy, "test_onset", onset)  # noqa: B010
+    return policy.frame(voiced, onset.frame(voiced, strong), bot_active, now)
 
 
 def state(policy: BargeInPolicy) -> BargeState:
@@ -16,7 +25,7 @@ def feed(policy: BargeInPolicy, pattern: str, start: float, bot_active: bool = T
     out = []
     for i, ch in enumerate(pattern):
         now = start + i * 20
-        action = policy.frame(ch == "#", bot_active, now)
+        action = frame(policy, ch == "#", bot_active, now)
         if action is not None:
             out.append((now, action))
     return out
@@ -150,8 +159,8 @@ def test_a_brief_sound_misheard_as_words_is_still_a_backchannel_unless_it_says_s
 
 def test_strong_speech_pauses_after_two_frames_weak_after_three() -> None:
     p = BargeInPolicy(start_ms=60, fast_ms=40)
-    assert p.frame(True, True, 0, strong=True) is None
-    assert p.frame(True, True, 20, strong=True) is BargeAction.PAUSE  # plainly the caller: 40 ms
+    assert frame(p, True, True, 0, strong=True) is None
+    assert frame(p, True, True, 20, strong=True) is BargeAction.PAUSE  # plainly the caller: 40 ms
     q = BargeInPolicy(start_ms=60, fast_ms=40)
-    assert q.frame(True, True, 0) is None and q.frame(True, True, 20) is None  # near the echo's level
-    assert q.frame(True, True, 40) is BargeAction.PAUSE
+    assert frame(q, True, True, 0) is None and frame(q, True, True, 20) is None  # near the echo's level
+    assert frame(q, True, True, 40) is BargeAction.PAUSE

@@ -25,10 +25,23 @@ class InferencePool:
         self.max_waiting = max_waiting
         self._executors = {lane: ThreadPoolExecutor(1, thread_name_prefix=f"engine-{lane}") for lane in LANES}
         self._waiting = dict.fromkeys(LANES, 0)
+        self._idle_waiters: dict[Lane, list[asyncio.Future[None]]] = {lane: [] for lane in LANES}
         self.jobs = dict.fromkeys(LANES, 0)  # jobs admitted per lane since start
 
     def waiting(self, lane: Lane) -> int:
         return self._waiting[lane]
+
+    async def idle(self, lane: Lane) -> None:
+        """Return once `lane` has no job running or queued."""
+        if not self._waiting[lane]:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle_waiters[lane].append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self._idle_waiters[lane]:
+                self._idle_waiters[lane].remove(waiter)
 
     async def run(self, lane: Lane, fn: Callable[..., T], *args: object) -> T:
         if self._waiting[lane] >= self.max_waiting:
@@ -39,6 +52,11 @@ class InferencePool:
             return await asyncio.get_running_loop().run_in_executor(self._executors[lane], fn, *args)
         finally:
             self._waiting[lane] -= 1
+            if not self._waiting[lane]:
+                waiters, self._idle_waiters[lane] = self._idle_waiters[lane], []
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
 
     def close(self) -> None:
         for executor in self._executors.values():

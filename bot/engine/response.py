@@ -62,16 +62,22 @@ class ResponseRun:
     conversation: Conversation
     runtime: EngineRuntime
     brain: Brain
-    emit: Emit  # emit(canonical_type, **fields)
+    send: Emit  # send(canonical_type, **fields): to the client
     emit_item_added: Callable[[Item, str | None], Awaitable[None]]
     emit_item_done: Callable[[Item], Awaitable[None]]
     dialect: Dialect
     before_brain: Callable[[], Awaitable[None]]  # waits for pending input transcriptions
+    audio_sent: Callable[[str, bytes], None] = lambda item_id, wire: None  # each audio chunk as sent (echo reference)
     status_reason: str = "client_cancelled"  # why, if it gets cancelled
+    silenced: bool = False  # stopped without announcing it (the socket is closing): send nothing more
     output: list[Item] = field(default_factory=list)
     _message: Item | None = None
     _encoder: Encoder | None = None
     _started: float = 0.0
+
+    async def emit(self, canonical: str, **fields: Any) -> None:
+        if not self.silenced:
+            await self.send(canonical, **fields)
 
     @property
     def in_conversation(self) -> bool:
@@ -195,6 +201,7 @@ class ResponseRun:
         for start in range(0, len(wire), step):
             chunk = wire[start : start + step]
             content.audio_ms += fmt.duration_ms(len(chunk))
+            self.audio_sent(where["item_id"], chunk)
             await self.emit("response.audio.delta", **where, delta=base64.b64encode(chunk).decode())
             if first:
                 self._stage("first_audio_ms", self._started)
@@ -213,6 +220,7 @@ class ResponseRun:
             tail = self._encoder.flush()
             if tail:
                 content.audio_ms += self.config.output_format.duration_ms(len(tail))
+                self.audio_sent(where["item_id"], tail)
                 await self.emit("response.audio.delta", **where, delta=base64.b64encode(tail).decode())
             content.transcript = (content.transcript or "").strip()
             await self.emit("response.audio.done", **where)

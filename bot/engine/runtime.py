@@ -15,6 +15,7 @@ from bot.engine.brain.local import STOCK_OPENINGS, LocalBrain
 from bot.engine.pool import InferencePool
 from bot.engine.stats import EngineStats
 from bot.engine.tts import PiperVoice, VoiceBank
+from bot.engine.warmup import TtsWarmup
 from bot.realtime.session_config import SessionConfig
 from bot.settings import Settings
 
@@ -30,9 +31,10 @@ class EngineRuntime:
     settings: Settings
     stats: EngineStats = field(default_factory=EngineStats)
     embed_cache: dict[str, np.ndarray] = field(default_factory=dict)
-    # TTS warm-up (EngineSession._prepare_brain) runs in one session at a time, one job at a time,
-    # so that sessions starting together never fill the TTS lane their greetings need.
-    warming: bool = False
+    warmup: TtsWarmup = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.warmup = TtsWarmup(self.pool, self.voices)
 
     @classmethod
     def load(cls, settings: Settings) -> EngineRuntime:

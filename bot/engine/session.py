@@ -18,6 +18,7 @@ from bot.audio.formats import Decoder
 from bot.engine.brain.base import ToolSpec
 from bot.engine.conversation import Content, Conversation, ConversationError, Item
 from bot.engine.echo_cancel import ServerEchoCanceller
+from bot.engine.echo_reference import EchoReference
 from bot.engine.input_audio import InputAudioBuffer
 from bot.engine.response import ResponseRun, opening
 from bot.engine.runtime import EngineRuntime
@@ -48,7 +49,6 @@ from bot.realtime.session_config import NOISE_REDUCTION, SessionConfig
 from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
-PREPARE_WAIT_S = 30  # how long TTS warm-up waits for the lane between replies before it gives up
 MIN_COMMIT_MS = 100  # the real API refuses to commit less audio than this
 
 
@@ -67,8 +67,10 @@ class EngineSession:
         self._speech_start_ms = 0
         self._transcripts = Transcriptions(runtime, self._on_transcribed, self._on_speculated)
         self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
+        self._quiet = asyncio.Event()  # no response is running
+        self._quiet.set()
         self._send_lock = asyncio.Lock()
-        self._echo_decoder: Decoder | None = None  # reply audio back to 16 kHz: the echo reference
+        self._echo_ref: EchoReference | None = None  # input_audio_echo_cancellation
         self._preparing: asyncio.Task[None] | None = None  # the brain getting ready for new instructions
         self._handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             SessionUpdate: self._session_update,
@@ -102,8 +104,8 @@ class EngineSession:
             if self._preparing is not None:
                 self._preparing.cancel()
                 await asyncio.gather(self._preparing, return_exceptions=True)
-            if self.buffer.echo is not None:
-                self.buffer.echo.close()
+            if self._echo_ref is not None:
+                self._echo_ref.close()
 
     async def _dispatch(self, raw: str) -> None:
         event: ClientEvent | None = None
@@ -123,8 +125,6 @@ class EngineSession:
     # --- sending --------------------------------------------------------------------------------------
     async def emit(self, canonical: str, **fields: Any) -> None:
         event = {"type": event_name(canonical, self.dialect), "event_id": ids.event_id(), **fields}
-        if canonical == "response.audio.delta" and self.buffer.echo is not None and self._echo_decoder is not None:
-            self.buffer.echo.played(fields["item_id"], self._echo_decoder.process(base64.b64decode(fields["delta"])))
         async with self._send_lock:
             if not self.ws.closed:
                 await self.ws.send_json(event)
@@ -166,44 +166,31 @@ class EngineSession:
         await self.emit("session.updated", session=config.to_wire(self.dialect, self.id))
 
     async def _prepare_brain(self, instructions: str, tools: tuple[ToolSpec, ...]) -> None:
-        """The brain gets ready, then the openings of its likely replies are synthesized (into the
-        shared TTS cache) while the TTS lane is idle, so a first reply rarely waits for TTS."""
+        """The brain gets ready, then the openings of its likely replies are synthesized into the
+        shared TTS cache (bot/engine/warmup.py), so a first reply rarely waits for TTS."""
         try:
             likely = await self.brain.prepare(instructions, tools)
         except Exception:  # the first reply builds it again and reports what fails
             log.exception("session %s: preparing the brain failed", self.id)
             return
-        if "audio" not in self.config.modalities:
-            return
-        runtime = self.runtime
-        pool, voices, voice = runtime.pool, runtime.voices, self.config.voice
-        todo = [t for t in dict.fromkeys(opening(line) for line in likely) if not voices.cached(voice, t)]
-        if not todo or runtime.warming:
-            return  # all cached (the usual case after the first call), or another session is at it
-        runtime.warming = True
-        try:
-            deadline = asyncio.get_running_loop().time() + PREPARE_WAIT_S
-            for text in todo:
-                while pool.waiting("tts") or self._response is not None:  # replies first
-                    if asyncio.get_running_loop().time() > deadline:
-                        return  # a busy engine: the cache fills from real replies instead
-                    await asyncio.sleep(0.05)
-                await pool.run("tts", voices.synthesize, voice, text)
-        except Exception:  # a full lane or a failing voice: real replies report it
-            log.warning("session %s: TTS warm-up stopped", self.id, exc_info=True)
-        finally:
-            runtime.warming = False
+        if "audio" in self.config.modalities:
+            voice = self.config.voice
+            await self.runtime.warmup.fill(voice, [opening(line) for line in likely], self._quiet)
 
     def _set_echo_cancellation(self, config: SessionConfig) -> None:
+        ref = self._echo_ref
         if config.echo_cancellation is None:
-            if self.buffer.echo is not None:
-                self.buffer.echo.close()
-            self.buffer.echo, self._echo_decoder = None, None
+            if ref is not None:
+                ref.close()
+            self.buffer.echo, self._echo_ref = None, None
             return
-        if self.buffer.echo is None:
-            self.buffer.echo = ServerEchoCanceller()
-        if self._echo_decoder is None or self._echo_decoder.fmt != config.output_format:
-            self._echo_decoder = Decoder(config.output_format, VAD_RATE)
+        if ref is None or ref.output_format != config.output_format:
+            ref = EchoReference(ref.canceller if ref else ServerEchoCanceller(), config.output_format)
+        self._echo_ref, self.buffer.echo = ref, ref.canceller
+
+    def _echo_sent(self, item_id: str, wire: bytes) -> None:
+        if self._echo_ref is not None:
+            self._echo_ref.sent(item_id, wire)
 
     def _make_vad(self) -> tuple[FrameVad | None, TurnDetector | None]:
         td = self.config.turn_detection
@@ -350,8 +337,8 @@ class EngineSession:
             raise ProtocolError("invalid_value", f"audio_end_ms {event.audio_end_ms} is longer than the item's "
                                 f"{int(content.audio_ms)} ms of audio", param="audio_end_ms")  # fmt: skip
         content.truncate(event.audio_end_ms)
-        if self.buffer.echo is not None:
-            self.buffer.echo.truncated(item.id, event.audio_end_ms)
+        if self._echo_ref is not None:
+            self._echo_ref.truncated(item.id, event.audio_end_ms)
         await self.emit("conversation.item.truncated", item_id=item.id, content_index=event.content_index,
                         audio_end_ms=event.audio_end_ms)  # fmt: skip
 
@@ -390,11 +377,13 @@ class EngineSession:
             return
         run = ResponseRun(
             id=ids.response_id(), config=self.config, params=params, conversation=self.conversation,
-            runtime=self.runtime, brain=self.brain, emit=self.emit, emit_item_added=self.emit_item_added,
+            runtime=self.runtime, brain=self.brain, send=self.emit, emit_item_added=self.emit_item_added,
             emit_item_done=self.emit_item_done, dialect=self.dialect, before_brain=self._transcripts.wait_all,
+            audio_sent=self._echo_sent,
         )  # fmt: skip
         task = asyncio.create_task(self._run_response(run), name=f"response-{run.id}")
         self._response = (run, task)
+        self._quiet.clear()
 
     async def _run_response(self, run: ResponseRun) -> None:
         try:
@@ -402,6 +391,7 @@ class EngineSession:
         finally:
             if self._response is not None and self._response[0] is run:
                 self._response = None
+                self._quiet.set()
 
     async def _stop_response(self, reason: str, *, announce: bool = True) -> None:
         """Cancel the running response and wait until its closing events are out."""
@@ -410,12 +400,8 @@ class EngineSession:
             return
         run, task = current
         run.status_reason = reason
-        if not announce:
-            run.emit = _silent
+        run.silenced = not announce
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         self._response = None
-
-
-async def _silent(*_args: Any, **_kwargs: Any) -> None:
-    return None
+        self._quiet.set()

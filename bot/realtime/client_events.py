@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_serializer, field_validator
 
 from bot.errors import VoicebotError
 
@@ -26,6 +26,10 @@ class ProtocolError(VoicebotError, ValueError):
 class _Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     event_id: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The event as JSON-ready data; `parse_client_event` of it gives this event back."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class SessionUpdate(_Event):
@@ -46,6 +50,15 @@ class InputAudioBufferAppend(_Event):
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ValueError(f"audio is not valid base64: {exc}") from None
+
+    @field_serializer("audio")
+    def _encode(self, audio: bytes) -> str:
+        return base64.b64encode(audio).decode()
+
+    @classmethod
+    def of(cls, audio: bytes) -> InputAudioBufferAppend:
+        """From raw audio (the validator takes base64 text, as it comes off the wire)."""
+        return cls.model_construct(type="input_audio_buffer.append", audio=audio)
 
 
 class InputAudioBufferCommit(_Event):

@@ -44,6 +44,9 @@ _GA_NAMES = {
 }
 
 
+_CANONICAL = {ga: beta for beta, ga in _GA_NAMES.items()}
+
+
 def event_name(canonical: str, dialect: Dialect) -> str:
     if dialect is Dialect.GA:
         return _GA_NAMES.get(canonical, canonical)
@@ -55,3 +58,8 @@ def content_type(kind: str, dialect: Dialect) -> str:
     if dialect is Dialect.GA and kind in ("audio", "text"):
         return "output_" + kind
     return kind
+
+
+def canonical_name(name: str) -> str:
+    """A server event's name in either dialect → its canonical (beta) name."""
+    return _CANONICAL.get(name, name)

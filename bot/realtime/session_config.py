@@ -206,6 +206,21 @@ class SessionConfig:
             "max_output_tokens": self.max_output_tokens,
         }
 
+    def to_update(self, dialect: Dialect) -> dict[str, Any]:
+        """The client's side: the `session` of a session.update setting what a client sets
+        (instructions, voice, tools, formats, transcription, turn detection, noise reduction), in the
+        dialect's shape. Rendered by `to_wire`: one writer for both directions."""
+        wire = self.to_wire(dialect, "")
+        if dialect is Dialect.BETA:
+            wire["input_audio_format"] = self.input_format.to_beta()
+            session = {key: wire[key] for key in _BETA_UPDATE if wire[key] is not None or key == "turn_detection"}
+            return session
+        return {key: wire[key] for key in ("type", "instructions", "tools", "audio")}
+
+
+_BETA_UPDATE = ("instructions", "voice", "tools", "turn_detection", "input_audio_format", "output_audio_format",
+                "input_audio_transcription", "input_audio_noise_reduction")  # fmt: skip
+
 
 def validate_tools(value: Any, param: str) -> list[dict[str, Any]]:
     if not isinstance(value, list):

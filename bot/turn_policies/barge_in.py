@@ -26,7 +26,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-FRAME_MS = 20
+from bot.audio.frames import FRAME_MS
 
 # Said while someone else talks, they mean "go on", not "stop" (Voice Live's filler words, plus the
 # usual English backchannels). Whole-utterance match only: "yeah but" is an interruption.
@@ -98,18 +98,19 @@ class BargeInPolicy:
     answer_tail_ms: int = 600  # a backchannel this close to the end of the reply answers it
     state: BargeState = BargeState.IDLE
     heard: bool = False  # caller speech (by our own detector) since the last `turn_committed`
-    _onset: Onset | None = None
     _speech_ms: int = 0  # speech heard since the pause
     _last_speech: float = 0.0
     _engine_onset: float | None = None
     _awaiting: str | None = None  # the committed turn whose transcript decides
     _held: bool = False  # the bot was held for the caller since the last committed turn
 
-    def frame(self, voiced: bool, bot_active: bool, now: float, strong: bool = False) -> BargeAction | None:
-        """One 20 ms frame of the caller's line (our own detector's decision)."""
-        if self._onset is None:
-            self._onset = Onset(self.start_ms, self.window_ms, self.fast_ms)
-        onset = self._onset.frame(voiced, strong)
+    def onset_rule(self) -> Onset:
+        """The onset rule with this policy's figures: the one instance runs on the media clock, next
+        to the front end (bot/edge/buffers.py), and its decision comes back here with each frame."""
+        return Onset(self.start_ms, self.window_ms, self.fast_ms)
+
+    def frame(self, voiced: bool, onset: bool, bot_active: bool, now: float) -> BargeAction | None:
+        """One 20 ms frame of the caller's line: our own detector's decision and the onset rule's."""
         if onset:
             self.heard = True
         if voiced:
@@ -182,6 +183,10 @@ class BargeInPolicy:
             return False
         self._awaiting = item_id
         return True
+
+    def awaiting(self, item_id: str) -> bool:
+        """This committed turn was said over the bot, and its transcript decides."""
+        return item_id == self._awaiting
 
     def verdict(
         self, item_id: str, transcript: str, reply_left_ms: int | None = None

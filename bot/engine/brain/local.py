@@ -23,6 +23,7 @@ from bot.engine.brain.choice import ACCEPT, MARGIN, consequential, has_value, wi
 from bot.engine.brain.index import Embed, Ranking, SessionIndex
 from bot.engine.brain.intents import Scored, humanize, is_knowledge_tool, is_question
 from bot.engine.brain.knowledge import greeting
+from bot.realtime.say import line_to_say
 
 DEFAULT_GREETING = "Hello, thanks for calling. How can I help you today?"
 NOT_HEARD = "Sorry, I didn't catch that. Could you say it again?"
@@ -282,6 +283,9 @@ class LocalBrain:
     def _instructed(self, request: DialogRequest) -> str:
         """A reply with no new caller words: the response instructions' quoted line, or a greeting."""
         ri = request.response_instructions or ""
+        line = line_to_say(ri)
+        if line is not None:
+            return line
         quoted = re.search(r"[\"“]([^\"”]+)[\"”]", ri)
         if quoted:
             return quoted.group(1)

@@ -20,11 +20,14 @@ from pathlib import Path
 import numpy as np
 import pjsua2 as pj
 
+from bot.audio.frames import FRAME_MS, LINE_RATE
+from bot.audio.frames import LINE_FRAME_BYTES as FRAME_BYTES
 from bot.audio.level import rms
+from bot.edge.buffers import InboundBuffer, PlayoutBuffer
+from bot.edge.port import CallMedia, Disconnected, Dtmf, MediaReady
 from sip.account import InboundAccount
-from sip.call import CallControl, CallMedia, Disconnected, Dtmf, MediaReady, SipCall
+from sip.call import CallControl, SipCall
 from sip.endpoint import EndpointConfig, SipEndpoint
-from sip.playout import FRAME_BYTES, FRAME_MS, RATE, InboundBuffer, PlayoutBuffer
 
 log = logging.getLogger(__name__)
 SPEECH_RMS = 150  # a bot frame above this level is speech (line silence decodes to ~0)
@@ -240,5 +243,5 @@ def write_wav(path: Path, pcm: bytes) -> None:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(RATE)
+        w.setframerate(LINE_RATE)
         w.writeframes(pcm)

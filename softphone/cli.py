@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.audio.frames import LINE_RATE as RATE
 from bot.audio.resample import resample_once
-from sip.playout import RATE
-from sip.softphone import CallReport, LineEcho, Softphone, Utterance, write_wav
+from softphone.phone import CallReport, LineEcho, Softphone, Utterance, write_wav
 
 _OVER = re.compile(r"@(\d+):(.*)", re.S)
 

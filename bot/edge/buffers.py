@@ -1,18 +1,18 @@
-"""Frame buffers shared between pjmedia's clock thread and the event loop. Pure, no pjsua2.
+"""Frame buffers shared between the media clock (pjmedia's thread) and the event loop. Pure.
 
-Only deque append/popleft and int updates cross threads (atomic under the GIL); nothing here blocks.
+Only deque append/popleft and int/bool updates cross threads (atomic under the GIL); nothing here
+blocks. The media clock is whatever pops the playout and pushes caller frames every 20 ms: pjmedia's
+bridge in production (sip/media.py), a task on a virtual clock in the unit tests.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-FRAME_MS = 20
-RATE = 8000  # Hz, the bridge's clock
-FRAME_BYTES = RATE * FRAME_MS // 1000 * 2  # 320: 20 ms of pcm16
+from bot.audio.frames import FRAME_MS
+from bot.audio.frames import LINE_FRAME_BYTES as FRAME_BYTES
 
 
 class FrontEnd(Protocol):
@@ -27,20 +27,71 @@ class OnsetDetector(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CallerFrame:
+    number: int  # position in the call: 0, 1, 2...
     line: bytes  # as the line brought it
     clean: bytes  # after the front end (echo removed); `line` without one
     played: bytes | None  # what the edge played on the same clock tick (None: silence)
     voiced: bool | None  # the front end's speech decision (None: no front end)
     strong: bool = False  # ...and well clear of the bot's echo
+    onset: bool = False  # the caller's speech has begun (the one `OnsetDetector` decided)
+
+
+class Hold:
+    """Whether the bot's reply is held for the caller (played as silence, kept where it stopped):
+    the one place that state lives, and its only writer.
+
+    The media clock pauses on a speech onset (`pause_on_onset`: one frame later the line is quiet).
+    Everything else happens on the event loop, where the barge-in policy decides: it `pause`s (and so
+    adopts a pause the clock made), `resume`s, or, not holding, `settle`s — a pause the clock made
+    at a frame the policy has seen and not taken for a barge-in is released.
+    """
+
+    def __init__(self) -> None:
+        self._paused = False
+        self._onset_frame = -1  # the frame the media clock paused at; -1: the policy owns the pause
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause_on_onset(self, frame: int) -> None:  # media clock
+        if not self._paused:
+            self._onset_frame = frame
+            self._paused = True
+
+    def pause(self) -> None:  # event loop, the policy's PAUSE
+        self._onset_frame = -1
+        self._paused = True
+
+    def resume(self) -> None:  # event loop
+        self._onset_frame = -1
+        self._paused = False
+
+    def settle(self, seen: int) -> bool:
+        """The policy has taken every frame up to number `seen` and holds nothing: release a pause
+        the media clock made at one of them. True when it did."""
+        if self._paused and 0 <= self._onset_frame <= seen:
+            self.resume()
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class FrontEndChain:
+    """What the event loop plugs into an `InboundBuffer` for a call with its own detector."""
+
+    front_end: FrontEnd
+    onset: OnsetDetector
+    playout: PlayoutBuffer  # held at an onset while it has bot audio queued
 
 
 class InboundBuffer:
-    """Caller frames from the clock thread to the call session.
+    """Caller frames from the media clock to the call session.
 
-    With a `front_end` (echo canceller + speech detector) each frame is processed on the clock tick
-    it arrives, next to what was played on that tick; when speech starts (`onset`) while `hold` has
-    bot audio queued, `hold` is paused right there — one frame later the line is quiet. The call
-    session's barge-in policy then decides what the pause was (see bot/turn_policies/barge_in.py).
+    With a front end attached (echo canceller + speech detector + the onset rule) each frame is
+    processed on the clock tick it arrives, next to what was played on that tick; when speech starts
+    while the playout has bot audio queued, its `Hold` is paused right there. The call session's
+    barge-in policy then decides what the pause was (see bot/turn_policies/barge_in.py).
 
     Overflow policy: at most `max_frames` wait (a stalled session); the oldest audio is dropped first.
     """
@@ -48,22 +99,27 @@ class InboundBuffer:
     def __init__(self, max_frames: int = 250) -> None:
         self._frames: deque[CallerFrame] = deque(maxlen=max_frames)
         self.received = 0
-        self.front_end: FrontEnd | None = None
-        self.onset: OnsetDetector | None = None
-        self.hold: PlayoutBuffer | None = None
-        self.early_pauses = 0
+        self._chain: FrontEndChain | None = None
 
-    def push(self, frame: bytes, played: bytes | None = None) -> None:  # clock thread
-        front_end, onset, hold = self.front_end, self.onset, self.hold  # (the session may detach them)
-        if front_end is None:
-            self._frames.append(CallerFrame(frame, frame, played, None))
+    def attach(self, chain: FrontEndChain) -> None:
+        self._chain = chain
+
+    def detach(self) -> None:
+        """The media clock may be inside the front end right now: it is not closed here; the last
+        reference going frees it (libspeexdsp state included)."""
+        self._chain = None
+
+    def push(self, frame: bytes, played: bytes | None = None) -> None:  # media clock
+        chain, number = self._chain, self.received  # (the session may detach it meanwhile)
+        if chain is None:
+            self._frames.append(CallerFrame(number, frame, frame, played, None))
         else:
-            clean, voiced = front_end.process(frame, played)
-            strong = front_end.strong
-            if onset is not None and onset.frame(voiced, strong) and hold is not None and hold.busy and not hold.paused:
-                hold.paused = True  # (before the frame is queued: whoever drains it sees the pause)
-                self.early_pauses += 1
-            self._frames.append(CallerFrame(frame, clean, played, voiced, strong))
+            clean, voiced = chain.front_end.process(frame, played)
+            strong = chain.front_end.strong
+            onset = chain.onset.frame(voiced, strong)
+            if onset and chain.playout.busy:
+                chain.playout.hold.pause_on_onset(number)  # (before the frame is queued: its reader sees the pause)
+            self._frames.append(CallerFrame(number, frame, clean, played, voiced, strong, onset))
         self.received += 1
 
     def drain(self) -> list[bytes]:  # event loop
@@ -93,7 +149,7 @@ class PlayoutBuffer:
         self.dropped = 0
         self.underruns = 0  # frames due while a reply was still arriving: the engine fell behind
         self._unfinished: set[str] = set()
-        self.paused = False  # barge-in on hold: play silence, keep the reply where it stopped
+        self.hold = Hold()  # barge-in on hold: play silence, keep the reply where it stopped
 
     def push(self, item_id: str, pcm16: bytes) -> None:  # event loop
         self._unfinished.add(item_id)
@@ -115,8 +171,8 @@ class PlayoutBuffer:
             self._frames.append((item_id, self._partial.ljust(FRAME_BYTES, b"\0")))
             self._partial = b""
 
-    def pop(self) -> bytes | None:  # clock thread
-        if self.paused:
+    def pop(self) -> bytes | None:  # media clock
+        if self.hold.paused:
             return None
         try:
             item_id, frame = self._frames.popleft()
@@ -133,7 +189,7 @@ class PlayoutBuffer:
         self._frames.clear()
         self._partial = b""
         self._unfinished.clear()
-        self.paused = False
+        self.hold.resume()
         item = self.current_item
         return item, self.played_ms.get(item, 0) if item else 0
 
@@ -149,11 +205,3 @@ class PlayoutBuffer:
     def complete(self) -> bool:
         """Nothing more is expected for what is queued (every item pushed was finished)."""
         return not self._unfinished
-
-
-def until_tick(now: float, tick_s: float) -> float:
-    """Seconds to the next multiple of `tick_s` on the loop clock. Every call's uplink (and the
-    endpoint poll) wake on the same boundaries, so one loop iteration serves them all; pacing from
-    the clock, not from the last wake-up, never drifts."""
-    wait = (math.floor(now / tick_s) + 1) * tick_s - now
-    return wait if wait > 1e-3 else wait + tick_s  # on a boundary (float error): the next one

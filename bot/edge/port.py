@@ -1,0 +1,64 @@
+"""What a phone call offers the call session, whatever carries it: the call port.
+
+Events come in on `events` (media up, keys pressed, a transfer's progress, the call gone); frames
+move through `media` (the caller's, the bot's); the verbs answer, hang up, transfer (REFER) and send
+keys. `sip/call.py` adapts a pjsua2 call to it; the unit tests use an in-memory one.
+Every verb returns False, and does nothing, once the call is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.edge.buffers import InboundBuffer, PlayoutBuffer
+
+MAX_EVENTS = 256  # control events per call; a session consumes them far faster than SIP produces them
+
+
+@dataclass(frozen=True)
+class MediaReady:
+    pass
+
+
+@dataclass(frozen=True)
+class Dtmf:
+    digit: str
+    method: str = "rfc4733"
+
+
+@dataclass(frozen=True)
+class TransferStatus:
+    code: int
+    final: bool
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    code: int
+    reason: str
+
+
+CallEvent = MediaReady | Dtmf | TransferStatus | Disconnected
+
+
+@dataclass
+class CallMedia:
+    inbound: InboundBuffer = field(default_factory=InboundBuffer)
+    playout: PlayoutBuffer = field(default_factory=PlayoutBuffer)
+
+
+class CallPort(Protocol):
+    call_id: str
+    remote_uri: str
+    local_uri: str
+    media: CallMedia
+    events: asyncio.Queue[CallEvent]
+
+    @property
+    def alive(self) -> bool: ...
+    def answer(self, code: int, reason: str = "") -> bool: ...
+    def hangup(self, code: int = 200) -> bool: ...
+    def transfer(self, target: str, headers: dict[str, str]) -> bool: ...
+    def send_dtmf(self, digits: str) -> bool: ...

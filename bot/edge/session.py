@@ -1,0 +1,453 @@
+"""One phone call bridged to a realtime engine: caller audio up, bot audio down, tools routed to flows.
+
+It drives a `CallPort` (bot/edge/port.py) and a `RealtimeConnection`, and imports no SIP stack.
+Control before media: barge-in clears local playout first, then tells the engine what was heard.
+Every task of the call runs in one task group: whichever ends the call (the caller, the bot, the
+engine) ends them all, and a task that fails fails the call with outcome `error`, logged.
+Time is the event loop's clock (ms), so the unit tests run the call on a virtual one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.audio import g711
+from bot.edge.barge import Strategy, Turn, strategy_for
+from bot.edge.config import BotConfig
+from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
+from bot.edge.port import CallPort, Disconnected, Dtmf, MediaReady, TransferStatus
+from bot.edge.recording import CallRecording
+from bot.edge.session_setup import session_update
+from bot.edge.ticks import until_tick
+from bot.edge.tool_runner import ToolRunner
+from bot.edge.transfer import transfer_headers
+from bot.redact import redact
+from bot.state import CallStore
+from bot.turn_policies.barge_in import BargeAction
+from bot.turn_policies.dtmf import DtmfCollector
+from bot.turn_policies.idle import IdleAction, IdlePolicy
+from flows.registry import CallContext, ToolRegistry
+
+log = logging.getLogger(__name__)
+UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
+IDLE_CHECK_S = 0.25
+PLAYOUT_POLL_S = 0.02
+PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
+Connect = Callable[[RealtimeTarget], Awaitable[RealtimeConnection]]
+
+
+class _CallOver(Exception):
+    """Raised in the task group's body once the call has an outcome: ends every task."""
+
+
+class CallSession:
+    def __init__(self, call: CallPort, target: RealtimeTarget, bot: BotConfig, tools: ToolRegistry,
+                 store: CallStore | None, worker: str, connect: Connect = open_websocket,
+                 barge: Strategy | None = None) -> None:  # fmt: skip
+        self.call = call
+        self.target = target
+        self.bot = bot
+        self.tools = tools
+        self.store = store
+        self.worker = worker
+        self._connect = connect
+        self.context = CallContext(call.call_id, call.remote_uri, call.local_uri)
+        self.started = time.time()
+        self.outcome = "caller_hung_up"
+        self.barge: Strategy = barge or strategy_for(bot.turns)
+        self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
+        self.keypad = DtmfCollector()
+        self._conn: RealtimeConnection | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._runner: ToolRunner | None = None
+        self._done = asyncio.Event()
+        self._active_response: str | None = None
+        self._create_sent = False  # a response.create is on its way (no response.created yet)
+        self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
+        self._media_up = False
+        self._caller_speaking = False
+        self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
+        self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
+        self._recording = CallRecording() if bot.record_dir else None
+
+    # --- the call's life -----------------------------------------------------------------------
+    async def run(self) -> str:
+        """Answer, bridge until either side ends, record the outcome. Returns it."""
+        call, store = self.call, self.store
+        if (
+            store
+            and self.bot.max_concurrent_calls
+            and not await store.admit(call.call_id, self.bot.max_concurrent_calls)
+        ):
+            log.warning("call %s refused: %d calls already up", call.call_id, self.bot.max_concurrent_calls)
+            call.answer(503, "All Lines Busy")
+            self.outcome = "refused_busy"
+            return self.outcome
+        if store:
+            store.call_started(call.call_id, call.remote_uri, call.local_uri, self.worker)
+        call.answer(180)
+        try:
+            self._conn = await self._connect(self.target)
+        except EngineUnavailable as exc:
+            log.error("call %s: %s", call.call_id, exc)
+            call.answer(503, "Engine Unavailable")
+            self.outcome = "engine_unavailable"
+            self._record_end()
+            return self.outcome
+        try:
+            await self._bridge(self._conn)
+        finally:
+            await self._conn.close()
+            if call.alive:
+                call.hangup()
+            self.barge.detach(call.media.inbound)
+            if self._recording is not None and self.bot.record_dir:
+                self._recording.write(Path(self.bot.record_dir), call.call_id)
+            self._record_end()
+        return self.outcome
+
+    async def _bridge(self, conn: RealtimeConnection) -> None:
+        call = self.call
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                self._runner = ToolRunner(self.tools, self.context, conn, filler=self._filler,
+                                          on_action=self._set_after_playout, on_output=self._respond_to_tools)  # fmt: skip
+                group.create_task(conn.pump(), name=f"pump-{call.call_id}")
+                conn.update_session(session_update(conn.capabilities, self.bot, self.tools.schemas()))
+                if not call.answer(200):
+                    self._finish("answer_failed")
+                else:
+                    if self.store:
+                        self.store.call_answered(call.call_id)
+                    self.barge.attach(call.media.inbound, call.media.playout)
+                    group.create_task(self._downlink(conn), name=f"down-{call.call_id}")
+                    group.create_task(self._control(), name=f"control-{call.call_id}")
+                await self._done.wait()
+                raise _CallOver
+        except* _CallOver:
+            pass
+        except* (ConnectionError, aiohttp.ClientError) as group_error:
+            log.info("call %s: engine connection gone (%s)", call.call_id, group_error.exceptions[0])
+            self.outcome = "engine_closed"
+        except* Exception as group_error:
+            for error in group_error.exceptions:
+                log.error("call %s failed", call.call_id, exc_info=error)
+            self.outcome = "error"
+
+    def _record_end(self) -> None:
+        media = self.call.media
+        log.info("call %s ended: %s after %.1f s; caller frames %d, playout underruns %d, dropped %d",
+                 self.call.call_id, self.outcome, time.time() - self.started, media.inbound.received,
+                 media.playout.underruns, media.playout.dropped)  # fmt: skip
+        if self.store:
+            self.store.call_ended(self.call.call_id, self.outcome, self.started)
+
+    def _finish(self, outcome: str) -> None:
+        if not self._done.is_set():
+            self.outcome = outcome
+            self._done.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A task of the call's group: it ends with the call; its failure fails the call."""
+        assert self._group is not None
+        self._group.create_task(coro, name=f"{name}-{self.call.call_id}")
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time() * 1000
+
+    # --- call control events (hang-up, media, DTMF, transfer) --------------------------------------
+    async def _control(self) -> None:
+        while True:
+            event = await self.call.events.get()
+            if isinstance(event, MediaReady) and not self._media_up:
+                self._media_up = True
+                assert self._conn is not None
+                self._spawn(self._uplink(self._conn), "up")
+                self._spawn(self._timers(), "timers")
+                self._create_response()  # the greeting
+            elif isinstance(event, Disconnected):
+                self._finish(self.outcome)  # caller_hung_up, unless the bot ended it first
+                return
+            elif isinstance(event, Dtmf):
+                self._on_dtmf(event)
+            elif isinstance(event, TransferStatus) and event.final:
+                self._on_transfer_status(event)
+
+    async def _timers(self) -> None:
+        """What happens with time alone: a keypad entry ends on a pause; a silent caller is
+        reprompted, then hung up on politely (the policies decide; this only observes)."""
+        while True:
+            await asyncio.sleep(IDLE_CHECK_S)
+            now = self._now()
+            entry = self.keypad.due(now)
+            if entry:
+                self._send_keypad(entry)
+            if not self.bot.idle_timeout_ms:
+                continue
+            if self._caller_speaking:
+                self.idle.caller_active(now)
+            elif self._bot_active:
+                self.idle.bot_speaking()
+            else:
+                self.idle.quiet(now)
+            action = self.idle.due(now)
+            if action is IdleAction.REPROMPT:
+                self._say(self.bot.reprompt)
+            elif action is IdleAction.HANG_UP:
+                self._after_playout = ("hangup", {"outcome": "idle_hangup"})
+                self._say(self.bot.idle_goodbye)
+
+    def _on_dtmf(self, event: Dtmf) -> None:
+        now = self._now()
+        self.idle.caller_active(now)
+        self._transcript("dtmf", event.digit)
+        entry = self.keypad.key(event.digit, now)
+        if entry:
+            self._send_keypad(entry)
+
+    def _send_keypad(self, entry: str) -> None:
+        """A finished keypad entry is the caller's turn: it interrupts the bot like speech does."""
+        self._barge_in()
+        self._transcript("caller", f"(keypad) {entry}")
+        assert self._conn is not None
+        self._conn.send_text(entry)
+        self._create_response()
+
+    def _on_transfer_status(self, event: TransferStatus) -> None:
+        if 200 <= event.code < 300:
+            self.call.hangup()
+            self._finish("transferred")
+            return
+        log.warning("call %s: transfer failed with %d", self.call.call_id, event.code)
+        self._say(self.bot.transfer_failed)
+
+    def _say(self, text: str) -> None:
+        assert self._conn is not None
+        self._create_sent = True
+        self._conn.say(text)
+
+    def _filler(self) -> None:
+        if self._active_response is None:
+            self._say(self.bot.filler)
+
+    def _create_response(self) -> None:
+        assert self._conn is not None
+        self._create_sent = True
+        self._conn.create_response()
+
+    @property
+    def _bot_active(self) -> bool:
+        """The bot is talking, about to (a reply is being made), or holding its reply for the caller."""
+        return self._create_sent or self._active_response is not None or self.call.media.playout.busy
+
+    # --- caller → engine ------------------------------------------------------------------------
+    async def _uplink(self, conn: RealtimeConnection) -> None:
+        """Every tick: the caller's frames (echo already removed on the media clock) go to the
+        barge-in strategy, then up to the engine."""
+        inbound = self.call.media.inbound
+        loop = asyncio.get_running_loop()
+        while True:
+            frames = inbound.drain_frames()
+            now = self._now()
+            if self._recording is not None:
+                for f in frames:
+                    self._recording.add(f)
+            for action in self.barge.frames(frames, self._bot_active, now):
+                self._act(action)
+            self._act(self.barge.tick(now, self._bot_active))
+            if frames:
+                conn.append_audio(g711.pcm16_to_ulaw(b"".join(f.clean for f in frames)))
+            await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
+
+    def _act(self, action: BargeAction | None) -> None:
+        """Carry out what the barge-in strategy decided."""
+        if action is None:
+            return
+        playout = self.call.media.playout
+        if action is BargeAction.PAUSE:
+            playout.hold.pause()  # silent from the next frame on; the reply waits where it stopped
+            self._note(f"barge-in pause after {playout.played_ms.get(playout.current_item or '', 0)} ms")
+        elif action is BargeAction.RESUME:
+            playout.hold.resume()
+            self._note("barge-in resumed: backchannel or noise, not an interruption")
+        else:
+            self._barge_in()
+
+    def _barge_in(self) -> None:
+        """Silence the bot now, then tell the engine how much of its reply was heard."""
+        self.barge.interrupted_elsewhere()
+        playout = self.call.media.playout
+        item_id, played_ms = playout.clear() if playout.busy else (None, 0)
+        interrupted = self._active_response
+        if item_id is None and interrupted is None:
+            return
+        assert self._conn is not None
+        if interrupted is not None:
+            self._active_response = None
+            self._conn.cancel()
+        if item_id:
+            self._transcript("system", f"barge-in after {played_ms} ms of {item_id}")
+            self._conn.truncate(item_id, played_ms)
+        self._after_playout = None  # what the bot was about to do next is void: the caller has the floor
+
+    def _note(self, text: str) -> None:
+        log.info("call %s: %s", self.call.call_id, text)
+        self._transcript("system", text)
+
+    def _transcript(self, role: str, text: str) -> None:
+        if self.store:
+            self.store.transcript(self.call.call_id, role, text)
+
+    # --- engine → caller ------------------------------------------------------------------------
+    async def _downlink(self, conn: RealtimeConnection) -> None:
+        handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            "response.created": self._on_response_created,
+            "response.audio.delta": self._on_audio_delta,
+            "response.audio.done": self._on_audio_done,
+            "response.audio_transcript.done": self._on_bot_transcript,
+            "input_audio_buffer.speech_started": self._on_speech_started,
+            "input_audio_buffer.speech_stopped": self._on_speech_stopped,
+            "input_audio_buffer.committed": self._on_committed,
+            "conversation.item.input_audio_transcription.completed": self._on_caller_transcript,
+            "response.function_call_arguments.done": self._on_function_call,
+            "response.done": self._on_response_done,
+            "error": self._on_error,
+        }
+        async for event in conn.events():
+            handler = handlers.get(event["type"])
+            if handler is not None:
+                handler(event)
+        self._finish("engine_closed")
+
+    def _on_response_created(self, event: dict[str, Any]) -> None:
+        self._create_sent = False
+        self._active_response = event["response"]["id"]
+
+    def _on_audio_delta(self, event: dict[str, Any]) -> None:
+        if event.get("response_id") != self._active_response:
+            return  # audio of a reply already cancelled: never play it
+        self.call.media.playout.push(event["item_id"], g711.ulaw_to_pcm16(base64.b64decode(event["delta"])))
+
+    def _on_audio_done(self, event: dict[str, Any]) -> None:
+        self.call.media.playout.finish(event["item_id"])
+
+    def _on_speech_started(self, event: dict[str, Any]) -> None:
+        self._caller_speaking = True
+        now = self._now()
+        self.idle.caller_active(now)
+        self._act(self.barge.speech(True, self._bot_active, now))
+
+    def _on_speech_stopped(self, event: dict[str, Any]) -> None:
+        self._caller_speaking = False
+        self._act(self.barge.speech(False, self._bot_active, self._now()))
+
+    def _on_committed(self, event: dict[str, Any]) -> None:
+        """A caller turn is complete. Unless the engine replies on its own, the session asks for it."""
+        item_id = event["item_id"]
+        turn = self.barge.committed(item_id, self._bot_active, self._now())
+        if turn is Turn.ECHO:
+            self._echo_items.add(item_id)
+            assert self._conn is not None
+            self._conn.delete_item(item_id)
+        elif turn is Turn.REDO:
+            self._barge_in()
+            self._create_response()
+        elif turn is Turn.REPLY:
+            self._create_response()
+
+    def _on_caller_transcript(self, event: dict[str, Any]) -> None:
+        said = str(event.get("transcript", ""))
+        item_id = str(event.get("item_id", ""))
+        if item_id in self._echo_items:
+            self._echo_items.discard(item_id)
+            self._note(f"ignored as echo (only the engine heard it, while the bot spoke): {redact(said)!r}")
+            return
+        self._transcript("caller", said)
+        playout = self.call.media.playout
+        complete = self._active_response is None and not self._create_sent and playout.complete
+        verdict = self.barge.verdict(item_id, said, playout.queued_ms if complete else None)
+        if verdict is not None and not verdict.turn:
+            assert self._conn is not None
+            self._conn.delete_item(item_id)  # "uh-huh" is not a turn: the bot goes on
+            self._act(verdict.action)
+            return
+        self._caller_said = [*self._caller_said[-9:], said]
+        if verdict is not None:
+            self._act(verdict.action)  # words: the bot stops (if it still talks) and answers them
+            self._create_response()
+
+    def _on_bot_transcript(self, event: dict[str, Any]) -> None:
+        self._transcript("bot", str(event.get("transcript", "")))
+
+    def _on_function_call(self, event: dict[str, Any]) -> None:
+        name = str(event.get("name", ""))
+        self._transcript("tool", f"{name} {event.get('arguments', '')}")
+        assert self._runner is not None and self._group is not None
+        self._runner.start(self._group, name, str(event["call_id"]), str(event.get("arguments") or "{}"))
+
+    def _respond_to_tools(self) -> None:
+        """Ask for the reply to the tool outputs once every tool is done and nothing else is speaking."""
+        assert self._runner is not None
+        if self._runner.reply_due(self._active_response is not None):
+            self._create_response()
+
+    def _set_after_playout(self, action: str, args: dict[str, Any]) -> None:
+        self._after_playout = (action, args)
+
+    def _on_response_done(self, event: dict[str, Any]) -> None:
+        if event["response"]["id"] == self._active_response:
+            self._active_response = None
+        assert self._runner is not None
+        if self._runner.busy:
+            self._respond_to_tools()
+            return
+        if self._after_playout is not None:
+            action, args = self._after_playout
+            self._after_playout = None
+            self._spawn(self._act_when_played(action, args), action)
+
+    async def _act_when_played(self, action: str, args: dict[str, Any]) -> None:
+        """Hang up, transfer or press keys once the bot's last words have reached the caller."""
+        await self._when_played()
+        if action == "hangup":
+            self.call.hangup()
+            self._finish(str(args.get("outcome", "completed")))
+        elif action == "transfer":
+            self._transfer(args)
+        elif action == "send_dtmf":
+            digits = str(args.get("digits", ""))
+            self._note(f"sent keys {digits}")
+            self.call.send_dtmf(digits)
+
+    async def _when_played(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.bot.goodbye_grace_s
+        # The playout drains on the media clock, which must not touch asyncio objects: poll it.
+        while self.call.media.playout.busy and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(PLAYOUT_POLL_S)
+        await asyncio.sleep(PLAYOUT_TAIL_S)
+
+    def _transfer(self, args: dict[str, Any]) -> None:
+        target = self.bot.transfer_target
+        if not target:
+            log.warning("call %s: transfer asked but no transfer target configured", self.call.call_id)
+            return
+        self._transcript("system", f"transfer to {target}")
+        self.call.transfer(target, transfer_headers(self.call.call_id, args, self._caller_said))
+
+    def _on_error(self, event: dict[str, Any]) -> None:
+        error = event.get("error", {})
+        if error.get("code") == "conversation_already_has_active_response":
+            self._create_sent = False  # ours was refused; the one running goes on
+        if error.get("code") != "response_cancel_not_active":  # a race with the engine's own interrupt
+            log.warning("call %s: engine error %s: %s", self.call.call_id, error.get("code"), error.get("message"))

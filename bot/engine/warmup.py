@@ -1,0 +1,55 @@
+"""TTS warm-up: the openings of a session's likely replies synthesized into the shared TTS cache
+before the caller needs them, so a first reply rarely waits for TTS.
+
+Engine-wide, one session at a time, one job at a time, and only while the TTS lane is idle and the
+asking session has no reply running (replies first): sessions starting together never fill the
+lane their greetings need. Waiting is on events (the pool's lane going idle, the session going
+quiet), never polling. The whole warm-up is bounded by `wait_s`: on a busy engine the cache fills
+from real replies instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from bot.engine.pool import InferencePool
+from bot.engine.tts import VoiceBank
+
+log = logging.getLogger(__name__)
+WAIT_S = 30.0
+
+
+class TtsWarmup:
+    def __init__(self, pool: InferencePool, voices: VoiceBank, wait_s: float = WAIT_S) -> None:
+        self.pool = pool
+        self.voices = voices
+        self.wait_s = wait_s
+        self._running = False
+        self.synthesized = 0
+
+    async def fill(self, voice: str, texts: Iterable[str], quiet: asyncio.Event) -> int:
+        """Synthesize those of `texts` not cached yet, whenever the lane is idle and `quiet` is set.
+        Returns how many it synthesized (0 when another session is warming up already)."""
+        todo = [t for t in dict.fromkeys(texts) if not self.voices.cached(voice, t)]
+        if not todo or self._running:
+            return 0
+        self._running = True
+        done = 0
+        try:
+            async with asyncio.timeout(self.wait_s):
+                for text in todo:
+                    while not (quiet.is_set() and not self.pool.waiting("tts")):
+                        await quiet.wait()
+                        await self.pool.idle("tts")
+                    await self.pool.run("tts", self.voices.synthesize, voice, text)
+                    done += 1
+        except TimeoutError:
+            log.info("TTS warm-up: the engine stayed busy; %d of %d openings synthesized", done, len(todo))
+        except Exception:  # a full lane or a failing voice: real replies report it
+            log.warning("TTS warm-up stopped", exc_info=True)
+        finally:
+            self._running = False
+            self.synthesized += done
+        return done

@@ -1,0 +1,262 @@
+"""The call session without SIP or sockets: an in-memory call port and Realtime engine, on a virtual
+clock (tests/edge_doubles.py). Each test is a timeline in ms from the moment the call is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from bot.edge.barge import EdgeDetector
+from bot.edge.config import BotConfig
+from bot.edge.engine_link import RealtimeTarget
+from bot.edge.session import CallSession
+from bot.realtime.client_events import (
+    ConversationItemCreate,
+    ConversationItemDelete,
+    ConversationItemTruncate,
+    FunctionCallOutputItem,
+    ResponseCancel,
+    ResponseCreate,
+    SessionUpdate,
+)
+from flows.registry import ToolRegistry, ToolResult
+from tests.edge_doubles import (
+    MS_PER_WORD,
+    LoudIsSpeech,
+    MemoryCall,
+    MemoryEngine,
+    Reply,
+    bot_config,
+    on_virtual_clock,
+    sleep_until,
+)
+
+GREETING = "Hello, thanks for calling Acme Telecom. How can I help you today?"  # 12 words: 2400 ms
+LONG_GREETING = " ".join(["Hello, and thanks for calling Acme Telecom, where we keep you connected."] * 4)
+Script = Callable[[MemoryCall, MemoryEngine], Coroutine[Any, Any, None]]
+
+
+def run_call(engine: MemoryEngine, script: Script, *, tools: ToolRegistry | None = None,
+             bot: BotConfig | None = None) -> tuple[str, MemoryCall]:  # fmt: skip
+    """Answer a call, run `script` as the caller, return the outcome and the call."""
+    call = MemoryCall()
+
+    async def main() -> str:
+        session = CallSession(call, RealtimeTarget("ws://engine.invalid/v1/realtime"), bot or bot_config(),
+                              tools or ToolRegistry(), None, "w-test", connect=engine.connect(),
+                              barge=EdgeDetector(front_end=LoudIsSpeech))  # fmt: skip
+        async with asyncio.TaskGroup() as group:
+            outcome = group.create_task(session.run())
+            await call.answered.wait()
+            media = group.create_task(call.run_media())
+            caller = group.create_task(script(call, engine))
+            result = await outcome
+            caller.cancel()
+            media.cancel()
+        return result
+
+    return on_virtual_clock(main), call
+
+
+def says(call: MemoryCall, engine: MemoryEngine, text: str, at_ms: float, duration_ms: float, item: str) -> None:
+    call.speak(at_ms, duration_ms)
+    engine.caller_turn(text, at_ms, duration_ms, item)
+
+
+async def hang_up_at(call: MemoryCall, ms: float) -> None:
+    await sleep_until(ms)
+    call.hang_up_from_caller()
+
+
+def test_answer_greets_in_g711_and_the_greeting_plays_to_its_last_word() -> None:
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await hang_up_at(call, 6000)
+
+    outcome, call = run_call(engine, caller)
+    assert outcome == "caller_hung_up" and call.answers == [180, 200]
+    update = engine.received[0]
+    assert isinstance(update, SessionUpdate)
+    session = update.session
+    assert session["input_audio_format"] == session["output_audio_format"] == "g711_ulaw"
+    assert session["turn_detection"]["create_response"] is False  # the edge asks for each reply itself
+    assert isinstance(engine.received[1], ResponseCreate)  # the greeting, once media is up
+    assert call.played_ms("item_bot_1") == 12 * MS_PER_WORD
+    assert engine.closed
+
+
+def test_uh_huh_over_the_greeting_pauses_it_then_it_goes_on_where_it_stopped() -> None:
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        says(call, engine, "Uh-huh.", 1000, 300, "item_c1")
+        await hang_up_at(call, 8000)
+
+    outcome, call = run_call(engine, caller)
+    assert outcome == "caller_hung_up"
+    held = [ms for ms, _ in call.played if 1100 <= ms < 1700]
+    assert held == [], held  # silent within a few frames of the caller's onset, while the words were awaited
+    assert call.played_ms("item_bot_1") == 12 * MS_PER_WORD  # then the rest, every frame of it
+    assert not engine.truncates() and not engine.of_type(ResponseCancel)
+    assert [e.item_id for e in engine.of_type(ConversationItemDelete)] == ["item_c1"]  # not a turn
+    assert len(engine.of_type(ResponseCreate)) == 1  # and not answered
+
+
+def test_words_over_a_reply_interrupt_it_and_truncate_at_what_was_played() -> None:
+    engine = MemoryEngine([Reply(LONG_GREETING), Reply("Sure, I can help with your address.")])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        says(call, engine, "Actually, wait, I need to change my address.", 1000, 1500, "item_c1")
+        await hang_up_at(call, 9000)
+
+    outcome, call = run_call(engine, caller)
+    assert outcome == "caller_hung_up"
+    [truncate] = engine.truncates()
+    played_before = call.played_ms("item_bot_1")
+    assert truncate.item_id == "item_bot_1" and truncate.audio_end_ms == played_before  # exactly what was heard
+    assert 800 <= played_before <= 1100  # the bot went quiet at the caller's onset, at ~1060 ms
+    assert engine.of_type(ResponseCancel)  # the reply was still being made: cancelled
+    creates = [i for i, e in enumerate(engine.received) if isinstance(e, ResponseCreate)]
+    assert len(creates) == 2 and creates[1] > engine.received.index(truncate)  # then the caller is answered
+    assert call.played_ms("item_bot_2") == 7 * MS_PER_WORD
+
+
+def outage_tools(calls: list[str]) -> ToolRegistry:
+    tools = ToolRegistry()
+
+    @tools.tool("Check for a service outage at a ZIP code.")
+    async def check_outage(zip_code: str) -> dict[str, Any]:
+        calls.append(zip_code)
+        await asyncio.sleep(3.0)  # a slow system
+        return {"outage": False, "zip_code": zip_code}
+
+    @tools.tool("Book an engineer visit.")
+    async def book_engineer() -> dict[str, Any]:
+        raise RuntimeError("scheduling system down")
+
+    return tools
+
+
+def test_a_slow_tool_gets_a_filler_and_a_failing_tool_an_apology_the_call_goes_on() -> None:
+    engine = MemoryEngine([
+        Reply(GREETING), Reply(tool=("check_outage", {"zip_code": "78702"})), Reply("There is no outage at 78702."),
+        Reply(tool=("book_engineer", {})), Reply("Sorry, I couldn't reach that system just now."),
+    ])  # fmt: skip
+    calls: list[str] = []
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        says(call, engine, "Um, is there an outage in 78702?", 4000, 1500, "item_c1")
+        says(call, engine, "Okay, then can you send an engineer?", 12000, 1500, "item_c2")
+        await hang_up_at(call, 20000)
+
+    outcome, call = run_call(engine, caller, tools=outage_tools(calls))
+    assert outcome == "caller_hung_up" and calls == ["78702"]
+    assert engine.said() == ["One moment, please."]  # only the slow one
+    assert engine.tool_outputs() == [
+        {"outage": False, "zip_code": "78702"},
+        {"error": "I couldn't reach that system just now"},
+    ]
+    outputs = [i for i, e in enumerate(engine.received)
+               if isinstance(e, ConversationItemCreate) and isinstance(e.item, FunctionCallOutputItem)]  # fmt: skip
+    creates = [i for i, e in enumerate(engine.received) if isinstance(e, ResponseCreate)]
+    assert all(any(c > o for c in creates) for o in outputs)  # every output is answered
+    assert call.played_ms("item_bot_4") == 6 * MS_PER_WORD  # "There is no outage at 78702." (after the filler)
+
+
+def hangup_and_transfer_tools() -> ToolRegistry:
+    tools = ToolRegistry()
+
+    @tools.tool("End the call.")
+    async def end_call() -> ToolResult:
+        return ToolResult({"message": "Goodbye!"}, action="hangup")
+
+    @tools.tool("Transfer to a human agent.")
+    async def transfer_to_agent(reason: str) -> ToolResult:
+        return ToolResult({"message": "Transferring."}, action="transfer", action_args={"reason": reason})
+
+    return tools
+
+
+def test_hang_up_waits_for_the_last_words_to_play() -> None:
+    goodbye = "Thank you for calling Acme Telecom. Goodbye!"
+    engine = MemoryEngine([Reply(GREETING), Reply(tool=("end_call", {})), Reply(goodbye)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        says(call, engine, "That's all, thanks, bye.", 4000, 1200, "item_c1")
+        await hang_up_at(call, 30000)
+
+    outcome, call = run_call(engine, caller, tools=hangup_and_transfer_tools())
+    assert outcome == "completed"
+    assert call.played_ms("item_bot_3") == 7 * MS_PER_WORD  # every word of the goodbye...
+    assert call.hung_up_at is not None and call.hung_up_at >= call.played[-1][0] + 400  # ...reached the caller
+
+
+def test_transfer_refers_after_the_last_words_with_the_context() -> None:
+    engine = MemoryEngine([Reply(GREETING), Reply(tool=("transfer_to_agent", {"reason": "billing dispute"})),
+                           Reply("Connecting you to an agent now.")])  # fmt: skip
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        says(call, engine, "I want to talk to a person about my bill.", 4000, 1500, "item_c1")
+        await call.referred.wait()
+        call.transfer_status(200)
+        await hang_up_at(call, 30000)
+
+    outcome, call = run_call(engine, caller, tools=hangup_and_transfer_tools())
+    assert outcome == "transferred" and call.hung_up_at is not None
+    [(target, headers)] = call.transfers
+    assert target == "sip:agent@127.0.0.1"
+    assert headers["X-Voicebot-Reason"] == "billing dispute" and headers["X-Voicebot-Call-Id"] == "call-1"
+    assert "talk to a person" in headers["X-Voicebot-Summary"]
+    assert call.played_ms("item_bot_3") == 6 * MS_PER_WORD
+
+
+def test_the_engine_dropping_mid_call_ends_it_as_engine_closed() -> None:
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await sleep_until(5000)
+        engine.drop()
+        await hang_up_at(call, 30000)
+
+    outcome, call = run_call(engine, caller)
+    assert outcome == "engine_closed"
+    assert call.hung_up_at is not None and 5000 <= call.hung_up_at < 5100  # the bot hung up at once
+
+
+def test_a_handler_raising_fails_the_call_with_outcome_error_logged(caplog: pytest.LogCaptureFixture) -> None:
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await sleep_until(5000)
+        engine.emit({"type": "response.created"})  # no "response": the handler meets a KeyError
+        await hang_up_at(call, 30000)
+
+    with caplog.at_level(logging.ERROR, logger="bot.edge.session"):
+        outcome, call = run_call(engine, caller)
+    assert outcome == "error"
+    assert call.hung_up_at is not None and call.hung_up_at < 5100
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert "call call-1 failed" in record.getMessage() and record.exc_info and record.exc_info[0] is KeyError
+
+
+def test_a_keypad_entry_is_a_turn_that_interrupts_the_bot() -> None:
+    engine = MemoryEngine([Reply(LONG_GREETING), Reply("Thanks, I have your account number.")])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await sleep_until(1500)
+        for digit in "4821#":
+            call.press(digit)
+            await asyncio.sleep(0.2)
+        await hang_up_at(call, 9000)
+
+    outcome, _ = run_call(engine, caller)
+    assert outcome == "caller_hung_up"
+    assert engine.truncates() and isinstance(engine.truncates()[0], ConversationItemTruncate)
+    texts = [e for e in engine.received if getattr(e, "type", "") == "conversation.item.create"]
+    assert any("4821" in str(e) for e in texts)
+    assert len(engine.of_type(ResponseCreate)) == 2
