@@ -26,10 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.audio import g711
+from bot.audio.frames import FRAME_MS
 from bot.audio.resample import resample_once
 from bot.engine.tts import PiperVoice
 
-FRAME_MS = 20
 INSTRUCTIONS = (
     "You are the voice assistant of Acme Telecom.\n"
     "Our opening hours are Monday to Friday, from 8 am to 6 pm.\n"

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.audio import phone_ulaw
 from tests.sipp import Flow, capture, render, run_sipp, ulaw_file
-from tests.stack import Stack, last_call, running_stack, softphone
+from tests.stack import Stack, call_id_of, call_of, decisions, running_stack, softphone
 
 QUESTIONS = [
     "What are your opening hours on Saturday?",
@@ -85,10 +85,8 @@ class Bench:
         caller, bot = cap.call_flows(media_port)
         if caller is None:
             raise RuntimeError(f"call {self.n}: no caller audio captured")
-        return caller, bot, [line["text"] for line in await self.lines() if line["role"] == "caller"]
-
-    async def lines(self) -> list[dict[str, str]]:
-        return (await last_call(self.stack))[1]
+        _, lines = await call_of(self.stack, result.call_id_prefix)
+        return caller, bot, [line["text"] for line in lines if line["role"] == "caller"]
 
 
 def barge_in_ms(caller: Flow, bot: Flow) -> float | None:
@@ -134,16 +132,16 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     eot.append(e)
             for i in range(args.echo_calls if "echo" in sets else 0):  # echo + noise set
                 asks = [QUESTIONS[(2 * i) % len(QUESTIONS)], QUESTIONS[(2 * i + 1) % len(QUESTIONS)]]
-                code, _ = await softphone(stack.uri, *asks, echo=True)
-                notes = [line["text"] for line in await bench.lines() if line["role"] == "system"]
-                hits = [t for t in notes if t.startswith("barge-in")]
+                code, out = await softphone(stack.uri, *asks, echo=True)
+                _, lines = await call_of(stack, call_id_of(out))
+                hits = decisions(lines, "paused") + decisions(lines, "interrupted")
                 false_barge += len(hits)
                 print(f"echo {i + 1}: exit {code}, barge-ins {hits}")
             over = ["@1000:Uh huh.", "@1000:Yeah.", "@1500:*cough*", "@1200:Okay."]
             for i, spec in enumerate(over[: args.echo_calls] if "backchannel" in sets else []):  # backchannel set
-                code, _ = await softphone(stack.uri, spec, "Thank you.")
-                notes = [line["text"] for line in await bench.lines() if line["role"] == "system"]
-                hits = [t for t in notes if t.startswith("barge-in after")]
+                code, out = await softphone(stack.uri, spec, "Thank you.")
+                _, lines = await call_of(stack, call_id_of(out))
+                hits = decisions(lines, "interrupted")
                 backchannel_hits += len(hits)
                 print(f"backchannel {i + 1} ({spec}): exit {code}, interrupted {hits}")
             for lead, digits, pause_ms in NUMBERS if "pauses" in sets else []:  # pauses set

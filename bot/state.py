@@ -11,6 +11,7 @@ and counted (a Redis outage long enough to fill it loses the oldest transcript l
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -66,9 +67,14 @@ class CallStore:
         mapping: Fields = {"state": "active", "answered": self._clock()}
         self._queue(lambda p: p.hset(f"call:{call_id}", mapping=mapping))
 
-    def transcript(self, call_id: str, role: str, text: str) -> None:
-        """One line of the call's transcript; secrets (card numbers...) are masked before storing."""
+    def transcript(self, call_id: str, role: str, text: str, *, event: str | None = None,
+                   data: Mapping[str, str | int] | None = None) -> None:  # fmt: skip
+        """One line of the call's transcript; secrets (card numbers...) are masked before storing.
+        `event` and `data`: what the line records, typed (a kind and its figures, as JSON)."""
         entry: Fields = {"role": role, "text": redact(text), "t": self._clock()}
+        if event is not None:
+            entry["event"] = event
+            entry["data"] = json.dumps(dict(data or {}))
         self._queue(lambda p: p.xadd(f"call:{call_id}:transcript", entry, maxlen=5000, approximate=True))
 
     def call_ended(self, call_id: str, outcome: str, started: float) -> None:

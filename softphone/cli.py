@@ -75,7 +75,7 @@ async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Pa
         latency = f"{turn.latency_ms:.0f} ms" if turn.latency_ms is not None else "no answer"
         print(f"you: {turn.said}")
         print(f"bot ({latency}): {turn.bot_text}")
-    figures = {"connected": report.connected, "bot_answered": report.bot_answered, "greeting": report.greeting_text,
+    figures = {"call_id": report.call_id, "connected": report.connected, "bot_answered": report.bot_answered, "greeting": report.greeting_text,
                "latency_ms": [t.latency_ms for t in report.turns], "bot": [t.bot_text for t in report.turns],
                "keys_heard": report.keys_heard}  # fmt: skip
     print(json.dumps(figures))

@@ -96,6 +96,7 @@ class Turn:
 
 @dataclass
 class CallReport:
+    call_id: str = ""  # the SIP Call-ID: the bot records the call under it
     connected: bool = False
     greeting_pcm: bytes = b""
     greeting_text: str = ""
@@ -146,6 +147,7 @@ class Softphone:
             log.error("call failed: %s", exc.info())
             return report
         control = self._control = CallControl(call)
+        report.call_id = control.call_id
         try:
             if not await self._until_media(control):
                 return report

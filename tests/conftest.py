@@ -1,27 +1,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.engine.runtime import EngineRuntime
-from bot.engine.server import create_app
-from bot.engine.stats import EngineStats
 from bot.settings import Settings
 from flows.crm import Crm, seed
 from flows.http_crm import verify
 from tests.client import RawClient
-from tests.stack import Stack, free_port, running_stack
+from tests.engine_setup import connect, serve_engine
+from tests.stack import AGENT_URI, CRM_SECRET, Stack, free_port, running_stack
 
 
 @pytest.fixture(autouse=True)
@@ -40,39 +36,10 @@ def runtime() -> EngineRuntime:
     return EngineRuntime.load(Settings(_env_file=None))
 
 
-@contextlib.asynccontextmanager
-async def serve_engine(runtime: EngineRuntime, **overrides: object) -> AsyncIterator[str]:
-    """The real engine app on a free loopback port; yields its http base URL."""
-    settings = Settings(_env_file=None, **{**runtime.settings.model_dump(), **overrides})
-    app = create_app(dataclasses.replace(runtime, settings=settings, stats=EngineStats()))
-    app.cleanup_ctx.clear()  # the shared runtime outlives this app
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture(scope="session")
 async def engine_url(runtime: EngineRuntime) -> AsyncIterator[str]:
     async with serve_engine(runtime) as url:
         yield url
-
-
-@contextlib.asynccontextmanager
-async def connect(url: str, *, dialect: str = "beta", path: str = "/v1/realtime") -> AsyncIterator[RawClient]:
-    headers = {"OpenAI-Beta": "realtime=v1"} if dialect == "beta" else {}
-    # Model names the SDK's types know, so its validators accept the echoed session.
-    model = "gpt-realtime" if dialect == "ga" else "gpt-4o-realtime-preview"
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"{url}{path}?model={model}", headers=headers) as ws:
-        client = RawClient(ws, dialect)
-        created = await client.recv()
-        assert created["type"] == "session.created"
-        yield client
 
 
 @pytest.fixture
@@ -85,9 +52,6 @@ async def beta(engine_url: str) -> AsyncIterator[RawClient]:
 async def ga(engine_url: str) -> AsyncIterator[RawClient]:
     async with connect(engine_url, dialect="ga") as client:
         yield client
-
-
-AGENT_URI = "sip:agent@127.0.0.1:5999"  # the human queue transfers go to (the caller only reports on it)
 
 
 @pytest.fixture(scope="session")
@@ -119,9 +83,6 @@ async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[s
     finally:
         proc.terminate()
         await proc.wait()
-
-
-CRM_SECRET = "s3cret"
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import secrets
 import signal
 import statistics
 from collections import defaultdict
@@ -46,18 +47,25 @@ def render(name: str, out: Path, **values: object) -> Path:
     return out
 
 
+def call_ids() -> str:
+    """A fresh prefix for the Call-IDs of one SIPp run."""
+    return f"sipp-{secrets.token_hex(4)}-"
+
+
 @dataclass
 class SippResult:
     returncode: int
     successful: int
     failed: int
     stderr: str
+    call_id_prefix: str  # every Call-ID of the run starts with it: the bot records its calls under them
 
 
 async def run_sipp(scenario: Path, target: str, *, calls: int, concurrency: int, rate: float, workdir: Path,
-                   media_port: int, timeout_s: int = 120) -> SippResult:  # fmt: skip
+                   media_port: int, timeout_s: int = 120, call_id_prefix: str | None = None) -> SippResult:  # fmt: skip
     """Run SIPp as a UAC on loopback; bounded by call count and a global timeout."""
-    args = ["sipp", target, "-sf", str(scenario), "-m", str(calls), "-l", str(concurrency), "-r", str(rate),
+    prefix = call_id_prefix or call_ids()
+    args = ["sipp", target, "-cid_str", f"{prefix}%u-%p@%s", "-sf", str(scenario), "-m", str(calls), "-l", str(concurrency), "-r", str(rate),
             "-i", "127.0.0.1", "-mi", "127.0.0.1", "-mp", str(media_port), "-p", "0", "-nostdin",
             "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_stat", "-stf", str(workdir / "stat.csv"),
             "-trace_err", "-error_file", str(workdir / "errors.log"), "-max_recv_loops", "1000"]  # fmt: skip
@@ -65,7 +73,7 @@ async def run_sipp(scenario: Path, target: str, *, calls: int, concurrency: int,
                                                 stderr=asyncio.subprocess.PIPE)  # fmt: skip
     _, err = await asyncio.wait_for(proc.communicate(), timeout_s + 30)
     ok, failed = _counts(workdir / "stat.csv")
-    return SippResult(proc.returncode or 0, ok, failed, err.decode(errors="replace"))
+    return SippResult(proc.returncode or 0, ok, failed, err.decode(errors="replace"), prefix)
 
 
 def _counts(stat: Path) -> tuple[int, int]:
@@ -128,13 +136,19 @@ class Capture:
 async def capture(path: Path, port_filter: str) -> AsyncIterator[Capture]:
     """tcpdump on loopback with a capture filter, e.g. 'udp and portrange 20000-29999'."""
     proc = await asyncio.create_subprocess_exec("tcpdump", "-i", "lo", "-n", "-U", "-w", str(path), port_filter,
-                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
-    await asyncio.sleep(1.0)  # tcpdump needs a moment before it captures
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)  # fmt: skip
+    assert proc.stderr is not None
+    async with asyncio.timeout(10):  # it says so once it captures
+        while b"listening on" not in (line := await proc.stderr.readline()):
+            if not line:
+                raise RuntimeError("tcpdump exited before capturing")
+    drain = asyncio.ensure_future(proc.stderr.read())  # (a full pipe would stall it)
     try:
         yield Capture(path)
     finally:
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.wait(), 10)
+        await drain
 
 
 def p99(values: list[float]) -> float:

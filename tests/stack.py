@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -11,8 +12,13 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sip.probe import options_ping
 
 VOICEBOT = str(Path(sys.executable).with_name("voicebot"))
+AGENT_URI = "sip:agent@127.0.0.1:5999"  # the human queue transfers go to (the caller only reports on it)
+CRM_SECRET = "s3cret"  # the HTTP CRM stand-in's (tests/conftest.py)
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -100,8 +106,43 @@ async def softphone(uri: str, *say: str, record: Path | None = None, caller: str
     return proc.returncode or 0, out.decode(errors="replace")
 
 
-async def last_call(where: Stack | str) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """The newest call's record and transcript, from a stack's Redis or a Redis URL."""
+def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
+    from sip.worker import rtp_ports_for  # (pjsua2: only where a test needs the workers' ports)
+
+    ports: set[int] = set()
+    for i in range(workers):
+        base = rtp_ports_for(stack.sip_port + 1 + i)
+        ports.update(range(base, base + 24))
+    return ports
+
+
+@contextlib.asynccontextmanager
+async def lone_worker(
+    engine_url: str, redis_url: str = "redis://127.0.0.1:1/0", **env_overrides: str
+) -> AsyncIterator[int]:
+    """One SIP worker (no Kamailio; by default no Redis) talking to `engine_url`; yields its SIP port."""
+    port = free_sip_port(1)
+    env = {**os.environ, "VOICEBOT_REALTIME_URL": engine_url, "REDIS_URL": redis_url, **env_overrides}
+    worker = await asyncio.create_subprocess_exec(
+        VOICEBOT, "sip-worker", "--port", str(port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            if await options_ping("127.0.0.1", port, 0.2) == 200:
+                break
+        yield port
+        assert await options_ping("127.0.0.1", port) == 200  # still alive after the test's calls
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(worker.wait(), 20)
+
+
+async def call_of(
+    where: Stack | str, call_id: str, until: str = "ended"
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The record and transcript of the call with this SIP Call-ID (or the one call whose Call-ID
+    starts with a SIPp run's prefix), once its state is `until`, from a stack's Redis or a Redis URL."""
     from redis.asyncio import Redis
 
     from bot.state import CallStore
@@ -109,7 +150,23 @@ async def last_call(where: Stack | str) -> tuple[dict[str, str], list[dict[str, 
     redis = Redis.from_url(where if isinstance(where, str) else where.redis_url)
     try:
         store = CallStore(redis)
-        call_id = (await store.recent(1))[0]
-        return await store.record(call_id), await store.transcript_of(call_id)
+        async with asyncio.timeout(10):  # the worker writes the end of a call a moment after the BYE
+            while True:
+                found = [c for c in await store.recent(200) if c == call_id or c.startswith(call_id)]
+                assert len(found) <= 1, found
+                record = await store.record(found[0]) if found else {}
+                if record.get("state") == until:
+                    return record, await store.transcript_of(found[0])
+                await asyncio.sleep(0.1)
     finally:
         await redis.aclose()
+
+
+def call_id_of(out: str) -> str:
+    """The Call-ID in the JSON line `voicebot call` prints last."""
+    return str(json.loads(out.strip().splitlines()[-1])["call_id"])
+
+
+def decisions(lines: list[dict[str, str]], kind: str) -> list[dict[str, Any]]:
+    """The figures of each edge decision of `kind` in a transcript (bot/edge/call_log.py)."""
+    return [json.loads(line["data"]) for line in lines if line.get("event") == kind]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.edge.barge import EdgeDetector
+from bot.edge.call_log import Decision
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import RealtimeTarget
 from bot.edge.session import CallSession
@@ -41,9 +42,10 @@ Script = Callable[[MemoryCall, MemoryEngine], Coroutine[Any, Any, None]]
 
 
 def run_call(engine: MemoryEngine, script: Script, *, tools: ToolRegistry | None = None,
-             bot: BotConfig | None = None) -> tuple[str, MemoryCall]:  # fmt: skip
-    """Answer a call, run `script` as the caller, return the outcome and the call."""
+             bot: BotConfig | None = None) -> tuple[str, MemoryCall, list[Decision]]:  # fmt: skip
+    """Answer a call, run `script` as the caller; the outcome, the call, what the edge decided."""
     call = MemoryCall()
+    decided: list[Decision] = []
 
     async def main() -> str:
         session = CallSession(call, RealtimeTarget("ws://engine.invalid/v1/realtime"), bot or bot_config(),
@@ -57,9 +59,10 @@ def run_call(engine: MemoryEngine, script: Script, *, tools: ToolRegistry | None
             result = await outcome
             caller.cancel()
             media.cancel()
+        decided.extend(kind for kind, _ in session.log.decisions)
         return result
 
-    return on_virtual_clock(main), call
+    return on_virtual_clock(main), call, decided
 
 
 def says(call: MemoryCall, engine: MemoryEngine, text: str, at_ms: float, duration_ms: float, item: str) -> None:
@@ -78,8 +81,8 @@ def test_answer_greets_in_g711_and_the_greeting_plays_to_its_last_word() -> None
     async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
         await hang_up_at(call, 6000)
 
-    outcome, call = run_call(engine, caller)
-    assert outcome == "caller_hung_up" and call.answers == [180, 200]
+    outcome, call, decided = run_call(engine, caller)
+    assert outcome == "caller_hung_up" and call.answers == [180, 200] and decided == []
     update = engine.received[0]
     assert isinstance(update, SessionUpdate)
     session = update.session
@@ -97,13 +100,14 @@ def test_uh_huh_over_the_greeting_pauses_it_then_it_goes_on_where_it_stopped() -
         says(call, engine, "Uh-huh.", 1000, 300, "item_c1")
         await hang_up_at(call, 8000)
 
-    outcome, call = run_call(engine, caller)
+    outcome, call, decided = run_call(engine, caller)
     assert outcome == "caller_hung_up"
     held = [ms for ms, _ in call.played if 1100 <= ms < 1700]
     assert held == [], held  # silent within a few frames of the caller's onset, while the words were awaited
     assert call.played_ms("item_bot_1") == 12 * MS_PER_WORD  # then the rest, every frame of it
     assert not engine.truncates() and not engine.of_type(ResponseCancel)
     assert [e.item_id for e in engine.of_type(ConversationItemDelete)] == ["item_c1"]  # not a turn
+    assert decided == [Decision.PAUSED, Decision.RESUMED]
     assert len(engine.of_type(ResponseCreate)) == 1  # and not answered
 
 
@@ -114,13 +118,14 @@ def test_words_over_a_reply_interrupt_it_and_truncate_at_what_was_played() -> No
         says(call, engine, "Actually, wait, I need to change my address.", 1000, 1500, "item_c1")
         await hang_up_at(call, 9000)
 
-    outcome, call = run_call(engine, caller)
+    outcome, call, decided = run_call(engine, caller)
     assert outcome == "caller_hung_up"
     [truncate] = engine.truncates()
     played_before = call.played_ms("item_bot_1")
     assert truncate.item_id == "item_bot_1" and truncate.audio_end_ms == played_before  # exactly what was heard
     assert 800 <= played_before <= 1100  # the bot went quiet at the caller's onset, at ~1060 ms
     assert engine.of_type(ResponseCancel)  # the reply was still being made: cancelled
+    assert decided == [Decision.PAUSED, Decision.INTERRUPTED]
     creates = [i for i, e in enumerate(engine.received) if isinstance(e, ResponseCreate)]
     assert len(creates) == 2 and creates[1] > engine.received.index(truncate)  # then the caller is answered
     assert call.played_ms("item_bot_2") == 7 * MS_PER_WORD
@@ -154,8 +159,8 @@ def test_a_slow_tool_gets_a_filler_and_a_failing_tool_an_apology_the_call_goes_o
         says(call, engine, "Okay, then can you send an engineer?", 12000, 1500, "item_c2")
         await hang_up_at(call, 20000)
 
-    outcome, call = run_call(engine, caller, tools=outage_tools(calls))
-    assert outcome == "caller_hung_up" and calls == ["78702"]
+    outcome, call, decided = run_call(engine, caller, tools=outage_tools(calls))
+    assert outcome == "caller_hung_up" and calls == ["78702"] and decided == []  # nobody talked over anybody
     assert engine.said() == ["One moment, please."]  # only the slow one
     assert engine.tool_outputs() == [
         {"outage": False, "zip_code": "78702"},
@@ -190,8 +195,8 @@ def test_hang_up_waits_for_the_last_words_to_play() -> None:
         says(call, engine, "That's all, thanks, bye.", 4000, 1200, "item_c1")
         await hang_up_at(call, 30000)
 
-    outcome, call = run_call(engine, caller, tools=hangup_and_transfer_tools())
-    assert outcome == "completed"
+    outcome, call, decided = run_call(engine, caller, tools=hangup_and_transfer_tools())
+    assert outcome == "completed" and decided == []
     assert call.played_ms("item_bot_3") == 7 * MS_PER_WORD  # every word of the goodbye...
     assert call.hung_up_at is not None and call.hung_up_at >= call.played[-1][0] + 400  # ...reached the caller
 
@@ -206,12 +211,13 @@ def test_transfer_refers_after_the_last_words_with_the_context() -> None:
         call.transfer_status(200)
         await hang_up_at(call, 30000)
 
-    outcome, call = run_call(engine, caller, tools=hangup_and_transfer_tools())
+    outcome, call, decided = run_call(engine, caller, tools=hangup_and_transfer_tools())
     assert outcome == "transferred" and call.hung_up_at is not None
     [(target, headers)] = call.transfers
     assert target == "sip:agent@127.0.0.1"
     assert headers["X-Voicebot-Reason"] == "billing dispute" and headers["X-Voicebot-Call-Id"] == "call-1"
     assert "talk to a person" in headers["X-Voicebot-Summary"]
+    assert decided == [Decision.TRANSFER]
     assert call.played_ms("item_bot_3") == 6 * MS_PER_WORD
 
 
@@ -223,8 +229,8 @@ def test_the_engine_dropping_mid_call_ends_it_as_engine_closed() -> None:
         engine.drop()
         await hang_up_at(call, 30000)
 
-    outcome, call = run_call(engine, caller)
-    assert outcome == "engine_closed"
+    outcome, call, decided = run_call(engine, caller)
+    assert outcome == "engine_closed" and decided == []
     assert call.hung_up_at is not None and 5000 <= call.hung_up_at < 5100  # the bot hung up at once
 
 
@@ -237,8 +243,8 @@ def test_a_handler_raising_fails_the_call_with_outcome_error_logged(caplog: pyte
         await hang_up_at(call, 30000)
 
     with caplog.at_level(logging.ERROR, logger="bot.edge.session"):
-        outcome, call = run_call(engine, caller)
-    assert outcome == "error"
+        outcome, call, decided = run_call(engine, caller)
+    assert outcome == "error" and decided == []
     assert call.hung_up_at is not None and call.hung_up_at < 5100
     [record] = [r for r in caplog.records if r.exc_info]
     assert "call call-1 failed" in record.getMessage() and record.exc_info and record.exc_info[0] is KeyError
@@ -254,8 +260,8 @@ def test_a_keypad_entry_is_a_turn_that_interrupts_the_bot() -> None:
             await asyncio.sleep(0.2)
         await hang_up_at(call, 9000)
 
-    outcome, _ = run_call(engine, caller)
-    assert outcome == "caller_hung_up"
+    outcome, _, decided = run_call(engine, caller)
+    assert outcome == "caller_hung_up" and decided == [Decision.INTERRUPTED]
     assert engine.truncates() and isinstance(engine.truncates()[0], ConversationItemTruncate)
     texts = [e for e in engine.received if getattr(e, "type", "") == "conversation.item.create"]
     assert any("4821" in str(e) for e in texts)

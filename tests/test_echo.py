@@ -8,7 +8,8 @@ import audioop
 import numpy as np
 import pytest
 
-from bot.audio.echo import FRAME_BYTES, CallerDetector, EchoGate, SlidingMax
+from bot.audio.echo import CallerDetector, EchoGate, SlidingMax
+from bot.audio.frames import LINE_FRAME_BYTES as FRAME_BYTES
 from bot.audio.level import rms
 from tests.audio import phone_pcm
 

@@ -10,23 +10,7 @@ from bot.engine.response import opening
 from bot.engine.runtime import EngineRuntime
 from tests.audio import phone_pcm, phone_ulaw, silence, transcribe
 from tests.client import RawClient, audio_of, compress, types
-from tests.conftest import connect, serve_engine
-
-INSTRUCTIONS = (
-    "You are the voice assistant of Acme Telecom. Be brief and friendly.\n"
-    "Our opening hours are Monday to Friday, from 8 am to 6 pm.\n"
-    "Returns are accepted within 30 days with the receipt."
-)
-ORDER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "name": "get_order_status",
-    "description": "Look up the status of an order. Examples: where is my order; track my package",
-    "parameters": {
-        "type": "object",
-        "properties": {"order_id": {"type": "string", "description": "The order number"}},
-        "required": ["order_id"],
-    },
-}
+from tests.engine_setup import INSTRUCTIONS, ORDER_TOOL, connect, serve_engine
 
 
 def in_order(names: list[str], expected: list[str]) -> bool:
@@ -240,6 +224,7 @@ async def test_a_session_whose_openings_are_cached_leaves_the_tts_lane_alone(run
     """Warm-up costs the first call only: 96 calls starting together once each sent every opening
     through the TTS lane (cached or not) and polled it, and greetings came late or not at all."""
     fact = "Our depot on Quay Road opens at 6 am, and it closes at 11 pm on weekdays."
+    warmup = runtime.warmup  # (the engine app's copy of the runtime shares it)
     async with serve_engine(runtime) as url:
         async with connect(url) as first:
             await first.send({"type": "session.update", "session": {"instructions": fact}})
@@ -248,12 +233,16 @@ async def test_a_session_whose_openings_are_cached_leaves_the_tts_lane_alone(run
                     break
                 await asyncio.sleep(0.01)
             assert runtime.voices.cached("alloy", opening(fact))
-        jobs = runtime.pool.jobs["tts"]
+        jobs, asked, synthesized = runtime.pool.jobs["tts"], warmup.asked, warmup.synthesized
         async with connect(url) as second:
             await second.send({"type": "session.update", "session": {"instructions": fact}})
             await second.until("session.updated")
-            await asyncio.sleep(1.0)  # its warm-up has run by now (it finds everything cached)
-        assert runtime.pool.jobs["tts"] == jobs
+            for _ in range(600):  # the brain indexes (cached: at once), then the warm-up is asked
+                if warmup.asked > asked:
+                    break
+                await asyncio.sleep(0.01)
+            assert warmup.asked == asked + 1
+        assert runtime.pool.jobs["tts"] == jobs and warmup.synthesized == synthesized  # everything was cached
 
 
 PLAIN_TOOLS: list[dict[str, Any]] = [  # as a third party declares them: no example phrases

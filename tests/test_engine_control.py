@@ -9,7 +9,7 @@ import aiohttp
 
 from bot.engine.runtime import EngineRuntime
 from tests.client import RawClient, audio_of, types
-from tests.conftest import connect, serve_engine
+from tests.engine_setup import connect, serve_engine
 
 
 def long_text() -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from bot.audio import g711
 from tests.audio import phone_ulaw, silence
 from tests.client import RawClient, audio_of
-from tests.conftest import connect
+from tests.engine_setup import connect
 
 INSTRUCTIONS = (
     "You are the voice assistant of Acme Telecom.\nOur opening hours are Monday to Friday, from 8 am to 6 pm."

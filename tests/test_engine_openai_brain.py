@@ -17,8 +17,7 @@ from aiohttp import web
 from bot.engine.runtime import EngineRuntime
 from tests.audio import transcribe
 from tests.client import audio_of
-from tests.conftest import connect, serve_engine
-from tests.test_engine_calls import ORDER_TOOL
+from tests.engine_setup import ORDER_TOOL, connect, serve_engine
 
 
 def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:

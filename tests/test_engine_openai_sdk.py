@@ -10,7 +10,7 @@ from openai import AsyncOpenAI
 
 from bot.audio import g711
 from tests.audio import phone_ulaw, silence, transcribe
-from tests.test_engine_calls import INSTRUCTIONS, ORDER_TOOL
+from tests.engine_setup import INSTRUCTIONS, ORDER_TOOL
 
 
 def sdk_client(engine_url: str) -> AsyncOpenAI:

@@ -12,7 +12,7 @@ from flows.call_state import FlowState
 from flows.contact_center import build_registry
 from flows.http_crm import CrmUnavailable, HttpCrm
 from flows.registry import CallContext
-from tests.conftest import CRM_SECRET
+from tests.stack import CRM_SECRET
 
 
 async def test_signed_lookup_with_a_retry_after_503(crm_server: tuple[str, dict[str, Any]]) -> None:

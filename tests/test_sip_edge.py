@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import signal
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +14,18 @@ from redis.asyncio import Redis
 
 from bot.state import CallStore
 from sip.probe import options_ping
-from sip.worker import rtp_ports_for
-from tests.conftest import CRM_SECRET
-from tests.sipp import SippResult, capture, render, run_sipp, silence_file, speech_file
-from tests.stack import VOICEBOT, Stack, free_sip_port, last_call, softphone
-
-
-def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
-    ports: set[int] = set()
-    for i in range(workers):
-        base = rtp_ports_for(stack.sip_port + 1 + i)
-        ports.update(range(base, base + 24))
-    return ports
+from tests.sipp import SippResult, call_ids, capture, render, run_sipp, silence_file, speech_file
+from tests.stack import (
+    CRM_SECRET,
+    VOICEBOT,
+    Stack,
+    bot_rtp_ports,
+    call_id_of,
+    call_of,
+    free_sip_port,
+    lone_worker,
+    softphone,
+)
 
 
 async def test_twelve_concurrent_calls_with_audio_through_kamailio(stack: Stack, tmp_path: Path) -> None:
@@ -111,31 +109,11 @@ async def test_worker_registers_to_a_trunk_with_digest_auth(tmp_path: Path) -> N
     assert b"trunk registration: 200" in err
 
 
-@contextlib.asynccontextmanager
-async def lone_worker(
-    engine_url: str, redis_url: str = "redis://127.0.0.1:1/0", **env_overrides: str
-) -> AsyncIterator[int]:
-    """One SIP worker (no Kamailio; by default no Redis) talking to `engine_url`; yields its SIP port."""
-    port = free_sip_port(1)
-    env = {**os.environ, "VOICEBOT_REALTIME_URL": engine_url, "REDIS_URL": redis_url, **env_overrides}
-    worker = await asyncio.create_subprocess_exec(
-        VOICEBOT, "sip-worker", "--port", str(port), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            if await options_ping("127.0.0.1", port, 0.2) == 200:
-                break
-        yield port
-        assert await options_ping("127.0.0.1", port) == 200  # still alive after the test's calls
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(worker.wait(), 20)
-
-
-async def call_once(scenario: Path, port: int, workdir: Path, calls: int = 1) -> SippResult:
+async def call_once(
+    scenario: Path, port: int, workdir: Path, calls: int = 1, call_id_prefix: str | None = None
+) -> SippResult:
     return await run_sipp(scenario, f"127.0.0.1:{port}", calls=calls, concurrency=1, rate=2, workdir=workdir,
-                          media_port=random.randrange(30000, 39000, 2), timeout_s=30)  # fmt: skip
+                          media_port=random.randrange(30000, 39000, 2), timeout_s=30, call_id_prefix=call_id_prefix)  # fmt: skip
 
 
 async def test_unreachable_engine_refuses_the_call_with_503(tmp_path: Path) -> None:
@@ -172,9 +150,10 @@ async def test_global_call_limit_refuses_the_call_over_it(stack: Stack, tmp_path
         (tmp_path / "a").mkdir()
         (tmp_path / "b").mkdir()
         silence = speech_file("Hello.", tmp_path / "hello.ul")
+        prefix = call_ids()
         first = asyncio.create_task(call_once(render("uac_listen.xml", tmp_path / "a" / "listen.xml", WAV=silence,
-                                                     HOLD_MS=5000), port, tmp_path / "a"))  # fmt: skip
-        await asyncio.sleep(2.0)  # the first call is up
+                                                     HOLD_MS=5000), port, tmp_path / "a", call_id_prefix=prefix))  # fmt: skip
+        await call_of(redis_url, prefix, until="active")  # the first call is up
         refused = await call_once(
             render("uac_refused.xml", tmp_path / "b" / "refused.xml", CODE=503), port, tmp_path / "b"
         )
@@ -189,15 +168,14 @@ async def test_global_call_limit_refuses_the_call_over_it(stack: Stack, tmp_path
 
 async def test_calls_of_a_killed_worker_are_ended_with_a_reason(stack: Stack, tmp_path: Path) -> None:
     silence = speech_file("Hello.", tmp_path / "hello.ul")
+    prefix = call_ids()
     call = asyncio.create_task(call_once(render("uac_listen.xml", tmp_path / "listen.xml", WAV=silence,
-                                                HOLD_MS=6000), stack.sip_port, tmp_path))  # fmt: skip
+                                                HOLD_MS=6000), stack.sip_port, tmp_path, call_id_prefix=prefix))  # fmt: skip
     redis = Redis.from_url(stack.redis_url)
     store = CallStore(redis)
     try:
-        await asyncio.sleep(2.5)
-        call_id = (await store.recent(1))[0]
-        record = await store.record(call_id)
-        assert record["state"] == "active"
+        record, _ = await call_of(stack, prefix, until="active")
+        call_id = record["call_id"]
         port = stack.sip_port + int(record["worker"].removeprefix("w"))  # this stack's worker, no other
         victim = await asyncio.create_subprocess_exec(
             "pkill", "-KILL", "-f", f"sip-worker --host 127.0.0.1 --port {port} "
@@ -223,15 +201,10 @@ async def test_silent_caller_is_reprompted_then_hung_up_on(stack: Stack, tmp_pat
         scenario = render("uac_silent.xml", tmp_path / "silent.xml", WAV=wav, WAIT_MS=40000)
         result = await call_once(scenario, port, tmp_path)
         assert result.successful == 1, result.stderr  # the bot sent the BYE
-    redis = Redis.from_url(redis_url)
-    try:
-        store = CallStore(redis)
-        call_id = (await store.recent(1))[0]
-        assert (await store.record(call_id))["outcome"] == "idle_hangup"
-        bot = [line["text"] for line in await store.transcript_of(call_id) if line["role"] == "bot"]
-        assert bot.count("Are you still there?") == 2 and "Goodbye" in bot[-1], bot
-    finally:
-        await redis.aclose()
+    record, lines = await call_of(redis_url, result.call_id_prefix)
+    assert record["outcome"] == "idle_hangup"
+    bot = [line["text"] for line in lines if line["role"] == "bot"]
+    assert bot.count("Are you still there?") == 2 and "Goodbye" in bot[-1], bot
 
 
 async def test_slow_and_failing_business_systems_during_a_call(
@@ -247,7 +220,7 @@ async def test_slow_and_failing_business_systems_during_a_call(
         code, out = await softphone(f"sip:bot@127.0.0.1:{port}", "Where is my order 4 5 7 2 1, please?",
                                     "My ZIP code is 9 4 1 0 7.", "What are your opening hours, please?", caller="+15550100")  # fmt: skip
     assert code == 0, out
-    _, lines = await last_call(redis_url)
+    _, lines = await call_of(redis_url, call_id_of(out))
     bot = [line["text"] for line in lines if line["role"] == "bot"]
     filler = bot.index("One moment, please.")
     assert "shipped" in bot[filler + 1], bot  # the slow answer came after the filler

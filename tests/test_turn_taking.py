@@ -2,7 +2,7 @@
 
 The softphone's line can send the bot's own voice back (−12 dB, 60 ms late, under −50 dBFS noise), as
 a 2-wire hybrid or a speakerphone does, and can speak over the bot. The call record in Redis says
-what the edge decided ("barge-in pause", "barge-in resumed", "barge-in after N ms" = interrupted).
+what the edge decided: typed decisions (paused, resumed, interrupted; bot/edge/call_log.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import random
 from pathlib import Path
 
 from tests.sipp import capture, render, run_sipp, speech_file
-from tests.stack import Stack, last_call, softphone
-from tests.test_sip_edge import lone_worker
+from tests.stack import Stack, call_id_of, call_of, decisions, lone_worker, softphone
 
 
 def figures(out: str) -> dict[str, object]:
@@ -22,15 +21,11 @@ def figures(out: str) -> dict[str, object]:
     return result
 
 
-def system_lines(lines: list[dict[str, str]]) -> list[str]:
-    return [line["text"] for line in lines if line["role"] == "system"]
-
-
 async def test_the_bots_echo_and_line_noise_never_interrupt_it(stack: Stack) -> None:
     code, out = await softphone(stack.uri, "What are your opening hours on Saturday?", "Where is my order?", echo=True)
     assert code == 0, out
-    _, lines = await last_call(stack)
-    assert not [t for t in system_lines(lines) if t.startswith("barge-in")], lines
+    _, lines = await call_of(stack, call_id_of(out))
+    assert not [line for line in lines if line.get("event") in ("paused", "interrupted")], lines
     said = [line["text"].lower() for line in lines if line["role"] == "caller"]
     assert len(said) == 2 and "opening hours" in said[0] and "order" in said[1], said  # only the caller's words
     bot = figures(out)["bot"]
@@ -40,10 +35,9 @@ async def test_the_bots_echo_and_line_noise_never_interrupt_it(stack: Stack) -> 
 async def test_uh_huh_over_the_greeting_does_not_interrupt_it(stack: Stack) -> None:
     code, out = await softphone(stack.uri, "@1000:Uh huh.", "What are your opening hours on Saturday?")
     assert code == 0, out
-    _, lines = await last_call(stack)
-    notes = system_lines(lines)
-    assert not [t for t in notes if t.startswith("barge-in after")], lines  # never interrupted...
-    assert any(t.startswith("barge-in resumed") for t in notes), lines  # ...it held, then went on
+    _, lines = await call_of(stack, call_id_of(out))
+    assert not decisions(lines, "interrupted"), lines  # never interrupted...
+    assert decisions(lines, "resumed"), lines  # ...it held, then went on
     greeting = str(figures(out)["greeting"]).lower()
     assert "today" in greeting, greeting  # the greeting was heard to its last word
     caller = [line["text"].lower() for line in lines if line["role"] == "caller"]
@@ -55,8 +49,8 @@ async def test_uh_huh_over_the_greeting_does_not_interrupt_it(stack: Stack) -> N
 async def test_a_cough_over_a_reply_does_not_interrupt_it(stack: Stack) -> None:
     code, out = await softphone(stack.uri, "What are your opening hours on Saturday?", "@1500:*cough*")
     assert code == 0, out
-    _, lines = await last_call(stack)
-    assert not [t for t in system_lines(lines) if t.startswith("barge-in after")], lines
+    _, lines = await call_of(stack, call_id_of(out))
+    assert not decisions(lines, "interrupted"), lines
     bot = figures(out)["bot"]
     assert isinstance(bot, list) and "public holidays" in bot[0].lower(), bot  # the reply played to its end
 
@@ -66,8 +60,8 @@ async def test_the_bot_presses_keys_on_request(stack: Stack) -> None:
     code, out = await softphone(stack.uri, "Please press 4 2 on the keypad.")
     assert code == 0, out
     assert figures(out)["keys_heard"] == "42", out
-    _, lines = await last_call(stack)
-    assert "sent keys 42" in system_lines(lines), lines
+    _, lines = await call_of(stack, call_id_of(out))
+    assert decisions(lines, "keys_sent") == [{"digits": "42"}], lines
 
 
 async def test_barge_in_driven_by_the_engines_speech_events(stack: Stack, tmp_path: Path) -> None:
@@ -88,5 +82,5 @@ async def test_barge_in_driven_by_the_engines_speech_events(stack: Stack, tmp_pa
     onset, caller_end = caller.speech_times[0], caller.speech_times[-1]
     assert not [t for t in bot.speech_times if onset + 0.6 < t < caller_end]  # the engine's VAD is a bit later
     assert any(t > caller_end for t in bot.speech_times)  # ...and it answered
-    _, lines = await last_call(redis_url)
-    assert [t for t in system_lines(lines) if t.startswith("barge-in after")], lines
+    _, lines = await call_of(redis_url, result.call_id_prefix)
+    assert decisions(lines, "interrupted"), lines

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.engine.turns import FRAME_MS, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from bot.audio.frames import FRAME_MS
+from bot.engine.turns import Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
 
 
 def run(detector: TurnDetector, pattern: str) -> list[tuple[int, TurnEvent]]:

@@ -35,14 +35,11 @@ from collections import deque
 import numpy as np
 import webrtcvad
 
+from bot.audio.frames import FRAME_MS, LINE_FRAME_BYTES, LINE_RATE, SPEECH_FLOOR, frame_bytes
 from bot.audio.level import rms
 
 STRONG = 2  # 6 dB above the echo gate: a frame no echo comes near
 LOUD = 1000  # RMS (−30 dBFS): bot audio loud enough for the gate to matter and its echo to be measured
-RATE = 8000
-FRAME_MS = 20
-FRAME_SAMPLES = RATE * FRAME_MS // 1000
-FRAME_BYTES = FRAME_SAMPLES * 2
 
 
 class SlidingMax:
@@ -71,10 +68,10 @@ class EchoCanceller:
     """Speex AEC over 20 ms frames of pcm16. `tail_ms` must cover the whole echo path:
     the far end's delay plus both jitter buffers (a phone network adds 100-300 ms)."""
 
-    def __init__(self, tail_ms: int = 512, rate: int = RATE) -> None:
+    def __init__(self, tail_ms: int = 512, rate: int = LINE_RATE) -> None:
         from speexdsp_aec import SpeexAec  # needs Debian libspeexdsp1
 
-        self.frame_bytes = rate * FRAME_MS // 1000 * 2
+        self.frame_bytes = frame_bytes(rate)
         self._aec = SpeexAec(sample_rate=rate, frame_ms=FRAME_MS, filter_tail_ms=tail_ms)
 
     def process(self, mic: bytes, ref: bytes) -> bytes:
@@ -163,7 +160,7 @@ class EchoGate:
 class CallerDetector:
     """Caller speech per 20 ms frame at the edge: echo cancelled, echo-gated, webrtcvad + level floor."""
 
-    def __init__(self, *, echo_cancel: bool = True, floor_rms: int = 300, aggressiveness: int = 2,
+    def __init__(self, *, echo_cancel: bool = True, floor_rms: int = SPEECH_FLOOR, aggressiveness: int = 2,
                  tail_ms: int = 512, gate: EchoGate | None = None) -> None:  # fmt: skip
         self.aec = EchoCanceller(tail_ms) if echo_cancel else None
         self.tail_frames = tail_ms // FRAME_MS + 1
@@ -182,10 +179,12 @@ class CallerDetector:
         self.gate.observe(mic)
         clean = mic
         # Long after the bot's last audio there is no echo left to cancel: skip the filter (most of a call).
-        if self.aec is not None and len(mic) == FRAME_BYTES and self.gate.frames_since_audio <= self.tail_frames:
-            clean = self.aec.process(mic, ref if ref else bytes(FRAME_BYTES))
+        if self.aec is not None and len(mic) == LINE_FRAME_BYTES and self.gate.frames_since_audio <= self.tail_frames:
+            clean = self.aec.process(mic, ref if ref else bytes(LINE_FRAME_BYTES))
         level = rms(clean)
-        speech = level >= self.floor_rms and len(clean) == FRAME_BYTES and bool(self._vad.is_speech(clean, RATE))
+        speech = (
+            level >= self.floor_rms and len(clean) == LINE_FRAME_BYTES and bool(self._vad.is_speech(clean, LINE_RATE))
+        )
         if speech and self.gate.is_echo(level):
             self.gated += 1
             speech = False

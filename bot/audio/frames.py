@@ -8,11 +8,17 @@ from __future__ import annotations
 
 FRAME_MS = 20
 LINE_RATE = 8000  # Hz: G.711, the bridge's clock
+ENGINE_RATE = 16000  # Hz: the engine's VAD, recogniser (whisper takes 16 kHz) and echo canceller
 SPEECH_THRESHOLD = 0.5  # the Realtime API's default VAD threshold (0..1)
 
 
 def frame_samples(rate: int) -> int:
     return rate * FRAME_MS // 1000
+
+
+def bytes_per_ms(rate: int) -> int:
+    """Of 16-bit mono PCM."""
+    return rate * 2 // 1000
 
 
 def frame_bytes(rate: int) -> int:
@@ -28,4 +34,6 @@ def speech_floor(threshold: float = SPEECH_THRESHOLD) -> int:
 
 LINE_FRAME_SAMPLES = frame_samples(LINE_RATE)  # 160
 LINE_FRAME_BYTES = frame_bytes(LINE_RATE)  # 320
+ENGINE_FRAME_BYTES = frame_bytes(ENGINE_RATE)  # 640
+ENGINE_BYTES_PER_MS = bytes_per_ms(ENGINE_RATE)  # 32
 SPEECH_FLOOR = speech_floor()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ import aiohttp
 
 from bot.audio import g711
 from bot.edge.barge import Strategy, Turn, strategy_for
+from bot.edge.call_actions import CallActions
+from bot.edge.call_log import CallLog, Decision
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
 from bot.edge.port import CallPort, Disconnected, Dtmf, MediaReady, TransferStatus
@@ -28,7 +29,6 @@ from bot.edge.recording import CallRecording
 from bot.edge.session_setup import session_update
 from bot.edge.ticks import until_tick
 from bot.edge.tool_runner import ToolRunner
-from bot.edge.transfer import transfer_headers
 from bot.redact import redact
 from bot.state import CallStore
 from bot.turn_policies.barge_in import BargeAction
@@ -39,8 +39,6 @@ from flows.registry import CallContext, ToolRegistry
 log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
 IDLE_CHECK_S = 0.25
-PLAYOUT_POLL_S = 0.02
-PLAYOUT_TAIL_S = 0.4  # the last frames still sit in the far end's jitter buffer when ours is empty
 Connect = Callable[[RealtimeTarget], Awaitable[RealtimeConnection]]
 
 
@@ -56,11 +54,10 @@ class CallSession:
         self.target = target
         self.bot = bot
         self.tools = tools
-        self.store = store
+        self.log = CallLog(store, call, worker)
         self.worker = worker
         self._connect = connect
         self.context = CallContext(call.call_id, call.remote_uri, call.local_uri)
-        self.started = time.time()
         self.outcome = "caller_hung_up"
         self.barge: Strategy = barge or strategy_for(bot.turns)
         self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
@@ -77,22 +74,18 @@ class CallSession:
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
         self._recording = CallRecording() if bot.record_dir else None
+        self._actions = CallActions(call, bot, self.log)
 
     # --- the call's life -----------------------------------------------------------------------
     async def run(self) -> str:
         """Answer, bridge until either side ends, record the outcome. Returns it."""
-        call, store = self.call, self.store
-        if (
-            store
-            and self.bot.max_concurrent_calls
-            and not await store.admit(call.call_id, self.bot.max_concurrent_calls)
-        ):
+        call = self.call
+        if not await self.log.admit(self.bot.max_concurrent_calls):
             log.warning("call %s refused: %d calls already up", call.call_id, self.bot.max_concurrent_calls)
             call.answer(503, "All Lines Busy")
             self.outcome = "refused_busy"
             return self.outcome
-        if store:
-            store.call_started(call.call_id, call.remote_uri, call.local_uri, self.worker)
+        self.log.ringing()
         call.answer(180)
         try:
             self._conn = await self._connect(self.target)
@@ -100,7 +93,7 @@ class CallSession:
             log.error("call %s: %s", call.call_id, exc)
             call.answer(503, "Engine Unavailable")
             self.outcome = "engine_unavailable"
-            self._record_end()
+            self.log.ended(self.outcome, call.media)
             return self.outcome
         try:
             await self._bridge(self._conn)
@@ -111,7 +104,7 @@ class CallSession:
             self.barge.detach(call.media.inbound)
             if self._recording is not None and self.bot.record_dir:
                 self._recording.write(Path(self.bot.record_dir), call.call_id)
-            self._record_end()
+            self.log.ended(self.outcome, call.media)
         return self.outcome
 
     async def _bridge(self, conn: RealtimeConnection) -> None:
@@ -126,8 +119,7 @@ class CallSession:
                 if not call.answer(200):
                     self._finish("answer_failed")
                 else:
-                    if self.store:
-                        self.store.call_answered(call.call_id)
+                    self.log.answered()
                     self.barge.attach(call.media.inbound, call.media.playout)
                     group.create_task(self._downlink(conn), name=f"down-{call.call_id}")
                     group.create_task(self._control(), name=f"control-{call.call_id}")
@@ -142,14 +134,6 @@ class CallSession:
             for error in group_error.exceptions:
                 log.error("call %s failed", call.call_id, exc_info=error)
             self.outcome = "error"
-
-    def _record_end(self) -> None:
-        media = self.call.media
-        log.info("call %s ended: %s after %.1f s; caller frames %d, playout underruns %d, dropped %d",
-                 self.call.call_id, self.outcome, time.time() - self.started, media.inbound.received,
-                 media.playout.underruns, media.playout.dropped)  # fmt: skip
-        if self.store:
-            self.store.call_ended(self.call.call_id, self.outcome, self.started)
 
     def _finish(self, outcome: str) -> None:
         if not self._done.is_set():
@@ -210,7 +194,7 @@ class CallSession:
     def _on_dtmf(self, event: Dtmf) -> None:
         now = self._now()
         self.idle.caller_active(now)
-        self._transcript("dtmf", event.digit)
+        self.log.said("dtmf", event.digit)
         entry = self.keypad.key(event.digit, now)
         if entry:
             self._send_keypad(entry)
@@ -218,7 +202,7 @@ class CallSession:
     def _send_keypad(self, entry: str) -> None:
         """A finished keypad entry is the caller's turn: it interrupts the bot like speech does."""
         self._barge_in()
-        self._transcript("caller", f"(keypad) {entry}")
+        self.log.said("caller", f"(keypad) {entry}")
         assert self._conn is not None
         self._conn.send_text(entry)
         self._create_response()
@@ -276,10 +260,11 @@ class CallSession:
         playout = self.call.media.playout
         if action is BargeAction.PAUSE:
             playout.hold.pause()  # silent from the next frame on; the reply waits where it stopped
-            self._note(f"barge-in pause after {playout.played_ms.get(playout.current_item or '', 0)} ms")
+            item, played = playout.current_item or "", playout.played_ms.get(playout.current_item or "", 0)
+            self.log.decided(Decision.PAUSED, f"barge-in pause after {played} ms", played_ms=played, item_id=item)
         elif action is BargeAction.RESUME:
             playout.hold.resume()
-            self._note("barge-in resumed: backchannel or noise, not an interruption")
+            self.log.decided(Decision.RESUMED, "barge-in resumed: backchannel or noise, not an interruption")
         else:
             self._barge_in()
 
@@ -296,17 +281,10 @@ class CallSession:
             self._active_response = None
             self._conn.cancel()
         if item_id:
-            self._transcript("system", f"barge-in after {played_ms} ms of {item_id}")
+            self.log.decided(Decision.INTERRUPTED, f"barge-in after {played_ms} ms of {item_id}", played_ms=played_ms,
+                             item_id=item_id)  # fmt: skip
             self._conn.truncate(item_id, played_ms)
         self._after_playout = None  # what the bot was about to do next is void: the caller has the floor
-
-    def _note(self, text: str) -> None:
-        log.info("call %s: %s", self.call.call_id, text)
-        self._transcript("system", text)
-
-    def _transcript(self, role: str, text: str) -> None:
-        if self.store:
-            self.store.transcript(self.call.call_id, role, text)
 
     # --- engine → caller ------------------------------------------------------------------------
     async def _downlink(self, conn: RealtimeConnection) -> None:
@@ -370,9 +348,10 @@ class CallSession:
         item_id = str(event.get("item_id", ""))
         if item_id in self._echo_items:
             self._echo_items.discard(item_id)
-            self._note(f"ignored as echo (only the engine heard it, while the bot spoke): {redact(said)!r}")
+            self.log.decided(Decision.ECHO_IGNORED, f"ignored as echo (only the engine heard it, while the bot spoke): "
+                             f"{redact(said)!r}", item_id=item_id)  # fmt: skip
             return
-        self._transcript("caller", said)
+        self.log.said("caller", said)
         playout = self.call.media.playout
         complete = self._active_response is None and not self._create_sent and playout.complete
         verdict = self.barge.verdict(item_id, said, playout.queued_ms if complete else None)
@@ -387,11 +366,11 @@ class CallSession:
             self._create_response()
 
     def _on_bot_transcript(self, event: dict[str, Any]) -> None:
-        self._transcript("bot", str(event.get("transcript", "")))
+        self.log.said("bot", str(event.get("transcript", "")))
 
     def _on_function_call(self, event: dict[str, Any]) -> None:
         name = str(event.get("name", ""))
-        self._transcript("tool", f"{name} {event.get('arguments', '')}")
+        self.log.said("tool", f"{name} {event.get('arguments', '')}")
         assert self._runner is not None and self._group is not None
         self._runner.start(self._group, name, str(event["call_id"]), str(event.get("arguments") or "{}"))
 
@@ -414,36 +393,12 @@ class CallSession:
         if self._after_playout is not None:
             action, args = self._after_playout
             self._after_playout = None
-            self._spawn(self._act_when_played(action, args), action)
+            self._spawn(self._after_words(action, args), action)
 
-    async def _act_when_played(self, action: str, args: dict[str, Any]) -> None:
-        """Hang up, transfer or press keys once the bot's last words have reached the caller."""
-        await self._when_played()
-        if action == "hangup":
-            self.call.hangup()
-            self._finish(str(args.get("outcome", "completed")))
-        elif action == "transfer":
-            self._transfer(args)
-        elif action == "send_dtmf":
-            digits = str(args.get("digits", ""))
-            self._note(f"sent keys {digits}")
-            self.call.send_dtmf(digits)
-
-    async def _when_played(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.bot.goodbye_grace_s
-        # The playout drains on the media clock, which must not touch asyncio objects: poll it.
-        while self.call.media.playout.busy and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(PLAYOUT_POLL_S)
-        await asyncio.sleep(PLAYOUT_TAIL_S)
-
-    def _transfer(self, args: dict[str, Any]) -> None:
-        target = self.bot.transfer_target
-        if not target:
-            log.warning("call %s: transfer asked but no transfer target configured", self.call.call_id)
-            return
-        self._transcript("system", f"transfer to {target}")
-        self.call.transfer(target, transfer_headers(self.call.call_id, args, self._caller_said))
+    async def _after_words(self, action: str, args: dict[str, Any]) -> None:
+        outcome = await self._actions.after_last_words(action, args, self._caller_said)
+        if outcome is not None:
+            self._finish(outcome)
 
     def _on_error(self, event: dict[str, Any]) -> None:
         error = event.get("error", {})

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.audio.frames import ENGINE_RATE
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
     from faster_whisper.tokenizer import Tokenizer
 
-SAMPLE_RATE = 16000  # Hz, what whisper takes
 FRAMES_PER_S = 100  # whisper's log-mel frames
 # Whisper writes what it was primed with: a prompt with numerals makes it write spoken digits as numerals.
 # Backchannels in it make "uh huh" come out as "Uh-huh." rather than a guess at a word.
@@ -119,18 +119,18 @@ class Transcriber:
             self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language="en"
         )
         self._suppress = list(get_suppressed_tokens(self._tokenizer, (-1,)) or ())
-        self._silence_frame = float(self._model.feature_extractor(np.zeros(SAMPLE_RATE, np.float32)).min())
+        self._silence_frame = float(self._model.feature_extractor(np.zeros(ENGINE_RATE, np.float32)).min())
         self._lock = threading.Lock()
         self.retries = 0  # short windows decoded again from a full one (read by the benchmark)
 
     def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en") -> str:
         """Text of 16 kHz pcm16 audio; empty string for silence."""
-        if len(pcm16) < SAMPLE_RATE * 2 // 10:  # under 100 ms: nothing to recognise
+        if len(pcm16) < ENGINE_RATE * 2 // 10:  # under 100 ms: nothing to recognise
             return ""
         audio = np.frombuffer(pcm16[: len(pcm16) - len(pcm16) % 2], dtype=np.int16).astype(np.float32) / 32768.0
         prompt = DEFAULT_PROMPT + (" " + ", ".join(phrases) + "." if phrases else "")
         hotwords = " ".join(phrases) or None
-        window = window_for(len(audio) / SAMPLE_RATE, self.windows) if language == "en" else None
+        window = window_for(len(audio) / ENGINE_RATE, self.windows) if language == "en" else None
         with self._lock:
             if window is None:
                 return self._transcribe_long(audio, prompt, hotwords, language)
@@ -148,7 +148,7 @@ class Transcriber:
         window[:, : features.shape[1]] = features
         encoded = model.encode(window)
         tokens = model.get_prompt(tok, tok.encode(" " + prompt), without_timestamps=True, hotwords=hotwords)
-        budget = max(TOKENS_MIN, int(len(audio) / SAMPLE_RATE * TOKENS_PER_S))
+        budget = max(TOKENS_MIN, int(len(audio) / ENGINE_RATE * TOKENS_PER_S))
         result = model.model.generate(
             encoded,
             [tokens],

@@ -17,20 +17,17 @@ client that does not play in real time gets no cancellation for it, never unboun
 from __future__ import annotations
 
 from bot.audio.echo import EchoCanceller, EchoGate
+from bot.audio.frames import ENGINE_BYTES_PER_MS, ENGINE_RATE, SPEECH_FLOOR
 from bot.audio.level import rms
-
-RATE = 16000
-BYTES_PER_MS = RATE // 1000 * 2
-SPEECH_FLOOR = 300  # RMS: quieter than this is never caller speech (the server VAD's floor at threshold 0.5)
 
 
 class ServerEchoCanceller:
     def __init__(self, tail_ms: int = 500, max_ahead_ms: int = 120_000) -> None:
-        self._aec = EchoCanceller(tail_ms, RATE)
+        self._aec = EchoCanceller(tail_ms, ENGINE_RATE)
         self._gate = EchoGate()
         self._frame = self._aec.frame_bytes
-        self._tail = tail_ms * BYTES_PER_MS
-        self.max_ahead_bytes = max_ahead_ms * BYTES_PER_MS
+        self._tail = tail_ms * ENGINE_BYTES_PER_MS
+        self.max_ahead_bytes = max_ahead_ms * ENGINE_BYTES_PER_MS
         self._pos = 0  # bytes of input processed: the input clock, as 16 kHz pcm16
         self._pending = bytearray()
         self._ref = bytearray()  # the reference from self._ref_start on; invariant: _ref_start <= _pos
@@ -51,7 +48,7 @@ class ServerEchoCanceller:
         self._items.setdefault(item_id, self._ref_end)
         room = max(0, now + self.max_ahead_bytes - self._ref_end)
         if room < len(pcm16k):
-            self.dropped_ms += (len(pcm16k) - room) // BYTES_PER_MS
+            self.dropped_ms += (len(pcm16k) - room) // ENGINE_BYTES_PER_MS
             pcm16k = pcm16k[:room]
         self._ref += pcm16k
         self._active_until = self._ref_end + self._tail
@@ -61,7 +58,7 @@ class ServerEchoCanceller:
         start = self._items.get(item_id)
         if start is None:
             return
-        cut = start + audio_end_ms * BYTES_PER_MS
+        cut = start + audio_end_ms * ENGINE_BYTES_PER_MS
         if cut < self._ref_end:
             del self._ref[max(0, cut - self._ref_start) :]
             self._active_until = max(self._pos, self._ref_end) + self._tail

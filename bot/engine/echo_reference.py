@@ -4,15 +4,15 @@ over as it is sent (wire bytes, before base64) and brought to the canceller's ra
 from __future__ import annotations
 
 from bot.audio.formats import AudioFormat, Decoder
+from bot.audio.frames import ENGINE_RATE
 from bot.engine.echo_cancel import ServerEchoCanceller
-from bot.engine.turns import VAD_RATE
 
 
 class EchoReference:
     def __init__(self, canceller: ServerEchoCanceller, output_format: AudioFormat) -> None:
         self.canceller = canceller
         self.output_format = output_format
-        self._decoder = Decoder(output_format, VAD_RATE)
+        self._decoder = Decoder(output_format, ENGINE_RATE)
 
     def sent(self, item_id: str, wire: bytes) -> None:
         """Audio of `item_id` just sent to the client, in the session's output format."""

@@ -7,16 +7,14 @@ Overflow policy: the buffer holds at most `max_ms`; older audio is dropped first
 from __future__ import annotations
 
 from bot.audio.formats import AudioFormat, Decoder
+from bot.audio.frames import ENGINE_BYTES_PER_MS, ENGINE_FRAME_BYTES, ENGINE_RATE, FRAME_MS
 from bot.engine.echo_cancel import ServerEchoCanceller
-from bot.engine.turns import FRAME_BYTES, FRAME_MS, VAD_RATE
-
-BYTES_PER_MS = VAD_RATE * 2 // 1000  # 32
 
 
 class NoiseSuppressor:
     """webrtc noise suppression on 16 kHz pcm16 (10 ms blocks; a partial block waits for the next)."""
 
-    BLOCK = VAD_RATE // 100 * 2
+    BLOCK = ENGINE_RATE // 100 * 2
 
     def __init__(self, level: int) -> None:
         from webrtc_noise_gain import AudioProcessor
@@ -40,7 +38,7 @@ class InputAudioBuffer:
         self.max_ms = max_ms
         self.noise: NoiseSuppressor | None = None  # input_audio_noise_reduction
         self.echo: ServerEchoCanceller | None = None  # input_audio_echo_cancellation (before noise reduction)
-        self._decoder = Decoder(fmt, VAD_RATE)
+        self._decoder = Decoder(fmt, ENGINE_RATE)
         self._pcm = bytearray()
         self.start_ms = 0  # audio clock of self._pcm[0]
         self._unframed = bytearray()
@@ -48,7 +46,7 @@ class InputAudioBuffer:
 
     def set_format(self, fmt: AudioFormat) -> None:
         if fmt != self._decoder.fmt:
-            self._decoder = Decoder(fmt, VAD_RATE)
+            self._decoder = Decoder(fmt, ENGINE_RATE)
 
     def set_noise_reduction(self, level: int | None) -> None:
         """0-4 (webrtc's levels), or None for off; the suppressor keeps its state while the level stays."""
@@ -59,11 +57,11 @@ class InputAudioBuffer:
 
     @property
     def end_ms(self) -> int:
-        return self.start_ms + len(self._pcm) // BYTES_PER_MS
+        return self.start_ms + len(self._pcm) // ENGINE_BYTES_PER_MS
 
     @property
     def duration_ms(self) -> int:
-        return len(self._pcm) // BYTES_PER_MS
+        return len(self._pcm) // ENGINE_BYTES_PER_MS
 
     def append(self, wire: bytes) -> list[tuple[int, bytes]]:
         """Add wire audio; return the complete 20 ms frames it produced, each with its start (ms)."""
@@ -75,18 +73,18 @@ class InputAudioBuffer:
         self._pcm += pcm
         self._unframed += pcm
         frames: list[tuple[int, bytes]] = []
-        while len(self._unframed) >= FRAME_BYTES:
-            frames.append((self._framed_until_ms, bytes(self._unframed[:FRAME_BYTES])))
-            del self._unframed[:FRAME_BYTES]
+        while len(self._unframed) >= ENGINE_FRAME_BYTES:
+            frames.append((self._framed_until_ms, bytes(self._unframed[:ENGINE_FRAME_BYTES])))
+            del self._unframed[:ENGINE_FRAME_BYTES]
             self._framed_until_ms += FRAME_MS
-        overflow = len(self._pcm) - self.max_ms * BYTES_PER_MS
+        overflow = len(self._pcm) - self.max_ms * ENGINE_BYTES_PER_MS
         if overflow > 0:
-            self.drop_before(self.start_ms + -(-overflow // BYTES_PER_MS))
+            self.drop_before(self.start_ms + -(-overflow // ENGINE_BYTES_PER_MS))
         return frames
 
     def slice(self, start_ms: int, end_ms: int) -> bytes:
-        a = max(0, start_ms - self.start_ms) * BYTES_PER_MS
-        b = max(0, end_ms - self.start_ms) * BYTES_PER_MS
+        a = max(0, start_ms - self.start_ms) * ENGINE_BYTES_PER_MS
+        b = max(0, end_ms - self.start_ms) * ENGINE_BYTES_PER_MS
         return bytes(self._pcm[a:b])
 
     def take(self, end_ms: int | None = None) -> bytes:
@@ -98,7 +96,7 @@ class InputAudioBuffer:
 
     def drop_before(self, ms: int) -> None:
         cut = max(0, min(ms, self.end_ms) - self.start_ms)
-        del self._pcm[: cut * BYTES_PER_MS]
+        del self._pcm[: cut * ENGINE_BYTES_PER_MS]
         self.start_ms += cut
 
     def clear(self) -> None:

@@ -31,10 +31,13 @@ class EngineRuntime:
     settings: Settings
     stats: EngineStats = field(default_factory=EngineStats)
     embed_cache: dict[str, np.ndarray] = field(default_factory=dict)
-    warmup: TtsWarmup = field(init=False)
+    _warmup: TtsWarmup | None = None  # engine-wide; copies of the runtime share it once made
 
-    def __post_init__(self) -> None:
-        self.warmup = TtsWarmup(self.pool, self.voices)
+    @property
+    def warmup(self) -> TtsWarmup:
+        if self._warmup is None:
+            self._warmup = TtsWarmup(self.pool, self.voices)
+        return self._warmup
 
     @classmethod
     def load(cls, settings: Settings) -> EngineRuntime:

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.audio.formats import Decoder
+from bot.audio.frames import ENGINE_RATE
 from bot.engine.brain.base import ToolSpec
 from bot.engine.conversation import Content, Conversation, ConversationError, Item
 from bot.engine.echo_cancel import ServerEchoCanceller
@@ -23,7 +24,7 @@ from bot.engine.input_audio import InputAudioBuffer
 from bot.engine.response import ResponseRun, opening
 from bot.engine.runtime import EngineRuntime
 from bot.engine.transcription import Transcriptions
-from bot.engine.turns import VAD_RATE, FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
 from bot.errors import ConfigError
 from bot.realtime import ids
 from bot.realtime.client_events import (
@@ -304,7 +305,7 @@ class EngineSession:
             except ValueError:
                 raise ProtocolError("invalid_value", "input_audio content is not valid base64", param="item.content",
                                     event_id=event.event_id) from None  # fmt: skip
-            pcm = Decoder(self.config.input_format, VAD_RATE).process(wire)
+            pcm = Decoder(self.config.input_format, ENGINE_RATE).process(wire)
         if isinstance(p, FunctionCallOutputItem):
             item = Item(item_id, "function_call_output", call_id=p.call_id, output=p.output)
         elif isinstance(p, FunctionCallItem):

@@ -11,11 +11,8 @@ from dataclasses import dataclass
 
 import webrtcvad
 
+from bot.audio.frames import ENGINE_RATE, FRAME_MS, speech_floor
 from bot.audio.level import rms
-
-FRAME_MS = 20
-VAD_RATE = 16000  # Hz
-FRAME_BYTES = VAD_RATE * FRAME_MS // 1000 * 2
 
 
 @dataclass(frozen=True)
@@ -47,10 +44,10 @@ class FrameVad:
 
     def __init__(self, threshold: float) -> None:
         self._vad = webrtcvad.Vad(min(3, int(threshold * 4)))
-        self.floor_rms = 60 + 480 * threshold  # 300 (about -40 dBFS) at the default 0.5
+        self.floor_rms = speech_floor(threshold)
 
     def is_speech(self, frame: bytes) -> bool:
-        return rms(frame) >= self.floor_rms and bool(self._vad.is_speech(frame, VAD_RATE))
+        return rms(frame) >= self.floor_rms and bool(self._vad.is_speech(frame, ENGINE_RATE))
 
 
 class TurnDetector:

@@ -13,25 +13,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Protocol
 
 from bot.engine.pool import InferencePool
-from bot.engine.tts import VoiceBank
 
 log = logging.getLogger(__name__)
 WAIT_S = 30.0
 
 
+class Voices(Protocol):  # bot/engine/tts.py's VoiceBank
+    def cached(self, name: str, sentence: str) -> bool: ...
+    def synthesize(self, name: str, sentence: str) -> bytes: ...
+
+
 class TtsWarmup:
-    def __init__(self, pool: InferencePool, voices: VoiceBank, wait_s: float = WAIT_S) -> None:
+    def __init__(self, pool: InferencePool, voices: Voices, wait_s: float = WAIT_S) -> None:
         self.pool = pool
         self.voices = voices
         self.wait_s = wait_s
         self._running = False
+        self.asked = 0  # fills asked for (each session.update with new instructions)
         self.synthesized = 0
 
     async def fill(self, voice: str, texts: Iterable[str], quiet: asyncio.Event) -> int:
         """Synthesize those of `texts` not cached yet, whenever the lane is idle and `quiet` is set.
         Returns how many it synthesized (0 when another session is warming up already)."""
+        self.asked += 1
         todo = [t for t in dict.fromkeys(texts) if not self.voices.cached(voice, t)]
         if not todo or self._running:
             return 0

@@ -1,0 +1,65 @@
+"""A call's record as the session keeps it: the record in Redis (bot/state.py), the transcript, and
+what the edge decided, each decision a typed entry (`Decision`: its kind and figures) beside the
+words a person reads in `voicebot calls`. Tests and tools read the kinds and figures, never the words.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections import deque
+
+from bot.edge.port import CallMedia, CallPort
+from bot.state import CallStore
+
+log = logging.getLogger(__name__)
+MAX_DECISIONS = 1000  # kept in memory per call (the newest); Redis keeps them all
+
+
+class Decision(enum.Enum):
+    PAUSED = "paused"  # caller speech over the bot: its reply is held (played_ms, item_id)
+    RESUMED = "resumed"  # the hold ended: a backchannel or noise, the bot goes on
+    INTERRUPTED = "interrupted"  # the reply is dropped and truncated (played_ms, item_id)
+    ECHO_IGNORED = "echo_ignored"  # a turn only the engine heard while the bot spoke: its own echo
+    KEYS_SENT = "keys_sent"  # the bot pressed keys (digits)
+    TRANSFER = "transfer"  # a REFER to (target)
+
+
+class CallLog:
+    def __init__(self, store: CallStore | None, call: CallPort, worker: str) -> None:
+        self.store = store
+        self.call = call
+        self.worker = worker
+        self.started = time.time()
+        self.decisions: deque[tuple[Decision, dict[str, str | int]]] = deque(maxlen=MAX_DECISIONS)  # the newest
+
+    async def admit(self, limit: int) -> bool:
+        """Room for this call under the limit across all workers (0: no limit)."""
+        return not (self.store and limit) or await self.store.admit(self.call.call_id, limit)
+
+    def ringing(self) -> None:
+        if self.store:
+            self.store.call_started(self.call.call_id, self.call.remote_uri, self.call.local_uri, self.worker)
+
+    def answered(self) -> None:
+        if self.store:
+            self.store.call_answered(self.call.call_id)
+
+    def said(self, role: str, text: str) -> None:
+        """A line of the transcript: caller, bot, tool, dtmf."""
+        if self.store:
+            self.store.transcript(self.call.call_id, role, text)
+
+    def decided(self, decision: Decision, text: str, **figures: str | int) -> None:
+        log.info("call %s: %s", self.call.call_id, text)
+        self.decisions.append((decision, figures))
+        if self.store:
+            self.store.transcript(self.call.call_id, "system", text, event=decision.value, data=figures)
+
+    def ended(self, outcome: str, media: CallMedia) -> None:
+        log.info("call %s ended: %s after %.1f s; caller frames %d, playout underruns %d, dropped %d",
+                 self.call.call_id, outcome, time.time() - self.started, media.inbound.received,
+                 media.playout.underruns, media.playout.dropped)  # fmt: skip
+        if self.store:
+            self.store.call_ended(self.call.call_id, outcome, self.started)
