@@ -108,7 +108,7 @@ def eot_ms(caller: Flow, bot: Flow) -> float | None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    barge, eot, false_barge, backchannel_hits, premature = [], [], 0, 0, 0
+    barge, eot, false_barge, backchannel_hits, premature, phone_failures = [], [], 0, 0, 0, 0
     with tempfile.TemporaryDirectory(prefix="bench-turns-") as tmp:
         async with running_stack(Path(tmp), 1) as stack:
             bench = Bench(stack, Path(tmp))
@@ -133,6 +133,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             for i in range(args.echo_calls if "echo" in sets else 0):  # echo + noise set
                 asks = [QUESTIONS[(2 * i) % len(QUESTIONS)], QUESTIONS[(2 * i + 1) % len(QUESTIONS)]]
                 code, out = await softphone(stack.uri, *asks, echo=True)
+                if code:  # the softphone itself failed: no verdict on the edge from this call
+                    phone_failures += 1
+                    print(f"echo {i + 1}: the softphone failed (exit {code}): {out[-1500:]}")
+                    continue
                 _, lines = await call_of(stack, call_id_of(out))
                 hits = decisions(lines, "paused") + decisions(lines, "interrupted")
                 false_barge += len(hits)
@@ -140,6 +144,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             over = ["@1000:Uh huh.", "@1000:Yeah.", "@1500:*cough*", "@1200:Okay."]
             for i, spec in enumerate(over[: args.echo_calls] if "backchannel" in sets else []):  # backchannel set
                 code, out = await softphone(stack.uri, spec, "Thank you.")
+                if code:
+                    phone_failures += 1
+                    print(f"backchannel {i + 1}: the softphone failed (exit {code}): {out[-1500:]}")
+                    continue
                 _, lines = await call_of(stack, call_id_of(out))
                 hits = decisions(lines, "interrupted")
                 backchannel_hits += len(hits)
@@ -158,7 +166,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "barge_in_p50_ms": percentile(barge, 50), "barge_in_p95_ms": percentile(barge, 95),
         "eot_p50_ms": percentile(eot, 50), "eot_p95_ms": percentile(eot, 95),
         "false_barge_ins": false_barge, "premature_ends": premature,
-        "backchannel_interruptions": backchannel_hits,
+        "backchannel_interruptions": backchannel_hits, "softphone_failures": phone_failures,
         "barge_in_calls": len(barge), "eot_turns": len(eot), "echo_calls": args.echo_calls if "echo" in args.sets else 0,
         "pause_calls": len(NUMBERS) if "pauses" in args.sets else 0,
     }  # fmt: skip

@@ -92,18 +92,19 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
 
 async def softphone(uri: str, *say: str, record: Path | None = None, caller: str = "softphone",
                     echo: bool = False) -> tuple[int, str]:  # fmt: skip
-    """`voicebot call`: exit status and what it printed. `echo`: the line returns the bot's voice
-    (−12 dB, 60 ms late) under line noise (−50 dBFS)."""
+    """`voicebot call`: exit status and what it printed (and, when it failed, the end of what it
+    logged). `echo`: the line returns the bot's voice (−12 dB, 60 ms late) under line noise (−50 dBFS)."""
     args = [VOICEBOT, "--log-level", "WARNING", "call", uri, "--from", caller, *(["--echo"] if echo else [])]
     for text in say:
         args += ["--say", text]
     if record is not None:
         args += ["--record", str(record)]
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 180)
-    return proc.returncode or 0, out.decode(errors="replace")
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    text = out.decode(errors="replace")
+    if proc.returncode:
+        text += "\n[softphone stderr]\n" + err.decode(errors="replace")[-3000:]
+    return proc.returncode or 0, text
 
 
 def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
@@ -162,9 +163,17 @@ async def call_of(
         await redis.aclose()
 
 
+def report_of(out: str) -> dict[str, Any]:
+    """The JSON line `voicebot call` prints at the end (pjsua may log a line or two after it)."""
+    for line in reversed(out.strip().splitlines()):
+        if line.startswith("{"):
+            report: dict[str, Any] = json.loads(line)
+            return report
+    raise AssertionError(f"no report in the softphone's output: {out[-2000:]}")
+
+
 def call_id_of(out: str) -> str:
-    """The Call-ID in the JSON line `voicebot call` prints last."""
-    return str(json.loads(out.strip().splitlines()[-1])["call_id"])
+    return str(report_of(out)["call_id"])
 
 
 def decisions(lines: list[dict[str, str]], kind: str) -> list[dict[str, Any]]:

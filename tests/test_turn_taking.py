@@ -7,18 +7,11 @@ what the edge decided: typed decisions (paused, resumed, interrupted; bot/edge/c
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 from tests.sipp import capture, render, run_sipp, speech_file
-from tests.stack import Stack, call_id_of, call_of, decisions, lone_worker, softphone
-
-
-def figures(out: str) -> dict[str, object]:
-    """The JSON line `voicebot call` prints last."""
-    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
-    return result
+from tests.stack import Stack, call_id_of, call_of, decisions, lone_worker, report_of, softphone
 
 
 async def test_the_bots_echo_and_line_noise_never_interrupt_it(stack: Stack) -> None:
@@ -28,7 +21,7 @@ async def test_the_bots_echo_and_line_noise_never_interrupt_it(stack: Stack) -> 
     assert not [line for line in lines if line.get("event") in ("paused", "interrupted")], lines
     said = [line["text"].lower() for line in lines if line["role"] == "caller"]
     assert len(said) == 2 and "opening hours" in said[0] and "order" in said[1], said  # only the caller's words
-    bot = figures(out)["bot"]
+    bot = report_of(out)["bot"]
     assert isinstance(bot, list) and "weekends" in bot[0].lower() and "order" in bot[1].lower(), bot
 
 
@@ -38,11 +31,11 @@ async def test_uh_huh_over_the_greeting_does_not_interrupt_it(stack: Stack) -> N
     _, lines = await call_of(stack, call_id_of(out))
     assert not decisions(lines, "interrupted"), lines  # never interrupted...
     assert decisions(lines, "resumed"), lines  # ...it held, then went on
-    greeting = str(figures(out)["greeting"]).lower()
+    greeting = str(report_of(out)["greeting"]).lower()
     assert "today" in greeting, greeting  # the greeting was heard to its last word
     caller = [line["text"].lower() for line in lines if line["role"] == "caller"]
     assert "opening hours" in caller[-1], caller  # and the real question was answered as usual
-    bot = figures(out)["bot"]
+    bot = report_of(out)["bot"]
     assert isinstance(bot, list) and "weekends" in bot[0].lower(), bot
 
 
@@ -51,7 +44,7 @@ async def test_a_cough_over_a_reply_does_not_interrupt_it(stack: Stack) -> None:
     assert code == 0, out
     _, lines = await call_of(stack, call_id_of(out))
     assert not decisions(lines, "interrupted"), lines
-    bot = figures(out)["bot"]
+    bot = report_of(out)["bot"]
     assert isinstance(bot, list) and "public holidays" in bot[0].lower(), bot  # the reply played to its end
 
 
@@ -59,7 +52,7 @@ async def test_the_bot_presses_keys_on_request(stack: Stack) -> None:
     """The bot sends DTMF (RFC 4733) when a flow asks for it, after saying so."""
     code, out = await softphone(stack.uri, "Please press 4 2 on the keypad.")
     assert code == 0, out
-    assert figures(out)["keys_heard"] == "42", out
+    assert report_of(out)["keys_heard"] == "42", out
     _, lines = await call_of(stack, call_id_of(out))
     assert decisions(lines, "keys_sent") == [{"digits": "42"}], lines
 
