@@ -17,9 +17,14 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bot.state import CallStore
 from sip.worker import rtp_ports_for
 from tests.sipp import capture, p99, render, run_sipp, silence_file
 from tests.stack import running_stack
@@ -50,7 +55,18 @@ def prepare(work: Path, hold_ms: int) -> Path:
     return render("uac_listen.xml", work / "uac.xml", WAV=silence_file(work / "silence.ul"), HOLD_MS=hold_ms)
 
 
-async def level(stack_sip: int, workers: int, calls: int, hold_ms: int, work: Path) -> dict[str, float]:
+async def outcomes(redis_url: str, prefix: str, calls: int) -> dict[str, int]:
+    """How the bot recorded the level's calls (by their SIPp Call-ID prefix): outcome → count."""
+    redis = Redis.from_url(redis_url)
+    try:
+        store = CallStore(redis)
+        ids = [c for c in await store.recent(calls * 2) if c.startswith(prefix)]
+        return dict(Counter([(await store.record(c)).get("outcome", "(live)") for c in ids]))
+    finally:
+        await redis.aclose()
+
+
+async def level(stack_sip: int, workers: int, calls: int, hold_ms: int, work: Path) -> dict[str, Any]:
     scenario = prepare(work, hold_ms)
     edge = await pids_of(
         f"sip-worker --host 127.0.0.1 --port ({'|'.join(str(stack_sip + 1 + i) for i in range(workers))}) "
@@ -74,7 +90,10 @@ async def level(stack_sip: int, workers: int, calls: int, hold_ms: int, work: Pa
     flows = cap.analyse(range(min(bot_ports), max(bot_ports) + 1))
     gaps = [g for f in flows.values() for g in f.gaps_ms()[50:]]  # skip each call's start-up
     cores = cpu / window
-    return {"calls": calls, "failed": result.failed + (calls - result.successful - result.failed),
+    failed = result.failed + (calls - result.successful - result.failed)
+    if failed:
+        print(f"  SIPp's errors: {(work / 'errors.log').read_text(errors='replace')[-1500:]}", flush=True)
+    return {"calls": calls, "failed": failed, "call_id_prefix": result.call_id_prefix,
             "edge_cpu_pct_per_call": round(100 * cores / calls, 3), "edge_cores": round(cores, 3),
             "rtp_gap_p99_ms": round(p99(gaps), 2), "rtp_flows": len(flows)}  # fmt: skip
 
@@ -92,10 +111,12 @@ async def main() -> None:
         async with running_stack(Path(tmp), workers=workers, VOICEBOT_ENGINE_MAX_SESSIONS="500") as stack:
             for n in levels:
                 r = await level(stack.sip_port, workers, n, args.hold_ms, Path(tmp) / f"level{n}")
+                await asyncio.sleep(3)  # the last BYEs and records
+                r["outcomes"] = await outcomes(stack.redis_url, str(r.pop("call_id_prefix")), n)
                 results.append(r)
                 print(f"{n:4d} calls: failed {r['failed']:.0f}, edge CPU {r['edge_cpu_pct_per_call']:.2f} % of a core "
-                      f"per call, RTP gap p99 {r['rtp_gap_p99_ms']:.1f} ms ({r['rtp_flows']:.0f} flows)", flush=True)  # fmt: skip
-                await asyncio.sleep(3)
+                      f"per call, RTP gap p99 {r['rtp_gap_p99_ms']:.1f} ms ({r['rtp_flows']:.0f} flows); "
+                      f"outcomes {r['outcomes']}", flush=True)  # fmt: skip
     ok = [r for r in results if r["failed"] == 0]
     best = max(ok, key=lambda r: r["calls"]) if ok else None
     summary = {

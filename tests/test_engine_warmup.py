@@ -28,10 +28,11 @@ class RecordingVoices:
         return bytes(320)
 
 
-async def test_warmup_waits_for_the_reply_on_the_lane_and_for_the_session_to_be_quiet() -> None:
+async def test_warmup_waits_for_the_lane_and_for_every_reply_to_end() -> None:
     pool, voices = InferencePool(), RecordingVoices(cached=("Right.",))
     warmup = TtsWarmup(pool, voices, wait_s=10)
-    quiet = asyncio.Event()  # the session's reply is running
+    replying = warmup.reply()  # a session's reply is running (between two of its sentences, say)
+    replying.__enter__()
     release = threading.Event()
 
     def reply() -> None:
@@ -40,15 +41,15 @@ async def test_warmup_waits_for_the_reply_on_the_lane_and_for_the_session_to_be_
 
     try:
         running = asyncio.ensure_future(pool.run("tts", reply))
-        fill = asyncio.ensure_future(warmup.fill("alloy", ["Sure.", "Okay.", "Sure.", "Right."], quiet))
+        fill = asyncio.ensure_future(warmup.fill("alloy", ["Sure.", "Okay.", "Sure.", "Right."]))
         await asyncio.sleep(0)  # (it starts)
-        assert await warmup.fill("alloy", ["Hello."], quiet) == 0  # one session warms up at a time
+        assert await warmup.fill("alloy", ["Hello."]) == 0  # one session warms up at a time
         release.set()
         await running
         for _ in range(10):
             await asyncio.sleep(0)
-        assert voices.log == ["(reply)"] and not pool.waiting("tts")  # the lane is free, the session is not
-        quiet.set()
+        assert voices.log == ["(reply)"] and not pool.waiting("tts")  # the lane is free, the reply is not over
+        replying.__exit__(None, None, None)
         assert await fill == 2
         assert voices.log == ["(reply)", "Sure.", "Okay."]  # each once; the cached one not at all
     finally:
@@ -58,7 +59,9 @@ async def test_warmup_waits_for_the_reply_on_the_lane_and_for_the_session_to_be_
 async def test_warmup_gives_up_on_an_engine_that_stays_busy() -> None:
     pool, voices = InferencePool(), RecordingVoices()
     try:
-        assert await TtsWarmup(pool, voices, wait_s=0.2).fill("alloy", ["Sure."], asyncio.Event()) == 0
+        warmup = TtsWarmup(pool, voices, wait_s=0.2)
+        with warmup.reply():  # a reply that outlasts the warm-up's patience
+            assert await warmup.fill("alloy", ["Sure."]) == 0
         assert voices.log == []
     finally:
         pool.close()

@@ -68,8 +68,6 @@ class EngineSession:
         self._speech_start_ms = 0
         self._transcripts = Transcriptions(runtime, self._on_transcribed, self._on_speculated)
         self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
-        self._quiet = asyncio.Event()  # no response is running
-        self._quiet.set()
         self._send_lock = asyncio.Lock()
         self._echo_ref: EchoReference | None = None  # input_audio_echo_cancellation
         self._preparing: asyncio.Task[None] | None = None  # the brain getting ready for new instructions
@@ -176,7 +174,7 @@ class EngineSession:
             return
         if "audio" in self.config.modalities:
             voice = self.config.voice
-            await self.runtime.warmup.fill(voice, [opening(line) for line in likely], self._quiet)
+            await self.runtime.warmup.fill(voice, [opening(line) for line in likely])
 
     def _set_echo_cancellation(self, config: SessionConfig) -> None:
         ref = self._echo_ref
@@ -384,15 +382,14 @@ class EngineSession:
         )  # fmt: skip
         task = asyncio.create_task(self._run_response(run), name=f"response-{run.id}")
         self._response = (run, task)
-        self._quiet.clear()
 
     async def _run_response(self, run: ResponseRun) -> None:
-        try:
-            await run.run()
-        finally:
-            if self._response is not None and self._response[0] is run:
-                self._response = None
-                self._quiet.set()
+        with self.runtime.warmup.reply():  # replies first: no warm-up engine-wide meanwhile
+            try:
+                await run.run()
+            finally:
+                if self._response is not None and self._response[0] is run:
+                    self._response = None
 
     async def _stop_response(self, reason: str, *, announce: bool = True) -> None:
         """Cancel the running response and wait until its closing events are out."""
@@ -405,4 +402,3 @@ class EngineSession:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         self._response = None
-        self._quiet.set()

@@ -1,18 +1,19 @@
 """TTS warm-up: the openings of a session's likely replies synthesized into the shared TTS cache
 before the caller needs them, so a first reply rarely waits for TTS.
 
-Engine-wide, one session at a time, one job at a time, and only while the TTS lane is idle and the
-asking session has no reply running (replies first): sessions starting together never fill the
-lane their greetings need. Waiting is on events (the pool's lane going idle, the session going
-quiet), never polling. The whole warm-up is bounded by `wait_s`: on a busy engine the cache fills
-from real replies instead.
+Engine-wide, one session at a time, one job at a time, and only while no session has a reply
+running and the TTS lane is idle (replies first): sessions starting together never fill the lane
+their greetings need, and a warm-up job never slips in between two sentences of a reply. Waiting is
+on events (the last reply ending, the lane going idle), never polling. The whole warm-up is bounded
+by `wait_s`: on a busy engine the cache fills from real replies instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from bot.engine.pool import InferencePool
@@ -32,11 +33,26 @@ class TtsWarmup:
         self.voices = voices
         self.wait_s = wait_s
         self._running = False
+        self._replies = 0  # running engine-wide
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self.asked = 0  # fills asked for (each session.update with new instructions)
         self.synthesized = 0
 
-    async def fill(self, voice: str, texts: Iterable[str], quiet: asyncio.Event) -> int:
-        """Synthesize those of `texts` not cached yet, whenever the lane is idle and `quiet` is set.
+    @contextlib.contextmanager
+    def reply(self) -> Iterator[None]:
+        """A session's reply runs within this: warm-up waits until no reply runs."""
+        self._replies += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._replies -= 1
+            if not self._replies:
+                self._quiet.set()
+
+    async def fill(self, voice: str, texts: Iterable[str]) -> int:
+        """Synthesize those of `texts` not cached yet, whenever no reply runs and the lane is idle.
         Returns how many it synthesized (0 when another session is warming up already)."""
         self.asked += 1
         todo = [t for t in dict.fromkeys(texts) if not self.voices.cached(voice, t)]
@@ -47,8 +63,8 @@ class TtsWarmup:
         try:
             async with asyncio.timeout(self.wait_s):
                 for text in todo:
-                    while not (quiet.is_set() and not self.pool.waiting("tts")):
-                        await quiet.wait()
+                    while self._replies or self.pool.waiting("tts"):
+                        await self._quiet.wait()
                         await self.pool.idle("tts")
                     await self.pool.run("tts", self.voices.synthesize, voice, text)
                     done += 1
