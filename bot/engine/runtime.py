@@ -31,6 +31,7 @@ class EngineRuntime:
     settings: Settings
     stats: EngineStats = field(default_factory=EngineStats)
     embed_cache: dict[str, np.ndarray] = field(default_factory=dict)
+    _embedding: dict[str, asyncio.Future[None]] = field(default_factory=dict)  # texts being encoded now
     _warmup: TtsWarmup | None = None  # engine-wide; copies of the runtime share it once made
 
     @property
@@ -64,15 +65,29 @@ class EngineRuntime:
             self.stats.record("asr_compute_ms", (time.perf_counter() - start) * 1000)
 
     async def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors for `texts`; tool phrasings and facts repeat across sessions, so they are cached."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self.embed_cache]
+        """Unit vectors for `texts`; tool phrasings and facts repeat across sessions, so they are cached.
+        Single flight: a text already being encoded for one session is awaited by the others, not
+        encoded again (96 calls starting together once queued 96 encodings of the same index)."""
+        wanted = list(dict.fromkeys(texts))
+        missing = [t for t in wanted if t not in self.embed_cache and t not in self._embedding]
         if missing:
-            vectors = await self.pool.run("brain", self.encoder.encode, missing)
-            for text, vector in zip(missing, vectors, strict=True):
+            job = asyncio.ensure_future(self._encode(missing))
+            self._embedding.update(dict.fromkeys(missing, job))
+        jobs = {self._embedding[t] for t in wanted if t not in self.embed_cache and t in self._embedding}
+        if jobs:  # shielded: a session that goes away does not cancel what the others wait for
+            await asyncio.gather(*(asyncio.shield(job) for job in jobs))
+        return np.stack([self.embed_cache[t] for t in texts]) if texts else np.zeros((0, self.encoder.dim))
+
+    async def _encode(self, texts: list[str]) -> None:
+        try:
+            vectors = await self.pool.run("brain", self.encoder.encode, texts)
+            for text, vector in zip(texts, vectors, strict=True):
                 self.embed_cache[text] = vector
                 if len(self.embed_cache) > EMBED_CACHE_SIZE:  # overflow: forget the oldest entry
                     del self.embed_cache[next(iter(self.embed_cache))]
-        return np.stack([self.embed_cache[t] for t in texts]) if texts else np.zeros((0, self.encoder.dim))
+        finally:
+            for text in texts:
+                self._embedding.pop(text, None)
 
     def new_brain(self) -> Brain:
         return brain_factory(self)
