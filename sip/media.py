@@ -23,12 +23,14 @@ _SILENCE = bytes(LINE_FRAME_BYTES)
 class BridgePort(pj.AudioMediaPort):  # type: ignore[misc]
     def __init__(self, name: str) -> None:
         super().__init__()
-        fmt = pj.MediaFormatAudio()
-        fmt.init(pj.PJMEDIA_FORMAT_PCM, LINE_RATE, 1, FRAME_MS * 1000, 16)
-        self.createPort(name, fmt)
+        # Before createPort: from then on the clock thread may call back at any tick (a callback that
+        # met a missing attribute raised inside pjmedia's thread and crashed the process, SIGSEGV).
         self.inbound: InboundBuffer | None = None
         self.playout: PlayoutBuffer | None = None
         self._played: bytes | None = None  # what went out on this tick: the echo reference
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, LINE_RATE, 1, FRAME_MS * 1000, 16)
+        self.createPort(name, fmt)
 
     def onFrameReceived(self, frame: Any) -> None:  # clock thread: caller audio
         inbound = self.inbound
