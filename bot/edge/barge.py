@@ -41,8 +41,8 @@ class Verdict:
     action: BargeAction | None
 
 
-class EngineOwned:
-    name = "engine"
+class _HearsThroughTheEngine:
+    """No front end of its own at the edge: no frames to judge."""
 
     def attach(self, inbound: InboundBuffer, playout: PlayoutBuffer) -> None:
         pass
@@ -52,6 +52,10 @@ class EngineOwned:
 
     def frames(self, frames: list[CallerFrame], bot_active: bool, now: float) -> list[BargeAction]:
         return []
+
+
+class EngineOwned(_HearsThroughTheEngine):
+    name = "engine"
 
     def speech(self, started: bool, bot_active: bool, now: float) -> BargeAction | None:
         """The engine has cancelled its reply already: stop ours too."""
@@ -70,7 +74,7 @@ class EngineOwned:
         pass
 
 
-class EngineVad:
+class EngineVad(_HearsThroughTheEngine):
     """The edge decides, from the engine's speech_started / speech_stopped."""
 
     name = "engine_vad"
@@ -79,15 +83,6 @@ class EngineVad:
         self.policy = policy or BargeInPolicy()
         self._overlapped = False  # the caller's current turn overlapped the bot or its echo
         self._bot_last_active = -1e9
-
-    def attach(self, inbound: InboundBuffer, playout: PlayoutBuffer) -> None:
-        pass
-
-    def detach(self, inbound: InboundBuffer) -> None:
-        pass
-
-    def frames(self, frames: list[CallerFrame], bot_active: bool, now: float) -> list[BargeAction]:
-        return []
 
     def speech(self, started: bool, bot_active: bool, now: float) -> BargeAction | None:
         if started:
