@@ -107,3 +107,25 @@ def test_codes_enums_booleans_and_counts() -> None:
 )  # fmt: skip
 def test_dialog_acts(said: str, expected: set[str]) -> None:
     assert expected <= acts.acts(said), acts.acts(said)
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["Yeah I want to pay with my card, it's 4,111,111,111,111,111,111.",
+     "pay it with four one one one one one one one one one one one one one one one",
+     "Can I pay, um, my card number is 5500 0000 0000 0004"],
+)  # fmt: skip
+def test_a_card_number_is_never_an_amount(said: str) -> None:
+    pay = tool({"amount": {"type": "number"}, "note": {"type": "string"}}, ("amount",))
+    got = slots.read(pay, said, TODAY, asked="amount")
+    assert "amount" not in got
+    assert not any(ch.isdigit() and len(str(v)) > 8 for v in got.values() for ch in str(v))
+
+
+def test_a_security_code_is_not_a_zip_code_but_a_card_parameter_takes_its_card() -> None:
+    verify = tool({"zip_code": {"type": "string"}}, ("zip_code",))
+    assert slots.read(verify, "Uh, the security code is 4 8 1.", TODAY, asked="zip_code") == {}
+    assert slots.read(verify, "It's 9 0 2 1 0.", TODAY, asked="zip_code") == {"zip_code": "90210"}
+    charge = tool({"card_number": {"type": "string"}, "amount": {"type": "number"}}, ("card_number", "amount"))
+    got = slots.read(charge, "pay $20 with 4111 1111 1111 1111", TODAY)
+    assert got == {"card_number": "4111111111111111", "amount": 20.0}

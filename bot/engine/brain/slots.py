@@ -19,6 +19,7 @@ from typing import Any
 from bot.engine.brain import lexicon, when
 from bot.engine.brain.base import ToolSpec
 from bot.engine.brain.numbers import normalise
+from bot.redact import redact, secrets
 
 Span = tuple[int, int]
 # The order parameters are read in: the most specific readings take their spans first.
@@ -54,6 +55,7 @@ _FILLER = re.compile(r"^\W*(?:(?:um+|uh+|er+|hmm+|so|well|yeah|yes|okay|ok|sure|
 _UTTERANCE = frozenset(("question", "query", "text", "message", "description", "details", "issue", "problem",
                         "request", "utterance", "prompt", "search", "topic"))  # fmt: skip
 _LENGTH = re.compile(r"\b(\d{1,2})[- ](?:digit|character|letter|char)", re.I)
+_HOLDS_SECRET = re.compile(r"card|\bpan\b|cvv|cvc|security_?code|ssn|social", re.I)  # a parameter for one
 _MIXED = re.compile(r"\b(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{3,}\b")
 
 
@@ -146,10 +148,11 @@ class Reading:
 
     text: str
     taken: list[Span]
+    secret: list[Span]  # card numbers, security codes, SSNs: only a parameter made for one may take them
 
-    def free(self) -> str:
+    def free(self, *, secrets_too: bool = False) -> str:
         chars = list(self.text)
-        for a, b in self.taken:
+        for a, b in self.taken if secrets_too else self.taken + self.secret:
             chars[a:b] = "#" * (b - a)
         return "".join(chars)
 
@@ -162,7 +165,8 @@ def read(
 ) -> dict[str, Any]:
     """Every argument of `tool` that `text` gives evidence for. `asked`: the parameter the caller is
     answering about (a bare value counts for it); `only`: the names to read, if not all."""
-    reading = Reading(normalise(text), [])
+    normalised = normalise(text)
+    reading = Reading(normalised, [], [(x.start, x.end) for x in secrets(normalised)])
     ps = sorted(params(tool), key=lambda p: (p.name != asked, ORDER.index(p.kind)))
     found: dict[str, Any] = {}
     for p in ps:
@@ -195,7 +199,11 @@ class _Ask:
 
 
 def _read_one(p: Param, r: Reading, today: dt.date, *, asked: bool, alone: bool, raw: str) -> Any:
-    return _READERS[p.kind](_Ask(p, r, r.free(), raw, today, asked, alone))
+    """A card number is never an amount, a ZIP code or free text: secrets reach only a parameter
+    whose name says it holds one (a third party's `card_number`)."""
+    holds_secret = bool(_HOLDS_SECRET.search(p.name))
+    free, words = (r.free(secrets_too=True), raw) if holds_secret else (r.free(), redact(raw))
+    return _READERS[p.kind](_Ask(p, r, free, words, today, asked, alone))
 
 
 def _take(a: _Ask, found: tuple[Span, Any] | None, *, cued: bool = True) -> Any:
