@@ -6,6 +6,11 @@ Keys: `call:<id>` (hash: ids, from/to, worker, times, state, outcome), `call:<id
 Writes never block a call: they are queued and written in order by one task, which retries while
 Redis is away. Overflow policy: at most `max_pending` writes wait; beyond that the oldest is dropped
 and counted (a Redis outage long enough to fill it loses the oldest transcript lines first).
+
+Every write is idempotent, so a batch retried after a lost reply changes nothing twice: hashes and
+sets by nature, transcript lines by their own stream ids (a line already there is refused by Redis
+and skipped). Text from the wire is made safe before it is queued (bot/safe_text.py), and a write
+Redis itself refuses is logged, counted and skipped: one bad write never stops the ones after it.
 """
 
 from __future__ import annotations
@@ -14,21 +19,28 @@ import asyncio
 import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeout
 from redis.typing import EncodableT, FieldT
 
 from bot.redact import redact
+from bot.safe_text import MAX_LINE_CHARS, safe_text
 
 log = logging.getLogger(__name__)
 Write = Callable[[Pipeline], object]
 Fields = dict[FieldT, EncodableT]
 RETRY_S = (0.2, 0.5, 1.0, 2.0)
+UNAVAILABLE = (RedisConnectionError, RedisTimeout, OSError)  # Redis away: the batch is retried
+BUSY_REPLIES = ("LOADING", "BUSY", "MISCONF", "READONLY", "TRYAGAIN", "CLUSTERDOWN")  # ...or not writable yet
+DUPLICATE_REPLY = "equal or smaller than the target stream top item"  # a retried transcript line
+STREAM_IDS_KEPT = 4096  # calls whose last transcript id is remembered (oldest forgotten first)
 # Atomically: add the call to the live set unless the set is at the limit.
 _ADMIT = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
@@ -48,13 +60,15 @@ class CallStore:
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
+        self.failed = 0  # writes Redis refused (logged and skipped)
         self._writer: asyncio.Task[None] | None = None
+        self._stream_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()  # call → its last (ms, seq)
 
     # --- what calls record ------------------------------------------------------------------------
     def call_started(self, call_id: str, caller: str, callee: str, worker: str) -> None:
         now = self._clock()
-        record: Fields = {"call_id": call_id, "caller": caller, "callee": callee, "worker": worker,
-                  "started": now, "state": "ringing"}  # fmt: skip
+        record: Fields = {"call_id": safe_text(call_id), "caller": safe_text(caller), "callee": safe_text(callee),
+                          "worker": safe_text(worker), "started": now, "state": "ringing"}  # fmt: skip
 
         def write(p: Pipeline) -> None:
             p.hset(f"call:{call_id}", mapping=record)
@@ -71,11 +85,24 @@ class CallStore:
                    data: Mapping[str, str | int] | None = None) -> None:  # fmt: skip
         """One line of the call's transcript; secrets (card numbers...) are masked before storing.
         `event` and `data`: what the line records, typed (a kind and its figures, as JSON)."""
-        entry: Fields = {"role": role, "text": redact(text), "t": self._clock()}
+        now = self._clock()
+        entry: Fields = {"role": role, "text": redact(safe_text(text, MAX_LINE_CHARS)), "t": now}
         if event is not None:
             entry["event"] = event
-            entry["data"] = json.dumps(dict(data or {}))
-        self._queue(lambda p: p.xadd(f"call:{call_id}:transcript", entry, maxlen=5000, approximate=True))
+            entry["data"] = json.dumps({k: v if isinstance(v, int) else safe_text(v) for k, v in (data or {}).items()})
+        line_id = self._next_stream_id(call_id, now)
+        self._queue(lambda p: p.xadd(f"call:{call_id}:transcript", entry, id=line_id, maxlen=5000, approximate=True))
+
+    def _next_stream_id(self, call_id: str, now: float) -> str:
+        """The line's own stream id, increasing within the call even if the clock steps back."""
+        ms, seq = int(now * 1000), 0
+        last = self._stream_ids.pop(call_id, None)
+        if last is not None and ms <= last[0]:
+            ms, seq = last[0], last[1] + 1
+        self._stream_ids[call_id] = (ms, seq)
+        if len(self._stream_ids) > STREAM_IDS_KEPT:
+            self._stream_ids.popitem(last=False)
+        return f"{ms}-{seq}"
 
     def call_ended(self, call_id: str, outcome: str, started: float) -> None:
         now = self._clock()
@@ -100,9 +127,13 @@ class CallStore:
             return True
 
     async def heartbeat(self, worker: str, ttl_s: float) -> None:
-        """Say this worker is alive for `ttl_s`; its calls are reaped if it stops saying so."""
+        """Say this worker is alive for `ttl_s`; its calls are reaped if it stops saying so. The time
+        is kept too: a reaped call ended at its worker's last heartbeat, not when it was reaped."""
         try:
-            await self.redis.set(f"worker:{worker}:alive", "1", px=int(ttl_s * 1000))
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(f"worker:{worker}:alive", "1", px=int(ttl_s * 1000))
+                pipe.hset("workers:seen", worker, self._clock())
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             log.debug("heartbeat not written: %s", exc)
 
@@ -120,13 +151,19 @@ class CallStore:
         live = [text(c) for c in await self.redis.smembers("calls:live")]
         return [c for c in live if (await self.record(c)).get("worker") == worker]
 
-    async def end_calls(self, call_ids: list[str], outcome: str) -> None:
-        """End calls on behalf of a worker that cannot: state, outcome, duration, off the live set."""
+    async def end_calls(self, call_ids: list[str], outcome: str, *, at_last_heartbeat: bool = False) -> None:
+        """End calls on behalf of a worker that cannot: state, outcome, duration, off the live set.
+        `at_last_heartbeat`: the worker died; its calls ended when it was last heard from."""
+        seen = text_dict(await self.redis.hgetall("workers:seen")) if at_last_heartbeat else {}
         for call_id in call_ids:
             record = await self.record(call_id)
             now = self._clock()
-            mapping: Fields = {"state": "ended", "ended": now, "outcome": outcome,
-                               "duration_s": round(now - float(record.get("started", now)), 3)}  # fmt: skip
+            started = float(record.get("started", now))
+            ended = now
+            if record.get("worker") in seen:
+                ended = min(now, max(started, float(seen[record["worker"]])))
+            mapping: Fields = {"state": "ended", "ended": ended, "outcome": outcome,
+                               "duration_s": round(ended - started, 3)}  # fmt: skip
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(f"call:{call_id}", mapping=mapping)
                 pipe.srem("calls:live", call_id)
@@ -158,6 +195,14 @@ class CallStore:
 
     def start(self) -> None:
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="call-store-writer")
+        self._writer.add_done_callback(self._writer_ended)
+
+    def _writer_ended(self, task: asyncio.Task[None]) -> None:
+        """The writer only ends when cancelled; if a bug ends it anyway, say so and start another."""
+        if task.cancelled():
+            return
+        log.critical("call store writer died; restarting it", exc_info=task.exception())
+        self.start()
 
     async def _write_loop(self) -> None:
         attempt = 0
@@ -167,11 +212,8 @@ class CallStore:
             while self._pending:
                 batch = list(self._pending)[:100]
                 try:
-                    async with self.redis.pipeline(transaction=False) as pipe:
-                        for write in batch:
-                            write(pipe)
-                        await pipe.execute()
-                except (RedisError, OSError) as exc:
+                    await self._write(batch)
+                except UNAVAILABLE as exc:
                     delay = RETRY_S[min(attempt, len(RETRY_S) - 1)]
                     attempt += 1
                     if attempt == 1:
@@ -185,6 +227,38 @@ class CallStore:
                     if self._pending:
                         self._pending.popleft()
             self._drained.set()
+
+    async def _write(self, batch: list[Write]) -> None:
+        """One pipeline for the batch; raises UNAVAILABLE (retry it all) or writes what can be written."""
+        try:
+            results = await self._execute(batch)
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:  # a write that cannot be sent at all (a value redis-py cannot encode)
+            log.error("call store: a batch could not be written (%s); writing its %d writes one by one",
+                      exc, len(batch))  # fmt: skip
+            results = []
+            for write in batch:
+                try:
+                    results += await self._execute([write])
+                except UNAVAILABLE:
+                    raise
+                except Exception as one:
+                    self.failed += 1
+                    log.error("call store: write skipped: %r", one)
+        for result in results:
+            if not isinstance(result, ResponseError) or DUPLICATE_REPLY in str(result):
+                continue
+            if str(result).startswith(BUSY_REPLIES):
+                raise RedisConnectionError(str(result))  # not writable yet: hold everything and retry
+            self.failed += 1
+            log.error("call store: redis refused a write: %s", result)
+
+    async def _execute(self, batch: list[Write]) -> list[object]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for write in batch:
+                write(pipe)
+            return list(await pipe.execute(raise_on_error=False))
 
     async def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until queued writes are in Redis; False if they are still pending after `timeout_s`."""

@@ -205,7 +205,7 @@ class Supervisor:
                 try:
                     orphaned = set(await store.orphaned())
                     ended = sorted(orphaned & suspects)
-                    await store.end_calls(ended, "worker_died")
+                    await store.end_calls(ended, "worker_died", at_last_heartbeat=True)
                 except (RedisError, OSError) as exc:
                     log.warning("reaper: redis unavailable: %s", exc)
                     suspects.clear()

@@ -92,7 +92,7 @@ class SipWorker:
         """A worker restarted under the same id: the calls it had are gone with its old process."""
         try:
             ended = await self.store.calls_of(self.worker_id)
-            await self.store.end_calls(ended, "worker_died")
+            await self.store.end_calls(ended, "worker_died", at_last_heartbeat=True)
         except (RedisError, OSError) as exc:
             log.warning("could not reap earlier calls: %s", exc)
             return
