@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import random
 
 import aiohttp
@@ -117,6 +118,35 @@ async def test_each_malformed_event_gets_an_error_and_the_session_survives(beta:
     await beta.ws.send_bytes(b"\x00\x01")
     assert (await beta.recv())["error"]["code"] == "invalid_json"
     # Still a working session.
+    await say(beta, "Still here.")
+    events = await beta.until("response.done")
+    assert events[-1]["response"]["status"] == "completed"
+
+
+HOSTILE_EVENTS = [
+    ('{"type": "' + "session.update" * 20_000 + '", "event_id": "h1"}', "invalid_value", "h1"),
+    ('{"type": "conversation.item.retrieve", "item_id": "nope", "event_id": "' + "e" * 100_000 + '"}',
+     "item_not_found", None),
+    ('{"type": "session.update", "session": {"tools": ' + "[" * 5000 + "]" * 5000 + '}, "event_id": "h3"}',
+     "invalid_json", None),  # too deep for the JSON parser itself: no event_id can be read
+    ('{"type": "session.update", "session": {"instructions": "hi", "tools": [' + '{"a": ' * 60 + "1" + "}" * 60
+     + ']}, "event_id": "h4"}', "invalid_json", "h4"),
+    ('{"type": "conversation.item.create", "item": {"type": "message", "role": "\\ud800", "content": []}, '
+     '"event_id": "h5"}', "invalid_type", "h5"),
+]  # fmt: skip
+
+
+async def test_hostile_events_get_short_errors_and_the_session_goes_on(beta: RawClient) -> None:
+    """Nothing the client sends is echoed back at length; nesting and odd text are named errors."""
+    for raw, code, event_id in HOSTILE_EVENTS:
+        await beta.send_raw(raw)
+        msg = await beta.ws.receive(timeout=30)
+        assert len(msg.data) < 4096, (raw[:80], len(msg.data))
+        error = json.loads(msg.data)["error"]
+        assert error["code"] == code, (raw[:80], error)
+        if event_id is not None:
+            assert error["event_id"] == event_id
+        assert "internal error" not in error["message"]
     await say(beta, "Still here.")
     events = await beta.until("response.done")
     assert events[-1]["response"]["status"] == "completed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -47,10 +48,13 @@ from bot.realtime.client_events import (
 )
 from bot.realtime.dialect import Dialect, event_name
 from bot.realtime.session_config import NOISE_REDUCTION, SessionConfig
+from bot.safe_text import safe_text
 from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
 MIN_COMMIT_MS = 100  # the real API refuses to commit less audio than this
+MAX_ERROR_MESSAGE = 400  # characters of an error event's message (the client's own text is cut short)
+MAX_ERROR_FIELD = 128  # ...of its param and event_id
 
 
 class EngineSession:
@@ -86,8 +90,8 @@ class EngineSession:
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def run(self) -> None:
-        await self.emit("session.created", session=self.config.to_wire(self.dialect, self.id))
         try:
+            await self.emit("session.created", session=self.config.to_wire(self.dialect, self.id))
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
                     await self._dispatch(msg.data)
@@ -97,6 +101,8 @@ class EngineSession:
                     )
                 elif msg.type == WSMsgType.ERROR:
                     log.info("session %s: socket error %s", self.id, self.ws.exception())
+        except ConnectionResetError:  # the client went away while we were writing to it
+            log.info("session %s: client gone", self.id)
         finally:
             await self._stop_response("client_cancelled", announce=False)
             await self._transcripts.aclose()
@@ -119,7 +125,9 @@ class EngineSession:
             raise
         except Exception as exc:
             log.exception("session %s: handler failed", self.id)
-            await self._error(ProtocolError("server_error", f"internal error: {exc}"), kind="server_error")
+            message = f"internal error handling {type(event).__name__ if event else 'the event'} ({type(exc).__name__})"
+            await self._error(ProtocolError("server_error", message, event_id=event.event_id if event else None),
+                              kind="server_error")  # fmt: skip
 
     # --- sending --------------------------------------------------------------------------------------
     async def emit(self, canonical: str, **fields: Any) -> None:
@@ -129,8 +137,10 @@ class EngineSession:
                 await self.ws.send_json(event)
 
     async def _error(self, exc: ProtocolError, kind: str = "invalid_request_error") -> None:
-        error = {"type": kind, "code": exc.code, "message": exc.message, "param": exc.param,
-                 "event_id": exc.event_id}  # fmt: skip
+        """The error event, bounded: nothing the client sent is echoed beyond a few hundred characters."""
+        error = {"type": kind, "code": exc.code, "message": safe_text(exc.message, MAX_ERROR_MESSAGE),
+                 "param": None if exc.param is None else safe_text(exc.param, MAX_ERROR_FIELD),
+                 "event_id": None if exc.event_id is None else safe_text(exc.event_id, MAX_ERROR_FIELD)}  # fmt: skip
         await self.emit("error", error=error)
 
     async def emit_item_added(self, item: Item, previous_item_id: str | None) -> None:
@@ -169,12 +179,10 @@ class EngineSession:
         shared TTS cache (bot/engine/warmup.py), so a first reply rarely waits for TTS."""
         try:
             likely = await self.brain.prepare(instructions, tools)
+            if "audio" in self.config.modalities:
+                await self.runtime.warmup.fill(self.config.voice, [opening(line) for line in likely])
         except Exception:  # the first reply builds it again and reports what fails
             log.exception("session %s: preparing the brain failed", self.id)
-            return
-        if "audio" in self.config.modalities:
-            voice = self.config.voice
-            await self.runtime.warmup.fill(voice, [opening(line) for line in likely])
 
     def _set_echo_cancellation(self, config: SessionConfig) -> None:
         ref = self._echo_ref
@@ -387,6 +395,12 @@ class EngineSession:
         with self.runtime.warmup.reply():  # replies first: no warm-up engine-wide meanwhile
             try:
                 await run.run()
+            except ConnectionResetError:  # the caller hung up mid-reply: nothing left to say it to
+                log.debug("session %s: client gone during response %s", self.id, run.id)
+            except Exception:
+                log.exception("session %s: response %s failed", self.id, run.id)
+                with contextlib.suppress(ConnectionResetError):
+                    await self._error(ProtocolError("server_error", "the response failed"), kind="server_error")
             finally:
                 if self._response is not None and self._response[0] is run:
                     self._response = None

@@ -193,6 +193,24 @@ _CODE_BY_PYDANTIC_TYPE = {
 }
 
 
+MAX_DEPTH = 32  # objects and arrays inside one another; a tool schema needs a handful
+
+
+def _depth(data: object) -> int:
+    """How deeply `data` nests (iterative: a hostile event cannot exhaust the stack here)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def parse_client_event(raw: str | bytes, *, max_bytes: int) -> ClientEvent:
     """Parse one WebSocket text message. Raises `ProtocolError` naming the problem, nothing else."""
     if len(raw) > max_bytes:
@@ -201,17 +219,22 @@ def parse_client_event(raw: str | bytes, *, max_bytes: int) -> ClientEvent:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError("invalid_json", f"event is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("invalid_json", f"event nests deeper than {MAX_DEPTH} levels") from None
     if not isinstance(data, dict):
         raise ProtocolError("invalid_json", "event must be a JSON object")
     event_id = data.get("event_id") if isinstance(data.get("event_id"), str) else None
     kind = data.get("type")
     if kind not in CLIENT_EVENT_TYPES:
+        shown = repr(kind) if len(repr(kind)) <= 64 else repr(kind)[:60] + "...'"
         raise ProtocolError(
             "invalid_value" if kind is not None else "missing_required_parameter",
-            f"Invalid value: {kind!r}. Supported values are: {', '.join(CLIENT_EVENT_TYPES)}.",
+            f"Invalid value: {shown}. Supported values are: {', '.join(CLIENT_EVENT_TYPES)}.",
             param="type",
             event_id=event_id,
         )
+    if kind != "input_audio_buffer.append" and _depth(data) > MAX_DEPTH:  # (audio: flat, and the hot path)
+        raise ProtocolError("invalid_json", f"event nests deeper than {MAX_DEPTH} levels", event_id=event_id)
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
