@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     realtime_url: str = "ws://127.0.0.1:8765/v1/realtime?model=voicebot-local"
     realtime_kind: Literal["local", "openai", "azure"] = "local"
     realtime_api_key: SecretStr | None = None
+    realtime_connect_timeout_s: float = Field(15.0, gt=0)  # the engine handshake, while the caller hears ringing
 
     # --- the bot --------------------------------------------------------------------------------------
     bot_instructions: str | None = None  # default: flows/assistant.md

@@ -75,11 +75,12 @@ class SipCall(pj.Call):  # type: ignore[misc]
         self._emit(TransferStatus(int(prm.statusCode), bool(prm.finalNotify)))
 
     # --- control, called on the loop thread -------------------------------------------------------
-    def answer_with(self, code: int, reason: str = "") -> None:
+    def answer_with(self, code: int, reason: str = "", headers: dict[str, str] | None = None) -> None:
         prm = pj.CallOpParam()
         prm.statusCode = code
         if reason:
             prm.reason = reason
+        _add_headers(prm, headers or {})
         self.answer(prm)
 
     def end(self, code: int = 200) -> None:
@@ -89,10 +90,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
 
     def refer(self, target: str, headers: dict[str, str]) -> None:
         prm = pj.CallOpParam()
-        for name, value in headers.items():
-            header = pj.SipHeader()
-            header.hName, header.hValue = name, value
-            prm.txOption.headers.append(header)
+        _add_headers(prm, headers)
         self.xfer(target, prm)
 
     def send_dtmf(self, digits: str) -> None:
@@ -133,8 +131,8 @@ class CallControl:
             log.warning("call %s: %s failed: %s", self.call_id, what, exc.info())
             return False
 
-    def answer(self, code: int, reason: str = "") -> bool:
-        return self._do(lambda c: c.answer_with(code, reason), f"answer {code}")
+    def answer(self, code: int, reason: str = "", headers: dict[str, str] | None = None) -> bool:
+        return self._do(lambda c: c.answer_with(code, reason, headers), f"answer {code}")
 
     def hangup(self, code: int = 200) -> bool:
         return self._do(lambda c: c.end(code), "hangup")
@@ -144,3 +142,10 @@ class CallControl:
 
     def send_dtmf(self, digits: str) -> bool:
         return self._do(lambda c: c.send_dtmf(digits), "dtmf")
+
+
+def _add_headers(prm: Any, headers: dict[str, str]) -> None:
+    for name, value in headers.items():
+        header = pj.SipHeader()
+        header.hName, header.hValue = name, value
+        prm.txOption.headers.append(header)

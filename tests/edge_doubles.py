@@ -88,7 +88,7 @@ class MemoryCall:
     def alive(self) -> bool:
         return not self._gone
 
-    def answer(self, code: int, reason: str = "") -> bool:
+    def answer(self, code: int, reason: str = "", headers: dict[str, str] | None = None) -> bool:
         if self._gone:
             return False
         self.answers.append(code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import random
 import secrets
 import signal
 import statistics
@@ -155,3 +156,10 @@ def p99(values: list[float]) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return statistics.quantiles(values, n=100)[98]
+
+
+async def call_once(
+    scenario: Path, port: int, workdir: Path, calls: int = 1, call_id_prefix: str | None = None
+) -> SippResult:
+    return await run_sipp(scenario, f"127.0.0.1:{port}", calls=calls, concurrency=1, rate=2, workdir=workdir,
+                          media_port=random.randrange(30000, 39000, 2), timeout_s=30, call_id_prefix=call_id_prefix)  # fmt: skip

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from bot.state import CallStore
 from sip.probe import options_ping
-from tests.sipp import SippResult, call_ids, capture, render, run_sipp, silence_file, speech_file
+from tests.sipp import call_ids, call_once, capture, render, run_sipp, silence_file, speech_file
 from tests.stack import (
     CRM_SECRET,
     VOICEBOT,
@@ -107,13 +107,6 @@ async def test_worker_registers_to_a_trunk_with_digest_auth(tmp_path: Path) -> N
         worker.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(worker.communicate(), 20)
     assert b"trunk registration: 200" in err
-
-
-async def call_once(
-    scenario: Path, port: int, workdir: Path, calls: int = 1, call_id_prefix: str | None = None
-) -> SippResult:
-    return await run_sipp(scenario, f"127.0.0.1:{port}", calls=calls, concurrency=1, rate=2, workdir=workdir,
-                          media_port=random.randrange(30000, 39000, 2), timeout_s=30, call_id_prefix=call_id_prefix)  # fmt: skip
 
 
 async def test_unreachable_engine_refuses_the_call_with_503(tmp_path: Path) -> None:

@@ -79,6 +79,9 @@ class RealtimeTarget:
     url: str  # ws(s)://host/v1/realtime?model=...
     kind: Kind = "local"
     api_key: str | None = None
+    # The whole handshake, while the caller hears ringing. Generous: an engine that many calls reach
+    # at once answers late, not never, and every handshake given up on was work it did for nobody.
+    connect_timeout_s: float = 15.0
 
     @property
     def capabilities(self) -> Capabilities:
@@ -126,12 +129,12 @@ class WebSocketTransport:
         await self._http.close()
 
 
-async def open_websocket(target: RealtimeTarget, timeout_s: float = 5.0) -> RealtimeConnection:
+async def open_websocket(target: RealtimeTarget) -> RealtimeConnection:
     http = aiohttp.ClientSession()
     try:
-        # The whole handshake is bounded: a caller hears ringing meanwhile.
         ws = await asyncio.wait_for(
-            http.ws_connect(target.url, headers=target.headers(), max_msg_size=32 * 1024 * 1024), timeout_s
+            http.ws_connect(target.url, headers=target.headers(), max_msg_size=32 * 1024 * 1024),
+            target.connect_timeout_s,
         )
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         await http.close()

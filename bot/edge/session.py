@@ -39,6 +39,10 @@ from flows.registry import CallContext, ToolRegistry
 log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
 IDLE_CHECK_S = 0.25
+# A refusal that another worker would give too (the global call limit, the shared engine): 503 with
+# Retry-After (RFC 3261 21.5.4). The front door passes it to the caller instead of trying every
+# worker and marking each one down (infra/kamailio/kamailio.cfg).
+SERVICE_WIDE = {"Retry-After": "5"}
 Connect = Callable[[RealtimeTarget], Awaitable[RealtimeConnection]]
 
 
@@ -82,7 +86,7 @@ class CallSession:
         call = self.call
         if not await self.log.admit(self.bot.max_concurrent_calls):
             log.warning("call %s refused: %d calls already up", call.call_id, self.bot.max_concurrent_calls)
-            call.answer(503, "All Lines Busy")
+            call.answer(503, "All Lines Busy", SERVICE_WIDE)
             self.outcome = "refused_busy"
             return self.outcome
         self.log.ringing()
@@ -91,7 +95,7 @@ class CallSession:
             self._conn = await self._connect(self.target)
         except EngineUnavailable as exc:
             log.error("call %s: %s", call.call_id, exc)
-            call.answer(503, "Engine Unavailable")
+            call.answer(503, "Engine Unavailable", SERVICE_WIDE)
             self.outcome = "engine_unavailable"
             self.log.ended(self.outcome, call.media)
             return self.outcome
