@@ -30,6 +30,8 @@ The per-frame decision is webrtcvad (8 kHz, 20 ms frames) above a level floor.
 from __future__ import annotations
 
 import audioop
+import functools
+import types
 from collections import deque
 
 import numpy as np
@@ -64,13 +66,23 @@ class SlidingMax:
         return self._q[0][1] if self._q else 0.0
 
 
+def _load_library_once(wrapper: types.ModuleType) -> None:
+    """speexdsp-aec looks libspeexdsp up for every canceller: three ctypes.util.find_library calls,
+    each forking ldconfig, gcc and ld from the worker (~40 ms of CPU, and the event loop blocked
+    meanwhile, per call; seconds under load). One lookup per process is enough."""
+    load = getattr(wrapper, "_load_lib", None)
+    if load is not None and not hasattr(load, "cache_info"):
+        wrapper._load_lib = functools.cache(load)  # type: ignore[attr-defined]
+
+
 class EchoCanceller:
     """Speex AEC over 20 ms frames of pcm16. `tail_ms` must cover the whole echo path:
     the far end's delay plus both jitter buffers (a phone network adds 100-300 ms)."""
 
     def __init__(self, tail_ms: int = 512, rate: int = LINE_RATE) -> None:
-        from speexdsp_aec import SpeexAec  # needs Debian libspeexdsp1
+        from speexdsp_aec import SpeexAec, wrapper  # needs Debian libspeexdsp1
 
+        _load_library_once(wrapper)
         self.frame_bytes = frame_bytes(rate)
         self._aec = SpeexAec(sample_rate=rate, frame_ms=FRAME_MS, filter_tail_ms=tail_ms)
 
