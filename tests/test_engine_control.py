@@ -132,7 +132,11 @@ HOSTILE_EVENTS = [
     ('{"type": "session.update", "session": {"instructions": "hi", "tools": [' + '{"a": ' * 60 + "1" + "}" * 60
      + ']}, "event_id": "h4"}', "invalid_json", "h4"),
     ('{"type": "conversation.item.create", "item": {"type": "message", "role": "\\ud800", "content": []}, '
-     '"event_id": "h5"}', "invalid_type", "h5"),
+     '"event_id": "h5"}', "invalid_value", "h5"),  # (a lone surrogate is U+FFFD: not a role)
+    ('{"type": "session.update", "session": {"tools": [{"type": "function", "name": "pay", "parameters": '
+     '{"type": "object", "properties": {"amount": {"type": 7}}}}]}, "event_id": "h6"}', "invalid_type", "h6"),
+    ('{"type": "session.update", "session": {"tools": [{"name": "pay", "parameters": {"required": "amount"}}]}, '
+     '"event_id": "h7"}', "invalid_type", "h7"),
 ]  # fmt: skip
 
 
@@ -147,6 +151,13 @@ async def test_hostile_events_get_short_errors_and_the_session_goes_on(beta: Raw
         if event_id is not None:
             assert error["event_id"] == event_id
         assert "internal error" not in error["message"]
+    # A lone surrogate in a caller's text reaches the brain as U+FFFD, not as a tokenizer crash.
+    text = {"type": "input_text", "text": "where is my order \\ud800 please"}
+    await beta.send_raw(json.dumps({"type": "conversation.item.create",
+                                    "item": {"type": "message", "role": "user", "content": [text]}}).replace("\\\\", "\\"))  # fmt: skip
+    await beta.send({"type": "response.create"})
+    events = await beta.until("response.done")
+    assert events[-1]["response"]["status"] == "completed", events[-1]
     await say(beta, "Still here.")
     events = await beta.until("response.done")
     assert events[-1]["response"]["status"] == "completed"

@@ -89,6 +89,10 @@ class EngineRuntime:
             for text in texts:
                 self._embedding.pop(text, None)
 
+    async def settled(self) -> None:
+        """Until the engine-wide jobs no session owns are done (encodings others may be waiting on)."""
+        await asyncio.gather(*set(self._embedding.values()), return_exceptions=True)
+
     def new_brain(self) -> Brain:
         return brain_factory(self)
 

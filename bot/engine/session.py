@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -53,8 +54,8 @@ from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
 MIN_COMMIT_MS = 100  # the real API refuses to commit less audio than this
-MAX_ERROR_MESSAGE = 400  # characters of an error event's message (the client's own text is cut short)
-MAX_ERROR_FIELD = 128  # ...of its param and event_id
+MAX_ERROR_MESSAGE = 1200  # bytes of an error event's message as JSON (the client's own text is cut short)
+MAX_ERROR_FIELD = 300  # ...of its param and event_id
 
 
 class EngineSession:
@@ -138,9 +139,9 @@ class EngineSession:
 
     async def _error(self, exc: ProtocolError, kind: str = "invalid_request_error") -> None:
         """The error event, bounded: nothing the client sent is echoed beyond a few hundred characters."""
-        error = {"type": kind, "code": exc.code, "message": safe_text(exc.message, MAX_ERROR_MESSAGE),
-                 "param": None if exc.param is None else safe_text(exc.param, MAX_ERROR_FIELD),
-                 "event_id": None if exc.event_id is None else safe_text(exc.event_id, MAX_ERROR_FIELD)}  # fmt: skip
+        error = {"type": kind, "code": exc.code, "message": _bounded(exc.message, MAX_ERROR_MESSAGE),
+                 "param": None if exc.param is None else _bounded(exc.param, MAX_ERROR_FIELD),
+                 "event_id": None if exc.event_id is None else _bounded(exc.event_id, MAX_ERROR_FIELD)}  # fmt: skip
         await self.emit("error", error=error)
 
     async def emit_item_added(self, item: Item, previous_item_id: str | None) -> None:
@@ -416,3 +417,12 @@ class EngineSession:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         self._response = None
+
+
+def _bounded(text: str, max_json_bytes: int) -> str:
+    """`text` cut so that it takes at most `max_json_bytes` in the event (JSON escapes count: one
+    emoji is 12 bytes there)."""
+    text = safe_text(text, max_json_bytes)
+    while len(json.dumps(text)) > max_json_bytes:
+        text = safe_text(text, len(text) * 3 // 4)
+    return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_serializer, field_validator
@@ -211,6 +212,21 @@ def _depth(data: object) -> int:
     return deepest
 
 
+def _without_lone_surrogates(node: Any) -> Any:
+    """JSON may escape a lone surrogate (\\ud800), which no UTF-8 encoder, tokenizer or log takes:
+    each becomes U+FFFD, as a decoder does with invalid bytes. (Called on events of bounded depth.)"""
+    if isinstance(node, str):
+        return _SURROGATE.sub("\ufffd", node)
+    if isinstance(node, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_without_lone_surrogates(v) for v in node]
+    return node
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_client_event(raw: str | bytes, *, max_bytes: int) -> ClientEvent:
     """Parse one WebSocket text message. Raises `ProtocolError` naming the problem, nothing else."""
     if len(raw) > max_bytes:
@@ -233,8 +249,11 @@ def parse_client_event(raw: str | bytes, *, max_bytes: int) -> ClientEvent:
             param="type",
             event_id=event_id,
         )
-    if kind != "input_audio_buffer.append" and _depth(data) > MAX_DEPTH:  # (audio: flat, and the hot path)
+    escaped = ("\\u" in raw) if isinstance(raw, str) else (b"\\u" in raw)  # (audio never has escapes: fast path)
+    if (escaped or kind != "input_audio_buffer.append") and _depth(data) > MAX_DEPTH:
         raise ProtocolError("invalid_json", f"event nests deeper than {MAX_DEPTH} levels", event_id=event_id)
+    if escaped:
+        data = _without_lone_surrogates(data)
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
