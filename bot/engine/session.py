@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -48,14 +47,12 @@ from bot.realtime.client_events import (
     parse_client_event,
 )
 from bot.realtime.dialect import Dialect, event_name
+from bot.realtime.error_event import error_body
 from bot.realtime.session_config import NOISE_REDUCTION, SessionConfig
-from bot.safe_text import safe_text
 from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
 MIN_COMMIT_MS = 100  # the real API refuses to commit less audio than this
-MAX_ERROR_MESSAGE = 1200  # bytes of an error event's message as JSON (the client's own text is cut short)
-MAX_ERROR_FIELD = 300  # ...of its param and event_id
 
 
 class EngineSession:
@@ -138,11 +135,7 @@ class EngineSession:
                 await self.ws.send_json(event)
 
     async def _error(self, exc: ProtocolError, kind: str = "invalid_request_error") -> None:
-        """The error event, bounded: nothing the client sent is echoed beyond a few hundred characters."""
-        error = {"type": kind, "code": exc.code, "message": _bounded(exc.message, MAX_ERROR_MESSAGE),
-                 "param": None if exc.param is None else _bounded(exc.param, MAX_ERROR_FIELD),
-                 "event_id": None if exc.event_id is None else _bounded(exc.event_id, MAX_ERROR_FIELD)}  # fmt: skip
-        await self.emit("error", error=error)
+        await self.emit("error", error=error_body(exc, kind))
 
     async def emit_item_added(self, item: Item, previous_item_id: str | None) -> None:
         await self.emit("conversation.item.created", previous_item_id=previous_item_id, item=item.to_wire(self.dialect))
@@ -417,12 +410,3 @@ class EngineSession:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         self._response = None
-
-
-def _bounded(text: str, max_json_bytes: int) -> str:
-    """`text` cut so that it takes at most `max_json_bytes` in the event (JSON escapes count: one
-    emoji is 12 bytes there)."""
-    text = safe_text(text, max_json_bytes)
-    while len(json.dumps(text)) > max_json_bytes:
-        text = safe_text(text, len(text) * 3 // 4)
-    return text
