@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     noise_reduction: bool = True  # ask the engine for input noise suppression
     idle_timeout_ms: int = Field(10_000, ge=0)  # silent caller: reprompt after this (0: never)
     idle_max_reprompts: int = Field(2, ge=0)  # then a polite goodbye and hang-up
+    media_timeout_s: float = Field(30.0, ge=0)  # no RTP from the caller this long: BYE, media_timeout (0: never)
 
     # --- business systems ----------------------------------------------------------------------------
     crm_url: str | None = None  # a real CRM over HTTP (see flows/http_crm.py); unset: the Redis demo CRM

@@ -28,6 +28,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
         self.events: asyncio.Queue[CallEvent] = asyncio.Queue(MAX_EVENTS)
         self._ports = ports
         self._port: BridgePort | None = None
+        self.audio_index: int | None = None  # the call's audio stream, once media is up
         self._on_gone = on_gone
         self.call_id = self.remote_uri = self.local_uri = ""
         if call_id != pj.PJSUA_INVALID_ID:  # inbound: the dialog exists already
@@ -61,6 +62,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
         for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 audio = self.getAudioMedia(media.index)
+                self.audio_index = media.index
                 self._port = self._ports.acquire(self.media.inbound, self.media.playout)
                 audio.startTransmit(self._port)
                 self._port.startTransmit(audio)
@@ -142,6 +144,17 @@ class CallControl:
 
     def send_dtmf(self, digits: str) -> bool:
         return self._do(lambda c: c.send_dtmf(digits), "dtmf")
+
+    def rtp_received(self) -> int | None:
+        """RTP packets the caller's stream has brought so far (pjmedia's RTCP receive counter: the
+        media clock keeps delivering concealment frames when RTP stops, so frames cannot tell)."""
+        call = self._call
+        if call is None or call.audio_index is None:
+            return None
+        try:
+            return int(call.getStreamStat(call.audio_index).rtcp.rxStat.pkt)
+        except pj.Error:
+            return None
 
 
 def _add_headers(prm: Any, headers: dict[str, str]) -> None:

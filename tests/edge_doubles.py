@@ -82,6 +82,7 @@ class MemoryCall:
     _speech: list[tuple[float, float]] = field(default_factory=list)  # caller speech spans, loop ms
     answered: asyncio.Event = field(default_factory=asyncio.Event)  # 200 OK sent
     referred: asyncio.Event = field(default_factory=asyncio.Event)  # a transfer asked for
+    rtp_stops_at: float | None = None  # loop ms from which the caller's audio no longer arrives
     _gone: bool = False
 
     @property
@@ -114,6 +115,9 @@ class MemoryCall:
         self.keys_sent.append(digits)
         return not self._gone
 
+    def rtp_received(self) -> int:
+        return self.media.inbound.received  # here every frame the caller sends is a packet
+
     # --- the far end ---------------------------------------------------------------------------
     def speak(self, start_ms: float, duration_ms: float) -> None:
         self._speech.append((start_ms, start_ms + duration_ms))
@@ -144,7 +148,8 @@ class MemoryCall:
             if frame is not None:
                 self.played.append((now, self.media.playout.current_item or item or ""))
             talking = any(start <= now < end for start, end in self._speech)
-            self.media.inbound.push(SPEECH if talking else SILENCE, frame)
+            if self.rtp_stops_at is None or now < self.rtp_stops_at:
+                self.media.inbound.push(SPEECH if talking else SILENCE, frame)
             next_tick += tick
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
 

@@ -42,9 +42,9 @@ Script = Callable[[MemoryCall, MemoryEngine], Coroutine[Any, Any, None]]
 
 
 def run_call(engine: MemoryEngine, script: Script, *, tools: ToolRegistry | None = None,
-             bot: BotConfig | None = None) -> tuple[str, MemoryCall, list[Decision]]:  # fmt: skip
+             bot: BotConfig | None = None, call: MemoryCall | None = None) -> tuple[str, MemoryCall, list[Decision]]:  # fmt: skip
     """Answer a call, run `script` as the caller; the outcome, the call, what the edge decided."""
-    call = MemoryCall()
+    call = call or MemoryCall()
     decided: list[Decision] = []
 
     async def main() -> str:
@@ -266,3 +266,18 @@ def test_a_keypad_entry_is_a_turn_that_interrupts_the_bot() -> None:
     texts = [e for e in engine.received if getattr(e, "type", "") == "conversation.item.create"]
     assert any("4821" in str(e) for e in texts)
     assert len(engine.of_type(ResponseCreate)) == 2
+
+
+def test_a_caller_whose_audio_stops_is_hung_up_on_after_the_media_timeout() -> None:
+    """A phone that died or lost its network sends no BYE: without RTP for media_timeout_s, the
+    edge ends the call itself (a BYE), recorded as media_timeout."""
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await hang_up_at(call, 60_000)  # never reached
+
+    line = MemoryCall(rtp_stops_at=3000)
+    outcome, call, _ = run_call(engine, caller, bot=bot_config(media_timeout_s=5.0), call=line)
+    assert outcome == "media_timeout"
+    assert call.hung_up_at is not None and 8000 <= call.hung_up_at <= 8500, call.hung_up_at
+    assert engine.closed

@@ -200,6 +200,19 @@ async def test_silent_caller_is_reprompted_then_hung_up_on(stack: Stack, tmp_pat
     assert bot.count("Are you still there?") == 2 and "Goodbye" in bot[-1], bot
 
 
+async def test_a_caller_whose_rtp_stops_gets_a_bye_after_the_media_timeout(stack: Stack, tmp_path: Path) -> None:
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    redis_url = stack.redis_url.rsplit("/", 1)[0] + "/5"
+    async with lone_worker(engine, redis_url, VOICEBOT_MEDIA_TIMEOUT_S="3", VOICEBOT_IDLE_TIMEOUT_MS="0") as port:
+        scenario = render("uac_media_stops.xml", tmp_path / "stops.xml", WAV=silence_file(tmp_path / "silence.ul"),
+                          RTP_MS=4000, WAIT_MS=15000)  # fmt: skip
+        result = await call_once(scenario, port, tmp_path)
+        assert result.successful == 1, result.stderr  # the bot sent the BYE
+    record, _ = await call_of(redis_url, result.call_id_prefix)
+    assert record["outcome"] == "media_timeout"
+    assert 6.0 <= float(record["duration_s"]) < 15.0, record  # RTP for 4 s, then 3 s without
+
+
 async def test_slow_and_failing_business_systems_during_a_call(
     stack: Stack, crm_server: tuple[str, dict[str, Any]], redis_url: str
 ) -> None:

@@ -174,9 +174,17 @@ class CallSession:
     async def _timers(self) -> None:
         """What happens with time alone: a keypad entry ends on a pause; a silent caller is
         reprompted, then hung up on politely (the policies decide; this only observes)."""
+        heard, heard_at = self.call.rtp_received(), self._now()
         while True:
             await asyncio.sleep(IDLE_CHECK_S)
             now = self._now()
+            if (packets := self.call.rtp_received()) != heard:
+                heard, heard_at = packets, now
+            elif self.bot.media_timeout_s and now - heard_at >= self.bot.media_timeout_s * 1000:
+                log.warning("call %s: no audio from the caller for %.0f s; hanging up", self.call.call_id,
+                            (now - heard_at) / 1000)  # fmt: skip
+                self._finish("media_timeout")
+                return
             entry = self.keypad.due(now)
             if entry:
                 self._send_keypad(entry)
