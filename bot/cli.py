@@ -65,8 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.command == "engine":
         from bot.engine.server import serve
+        from bot.errors import ConfigError
 
-        serve(settings, args.host or settings.engine_host, args.port or settings.engine_port)
+        try:
+            serve(settings, args.host or settings.engine_host, args.port or settings.engine_port)
+        except ConfigError as exc:
+            print(f"voicebot engine: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "sip-worker":
         from sip.worker import SipWorker

@@ -7,8 +7,12 @@ import json
 import random
 
 import aiohttp
+import pytest
 
 from bot.engine.runtime import EngineRuntime
+from bot.engine.server import require_key_beyond_loopback
+from bot.errors import ConfigError
+from bot.settings import Settings
 from tests.client import RawClient, audio_of, types
 from tests.engine_setup import connect, serve_engine
 
@@ -214,3 +218,16 @@ async def test_user_audio_item_is_transcribed(beta: RawClient) -> None:
         "type": "message", "role": "user", "content": [{"type": "input_audio", "audio": "%%%"}]}})  # fmt: skip
     error = (await beta.until("error"))[-1]["error"]
     assert error["event_id"] == "bad-audio" and error["param"] == "item.content"
+
+
+@pytest.mark.parametrize(("host", "key", "allowed"), [
+    ("127.0.0.1", None, True), ("::1", None, True), ("localhost", None, True),
+    ("0.0.0.0", None, False), ("10.1.2.3", None, False), ("0.0.0.0", "k3y", True),
+])  # fmt: skip
+def test_the_engine_needs_a_key_to_listen_beyond_loopback(host: str, key: str | None, allowed: bool) -> None:
+    settings = Settings(_env_file=None, engine_api_key=key)
+    if allowed:
+        require_key_beyond_loopback(settings, host)
+    else:
+        with pytest.raises(ConfigError, match="VOICEBOT_ENGINE_API_KEY"):
+            require_key_beyond_loopback(settings, host)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from bot.engine.runtime import EngineRuntime
 from bot.engine.session import EngineSession
+from bot.errors import ConfigError
 from bot.realtime.dialect import Dialect
 from bot.settings import Settings
 
@@ -93,7 +95,20 @@ def create_app(runtime: EngineRuntime) -> web.Application:
     return app
 
 
+def require_key_beyond_loopback(settings: Settings, host: str) -> None:
+    """Anyone who reaches the port can hold sessions and spend the models' CPU: beyond loopback the
+    engine insists on a key."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and settings.engine_api_key is None:
+        raise ConfigError(f"the engine would listen on {host} without a key: set VOICEBOT_ENGINE_API_KEY "
+                          "(clients send it as api-key or Authorization: Bearer), or listen on 127.0.0.1")  # fmt: skip
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
+    require_key_beyond_loopback(settings, host)
     runtime = EngineRuntime.load(settings)
     log.info("engine listening on ws://%s:%d/v1/realtime", host, port)
     web.run_app(create_app(runtime), host=host, port=port, print=None)
