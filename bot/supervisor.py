@@ -1,5 +1,7 @@
 """`voicebot run`: Redis (private, when none is configured), the engine, N SIP workers, and Kamailio
-in front when N > 1. Restarts a worker that dies; Ctrl-C stops everything, front door first."""
+in front when N > 1. Any child that dies is restarted with backoff (its whole process group killed
+first: Kamailio's forks outlive their parent and keep the SIP port); Ctrl-C stops everything, front
+door first."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from sip.probe import options_ping
 
 log = logging.getLogger(__name__)
 KAMAILIO_CFG = Path(__file__).resolve().parent.parent / "infra" / "kamailio" / "kamailio.cfg"
-RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+RESTART_BACKOFF_S = (0.2, 1.0, 2.0, 5.0)
+STABLE_S = 60.0  # a child up this long starts its backoff afresh
 PR_SET_PDEATHSIG = 1
 REAP_EVERY_S = 2.0
 
@@ -44,23 +47,35 @@ class Child:
     proc: asyncio.subprocess.Process | None = None
     restarts: int = 0
     stopping: bool = False
+    started_at: float = 0.0
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env, preexec_fn=_die_with_parent)
+        # A process group of its own: whatever it forks is stopped with it.
+        self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env, preexec_fn=_die_with_parent,
+                                                         start_new_session=True)  # fmt: skip
+        self.started_at = asyncio.get_running_loop().time()
         log.info("started %s (pid %d)", self.name, self.proc.pid)
+
+    def kill_group(self) -> None:
+        """SIGKILL whatever is left of the child's process group (forks of a parent that died)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
     async def stop(self, timeout_s: float = 10.0) -> None:
         self.stopping = True
         proc = self.proc
-        if proc is None or proc.returncode is not None:
+        if proc is None:
             return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), timeout_s)
-        except TimeoutError:
-            log.warning("%s did not stop in %.0f s; killing it", self.name, timeout_s)
-            proc.kill()
-            await proc.wait()
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), timeout_s)
+            except TimeoutError:
+                log.warning("%s did not stop in %.0f s; killing it", self.name, timeout_s)
+        self.kill_group()
+        await proc.wait()
 
 
 @dataclass
@@ -217,23 +232,28 @@ class Supervisor:
             await redis.aclose()
 
     async def _watch(self, stop: asyncio.Event) -> None:
-        """Until Ctrl-C: restart workers that exit; any other child exiting ends the run."""
+        """Until Ctrl-C: any child that exits is restarted, after its group is killed and a backoff
+        that grows while it keeps dying (engine, workers, Kamailio, the private Redis alike)."""
         while not stop.is_set():
             for child in self.children:
                 proc = child.proc
                 if proc is None or proc.returncode is None or child.stopping:
                     continue
-                if not child.name.startswith("worker-"):
-                    log.error("%s exited with %s; stopping", child.name, proc.returncode)
-                    return
-                delay = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
-                log.warning("%s exited with %s; restarting in %.1f s", child.name, proc.returncode, delay)
-                child.restarts += 1
-                child.proc = None
-                await asyncio.sleep(delay)
-                await child.start()
+                await self._restart(child, proc.returncode)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.5)
+                await asyncio.wait_for(stop.wait(), 0.2)
+
+    async def _restart(self, child: Child, code: int) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - child.started_at >= STABLE_S:
+            child.restarts = 0
+        delay = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
+        log.error("%s exited with %s; restart %d in %.1f s", child.name, code, child.restarts + 1, delay)
+        child.kill_group()  # (Kamailio's forks still hold the SIP port and answer 503)
+        child.restarts += 1
+        child.proc = None
+        await asyncio.sleep(delay)
+        await child.start()
 
 
 def render_kamailio(kdir: Path, host: str, sip_port: int, worker_ports: list[int]) -> Path:

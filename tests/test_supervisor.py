@@ -1,0 +1,55 @@
+"""`voicebot run` keeps the service up: whichever child dies (kill -9), it is restarted and new calls
+are answered again, with no manual step (bot/supervisor.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sip.probe import options_ping
+from tests.sipp import call_once, render, silence_file
+from tests.stack import Stack, running_stack
+
+
+async def pids(pattern: str) -> list[int]:
+    proc = await asyncio.create_subprocess_exec("pgrep", "-f", pattern, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    return [int(p) for p in out.split()]
+
+
+def parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+async def answers_again(stack: Stack, tmp: Path, within_s: float) -> float:
+    """Seconds until the front door answers OPTIONS and a call holds again."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while await options_ping("127.0.0.1", stack.sip_port, 0.5) != 200:
+        assert loop.time() - start < within_s, "the front door did not come back"
+        await asyncio.sleep(0.2)
+    scenario = render("uac_listen.xml", tmp / "listen.xml", WAV=silence_file(tmp / "silence.ul"), HOLD_MS=2000)
+    while (result := await call_once(scenario, stack.sip_port, tmp)).successful != 1:
+        assert loop.time() - start < within_s, result.stderr
+        await asyncio.sleep(0.5)
+    return loop.time() - start
+
+
+async def test_kamailio_and_the_engine_killed_are_restarted_and_calls_come_back(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, workers=2) as stack:
+        kamailio = await pids(f"kamailio -DD -E -f {tmp_path}/kamailio/")
+        assert len(kamailio) > 1  # the main process and its forks
+        main = next(p for p in kamailio if parent(p) not in kamailio)
+        await (await asyncio.create_subprocess_exec("kill", "-9", str(main))).wait()
+        await asyncio.sleep(0.5)
+        await answers_again(stack, tmp_path, within_s=30)
+        assert not set(kamailio) & set(await pids(f"kamailio -DD -E -f {tmp_path}/kamailio/")), "old forks left"
+
+        engine = await pids(f"voicebot engine --host 127.0.0.1 --port {stack.engine_port}")
+        assert len(engine) == 1
+        await (await asyncio.create_subprocess_exec("kill", "-9", str(engine[0]))).wait()
+        await asyncio.sleep(0.5)
+        await answers_again(stack, tmp_path, within_s=120)  # (the engine loads its models again)
+        assert stack.proc.returncode is None
+        log = (tmp_path / "stack.log").read_text(errors="replace")
+        assert "kamailio exited with -9" in log and "engine exited with -9" in log
