@@ -17,6 +17,13 @@ class _Probe(asyncio.DatagramProtocol):
 
 async def options_ping(host: str, port: int, timeout_s: float = 1.0) -> int | None:
     """The status code of an OPTIONS answer, or None if nothing answered in time."""
+    data = await options_reply(host, port, timeout_s)
+    parts = data.split(b" ", 2) if data is not None else []
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+async def options_reply(host: str, port: int, timeout_s: float = 1.0) -> bytes | None:
+    """The whole answer to an OPTIONS, or None if nothing answered in time."""
     loop = asyncio.get_running_loop()
     transport, proto = await loop.create_datagram_endpoint(_Probe, local_addr=(host, 0))
     try:
@@ -29,9 +36,7 @@ async def options_ping(host: str, port: int, timeout_s: float = 1.0) -> int | No
             f"Call-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
         )
         transport.sendto(msg.encode(), (host, port))
-        data = await asyncio.wait_for(proto.reply, timeout_s)
-        parts = data.split(b" ", 2)
-        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        return await asyncio.wait_for(proto.reply, timeout_s)
     except TimeoutError:
         return None
     finally:

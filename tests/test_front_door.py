@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sip.probe import options_reply
 from tests.sipp import call_once, render
-from tests.stack import free_port, running_stack
+from tests.stack import Stack, free_port, running_stack
 
 
 async def test_an_engine_outage_is_passed_to_the_caller_not_tried_on_every_worker(tmp_path: Path) -> None:
@@ -22,3 +23,10 @@ async def test_an_engine_outage_is_passed_to_the_caller_not_tried_on_every_worke
             assert result.returncode == 0 and result.successful == 1, result.stderr
         tries = (tmp_path / "stack.log").read_text(errors="replace").count("unreachable")
     assert tries == 3, f"{tries} engine connection attempts for 3 calls: the front door tried other workers"
+
+
+async def test_the_front_door_names_no_product_or_version(stack: Stack) -> None:
+    reply = await options_reply("127.0.0.1", stack.sip_port, 2.0)
+    assert reply is not None and reply.startswith(b"SIP/2.0 200")
+    headers = reply.decode(errors="replace").lower()
+    assert "server: voicebot\r\n" in headers and "kamailio" not in headers, headers
