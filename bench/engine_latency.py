@@ -14,7 +14,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ import aiohttp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.engine_process import engine_process
 from bot.audio import g711
 from bot.audio.frames import FRAME_MS
 from bot.audio.resample import resample_once
@@ -72,31 +72,13 @@ def speech_end_ms(pcm8k: bytes) -> int:
 
 
 @asynccontextmanager
-async def engine_process(url: str | None) -> AsyncIterator[str]:
+async def engine_at(url: str | None) -> AsyncIterator[str]:
+    """`url`, or a fresh engine process's."""
     if url:
         yield url
         return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = Path(sys.executable).with_name("voicebot")
-    proc = await asyncio.create_subprocess_exec(str(exe), "--log-level", "WARNING", "engine", "--port", str(port))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(600):
-                try:
-                    async with http.get(f"{base}/health") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("engine did not start within 60 s")
+    async with engine_process() as (base, _proc):
         yield base
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 20)
 
 
 async def one_call(
@@ -159,7 +141,7 @@ async def main() -> None:
         pcm8k = resample_once(voice.synthesize(text, vary=False), voice.sample_rate, 8000)
         calls.append((text, g711.pcm16_to_ulaw(pcm8k), speech_end_ms(pcm8k)))
     latencies = []
-    async with engine_process(args.url) as base, aiohttp.ClientSession() as http:
+    async with engine_at(args.url) as base, aiohttp.ClientSession() as http:
         for text, ulaw, end_ms in calls:
             detection: dict[str, object] = (
                 {"type": "semantic_vad", "eagerness": "high"} if args.turns == "semantic_vad"

@@ -21,7 +21,6 @@ import asyncio
 import base64
 import copy
 import json
-import os
 import random
 import re
 import sys
@@ -34,8 +33,8 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.engine_process import engine_process
 from bot.realtime.client_events import CLIENT_EVENT_TYPES
-from tests.stack import free_port
 
 PROBE_WAIT_S = 10.0
 TOOL = {"type": "function", "name": "get_order_status", "description": "Look up an order.",
@@ -262,23 +261,9 @@ def read_log(path: Path, keep: Path | None) -> str:
 
 
 async def fuzz(events: int, sessions: int, seed: int, keep_log: Path | None = None) -> dict[str, object]:
-    port = free_port()
-    exe = str(Path(sys.executable).with_name("voicebot"))
     with tempfile.TemporaryDirectory(prefix="ws-fuzz-") as tmp:
-        log = (Path(tmp) / "engine.log").open("wb")
-        engine = await asyncio.create_subprocess_exec(exe, "--log-level", "WARNING", "engine", "--host", "127.0.0.1",
-                                                      "--port", str(port), env=dict(os.environ), stdout=log,
-                                                      stderr=log)  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            async with aiohttp.ClientSession() as http:
-                for _ in range(1200):
-                    try:
-                        async with http.get(f"{base}/health") as r:
-                            if r.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        await asyncio.sleep(0.1)
+        with (Path(tmp) / "engine.log").open("wb") as log:
+            async with engine_process(log) as (base, engine), aiohttp.ClientSession() as http:
                 fuzzers = [Fuzzer(f"{base}/v1/realtime?model=x", seed + i) for i in range(sessions)]
                 started = time.monotonic()
                 share = -(-events // sessions)
@@ -286,11 +271,6 @@ async def fuzz(events: int, sessions: int, seed: int, keep_log: Path | None = No
                 elapsed = time.monotonic() - started
                 crashed = engine.returncode is not None
                 turn_ok = not crashed and await later_turn_ok(f"{base}/v1/realtime?model=x", http)
-        finally:
-            if engine.returncode is None:
-                engine.terminate()
-                await engine.wait()
-            log.close()
         logged = read_log(Path(tmp) / "engine.log", keep_log)
         tracebacks = logged.count("Traceback")
         failures = sorted({line for line in logged.splitlines() if re.match(r"^[\w.]+(Error|Exception)\b", line)})
