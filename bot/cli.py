@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
         w = SipWorker(settings, args.id, args.host or settings.sip_host, args.port or settings.sip_port)
         asyncio.run(w.run())
-        return 0
+        return 1 if w.failed else 0
     if args.command == "run":
         from bot.supervisor import Supervisor
 

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from bot.edge.config import BotConfig, TurnConfig
 from bot.edge.engine_link import RealtimeTarget
+from bot.edge.fallback_audio import FallbackAudio
 from bot.edge.session import CallSession
 from bot.settings import Settings
 from bot.state import CallStore
@@ -42,6 +43,8 @@ class SipWorker:
         self._calls: dict[int, tuple[SipCall, CallControl]] = {}
         self._sessions: set[asyncio.Task[str]] = set()
         self._stop = asyncio.Event()
+        self.fallback = FallbackAudio()  # what calls hear if the engine is lost mid-call
+        self.failed = False  # a task the worker owns failed: it exits non-zero (the supervisor restarts it)
 
     async def run(self) -> None:
         s = self.settings
@@ -76,11 +79,15 @@ class SipWorker:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
         heartbeat = loop.create_task(self._heartbeat(), name="heartbeat")
+        heartbeat.add_done_callback(self._owned_failed)
+        fetch = loop.create_task(self.fallback.keep_fetching(self.target, self.bot), name="fallback-lines")
+        fetch.add_done_callback(self._owned_failed)
         try:
             await self._stop.wait()
         finally:
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
+            for task in (heartbeat, fetch):
+                task.cancel()
+            await asyncio.gather(heartbeat, fetch, return_exceptions=True)
             await self._shutdown(redis)
 
     async def _heartbeat(self) -> None:
@@ -109,10 +116,18 @@ class SipWorker:
         control = CallControl(call)
         self._calls[pj_call_id] = (call, control)
         self.endpoint.active_calls = len(self._calls)
-        session = CallSession(control, self.target, self.bot, self.tools, self.store, self.worker_id)
+        session = CallSession(control, self.target, self.bot, self.tools, self.store, self.worker_id,
+                              fallback=self.fallback)  # fmt: skip
         task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{call.call_id}")
         self._sessions.add(task)
         task.add_done_callback(self._session_done)
+
+    def _owned_failed(self, task: asyncio.Task[None]) -> None:
+        """A background task of the worker failed: the worker exits (non-zero) and is restarted."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("worker task %s failed; stopping the worker", task.get_name(), exc_info=task.exception())
+            self.failed = True
+            self._stop.set()
 
     def _session_done(self, task: asyncio.Task[str]) -> None:
         self._sessions.discard(task)

@@ -23,7 +23,7 @@ import looptime
 from bot.audio import g711
 from bot.audio.frames import FRAME_MS, LINE_FRAME_BYTES
 from bot.edge.config import BotConfig, TurnConfig
-from bot.edge.engine_link import ENGINES, RealtimeConnection, RealtimeTarget
+from bot.edge.engine_link import ENGINES, EngineUnavailable, RealtimeConnection, RealtimeTarget
 from bot.edge.port import MAX_EVENTS, CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, TransferStatus
 from bot.realtime.client_events import (
     ClientEvent,
@@ -177,9 +177,21 @@ class MemoryEngine:
         self._active: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
+        self.sessions: list[int] = []  # where in `received` each connection's events start
+        self.refused = 0  # connection attempts while down
+        self._up_from_ms: float | None = 0.0  # None: never again
 
     def connect(self) -> Callable[[RealtimeTarget], Coroutine[Any, Any, RealtimeConnection]]:
         async def open_(target: RealtimeTarget) -> RealtimeConnection:
+            if self._up_from_ms is None or now_ms() < self._up_from_ms:
+                self.refused += 1
+                await asyncio.sleep(0.05)  # a refused TCP connect
+                raise EngineUnavailable("the stand-in engine is down")
+            if self.sessions:  # a new session on a restarted engine: nothing of the old one
+                self._out = asyncio.Queue()
+                self._active = None
+                self.closed = False
+            self.sessions.append(len(self.received))
             return RealtimeConnection(self, ENGINES[target.kind])
 
         return open_
@@ -209,9 +221,20 @@ class MemoryEngine:
     def emit(self, event: dict[str, Any]) -> None:
         self._out.put_nowait(json.dumps(event))
 
-    def drop(self) -> None:
-        """The engine goes away (a crash, the network)."""
+    def drop(self, back_after_ms: float | None = 0.0) -> None:
+        """The engine goes away (a crash, the network); it takes connections again `back_after_ms`
+        later (None: never)."""
         self._out.put_nowait(None)
+        for task in self._tasks:
+            task.cancel()  # what it was saying dies with it
+        self._active = None
+        self._up_from_ms = None if back_after_ms is None else now_ms() + back_after_ms
+
+    def session(self, n: int) -> list[ClientEvent]:
+        """What the session sent on its `n`th connection (0: the first)."""
+        start = self.sessions[n]
+        end = self.sessions[n + 1] if n + 1 < len(self.sessions) else len(self.received)
+        return self.received[start:end]
 
     def caller_turn(self, text: str, start_ms: float, duration_ms: float, item_id: str) -> None:
         """The engine's VAD and recogniser on the caller's speech: started, stopped, committed, then

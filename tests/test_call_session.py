@@ -4,6 +4,7 @@ clock (tests/edge_doubles.py). Each test is a timeline in ms from the moment the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -14,6 +15,7 @@ from bot.edge.barge import EdgeDetector
 from bot.edge.call_log import Decision
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import RealtimeTarget
+from bot.edge.fallback_audio import FallbackAudio
 from bot.edge.session import CallSession
 from bot.realtime.client_events import (
     ConversationItemCreate,
@@ -27,6 +29,7 @@ from bot.realtime.client_events import (
 from flows.registry import ToolRegistry, ToolResult
 from tests.edge_doubles import (
     MS_PER_WORD,
+    SPEECH,
     LoudIsSpeech,
     MemoryCall,
     MemoryEngine,
@@ -221,17 +224,129 @@ def test_transfer_refers_after_the_last_words_with_the_context() -> None:
     assert call.played_ms("item_bot_3") == 6 * MS_PER_WORD
 
 
-def test_the_engine_dropping_mid_call_ends_it_as_engine_closed() -> None:
+FALLBACK = FallbackAudio({"hold": SPEECH * 75, "sorry": SPEECH * 150, "transfer": SPEECH * 100})  # 1.5, 3, 2 s
+
+
+def longest_quiet_ms(call: MemoryCall, start_ms: float, end_ms: float) -> float:
+    """The longest stretch between `start_ms` and `end_ms` with no bot frame played."""
+    times = [start_ms] + [ms for ms, _ in call.played if start_ms <= ms < end_ms] + [end_ms]
+    return max(b - a for a, b in itertools.pairwise(times))
+
+
+def run_with_fallback(engine: MemoryEngine, script: Script, **bot: Any) -> tuple[str, MemoryCall, list[Decision]]:
+    call = MemoryCall()
+    decided: list[Decision] = []
+
+    async def main() -> str:
+        session = CallSession(call, RealtimeTarget("ws://engine.invalid/v1/realtime"), bot_config(**bot),
+                              ToolRegistry(), None, "w-test", connect=engine.connect(),
+                              barge=EdgeDetector(front_end=LoudIsSpeech), fallback=FALLBACK)  # fmt: skip
+        async with asyncio.TaskGroup() as group:
+            outcome = group.create_task(session.run())
+            await call.answered.wait()
+            media = group.create_task(call.run_media())
+            caller = group.create_task(script(call, engine))
+            result = await outcome
+            caller.cancel()
+            media.cancel()
+        decided.extend(kind for kind, _ in session.log.decisions)
+        return result
+
+    return on_virtual_clock(main), call, decided
+
+
+def test_an_engine_lost_mid_call_is_bridged_by_the_hold_line_then_the_conversation_goes_on() -> None:
+    engine = MemoryEngine([Reply(GREETING), Reply("Your order ships tomorrow.")])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        says(call, engine, "Where is my order?", 3000, 1000, "item_c1")
+        await sleep_until(6000)
+        engine.drop(back_after_ms=4000)  # a restart: the edge holds the caller for 4 s
+        await sleep_until(12000)
+        says(call, engine, "And can I change the address?", 12000, 1500, "item_c2")
+        await hang_up_at(call, 20000)
+
+    outcome, call, decided = run_with_fallback(engine, caller)
+    assert outcome == "caller_hung_up"
+    assert decided == [Decision.ENGINE_LOST, Decision.ENGINE_BACK]
+    assert call.played_ms("fallback_hold") == 1500 and call.played_ms("fallback_chime") > 0
+    first_hold = min(ms for ms, item in call.played if item == "fallback_hold")
+    assert 6000 <= first_hold < 6100  # at once
+    back = engine.session(1)
+    assert isinstance(back[0], SessionUpdate)
+    replayed = [e.item for e in back if isinstance(e, ConversationItemCreate)]
+    assert [(i.type, getattr(i, "role", None)) for i in replayed] == [("message", "assistant"), ("message", "user"),
+                                                                     ("message", "assistant")]  # fmt: skip
+    assert replayed[1].content[0].text == "Where is my order?"  # type: ignore[union-attr]
+    assert engine.said()[-1] == bot_config().engine_back  # (the caller had been answered)
+    assert longest_quiet_ms(call, 6000, 10_000) < 2500  # never in silence while held
+    assert len([e for e in back if isinstance(e, ResponseCreate)]) == 2  # the line, then the new answer
+    assert {item for _, item in call.played if item.startswith("item_bot")} == {f"item_bot_{n}" for n in (1, 2, 3, 4)}
+
+
+def test_a_reply_cut_off_by_the_lost_engine_is_given_by_the_next_one() -> None:
+    engine = MemoryEngine([Reply(GREETING), Reply(LONG_GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        says(call, engine, "Tell me about your plans.", 3000, 1000, "item_c1")
+        await sleep_until(5000)  # mid-reply
+        engine.drop(back_after_ms=1000)
+        await hang_up_at(call, 20000)
+
+    outcome, call, decided = run_with_fallback(engine, caller)
+    assert outcome == "caller_hung_up" and decided == [Decision.ENGINE_LOST, Decision.ENGINE_BACK]
+    back = engine.session(1)
+    assert [e.item.role for e in back if isinstance(e, ConversationItemCreate)] == ["assistant", "user"]  # type: ignore[union-attr]
+    asked = [e for e in back if isinstance(e, ResponseCreate)]
+    assert asked[0].response is None, engine.said()  # an answer, not the "go on" line
+    assert call.played_ms("item_bot_3") > 0  # and it was heard
+
+
+def test_no_engine_within_the_window_ends_the_call_with_an_apology() -> None:
     engine = MemoryEngine([Reply(GREETING)])
 
     async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
         await sleep_until(5000)
-        engine.drop()
-        await hang_up_at(call, 30000)
+        engine.drop(back_after_ms=None)
+        await hang_up_at(call, 60000)
 
-    outcome, call, decided = run_call(engine, caller)
-    assert outcome == "engine_closed" and decided == []
-    assert call.hung_up_at is not None and 5000 <= call.hung_up_at < 5100  # the bot hung up at once
+    outcome, call, decided = run_with_fallback(engine, caller, transfer_target=None)
+    assert outcome == "engine_lost" and decided == [Decision.ENGINE_LOST, Decision.ENGINE_GONE]
+    assert call.played_ms("fallback_sorry") == 3000
+    assert call.hung_up_at is not None and 16_000 <= call.hung_up_at < 17_000  # 8 s window, 3 s apology
+    assert longest_quiet_ms(call, 5000, call.hung_up_at - 500) < 2500
+    assert engine.refused > 5 and call.transfers == []
+
+
+def test_no_engine_and_a_transfer_target_hands_the_caller_to_a_person() -> None:
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await sleep_until(5000)
+        engine.drop(back_after_ms=None)
+        await call.referred.wait()
+        call.transfer_status(200)
+        await hang_up_at(call, 60000)
+
+    outcome, call, decided = run_with_fallback(engine, caller)
+    assert outcome == "transferred" and decided == [Decision.ENGINE_LOST, Decision.ENGINE_GONE, Decision.TRANSFER]
+    assert call.played_ms("fallback_transfer") == 2000
+    [(target, headers)] = call.transfers
+    assert target == "sip:agent@127.0.0.1" and headers["X-Voicebot-Reason"] == "technical problem"
+
+
+def test_an_engine_that_is_lost_without_fetched_lines_still_fills_the_wait_with_a_chime() -> None:
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await sleep_until(5000)
+        engine.drop(back_after_ms=None)
+        await hang_up_at(call, 60000)
+
+    outcome, call, decided = run_call(engine, caller, bot=bot_config(transfer_target=None))
+    assert outcome == "engine_lost" and decided == [Decision.ENGINE_LOST, Decision.ENGINE_GONE]
+    assert call.played_ms("fallback_hold") > 0 and call.played_ms("fallback_sorry") > 0  # (the chime)
+    assert call.hung_up_at is not None and longest_quiet_ms(call, 5000, call.hung_up_at - 500) < 2500
 
 
 def test_a_handler_raising_fails_the_call_with_outcome_error_logged(caplog: pytest.LogCaptureFixture) -> None:

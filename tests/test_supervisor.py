@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from bot.edge.config import BotConfig
 from sip.probe import options_ping
-from tests.sipp import call_once, render, silence_file
-from tests.stack import Stack, running_stack
+from tests.sipp import call_ids, call_once, render, silence_file
+from tests.stack import Stack, call_of, decisions, running_stack
 
 
 async def pids(pattern: str) -> list[int]:
@@ -53,3 +54,28 @@ async def test_kamailio_and_the_engine_killed_are_restarted_and_calls_come_back(
         assert stack.proc.returncode is None
         log = (tmp_path / "stack.log").read_text(errors="replace")
         assert "kamailio exited with -9" in log and "engine exited with -9" in log
+
+
+async def test_a_call_holds_through_an_engine_restart_and_goes_on(tmp_path: Path) -> None:
+    """kill -9 of the engine mid-call: the caller hears the hold line at once, the edge reconnects to
+    the restarted engine, replays the conversation and the bot speaks again; the caller hangs up."""
+    async with running_stack(tmp_path, workers=2) as stack:
+        log = tmp_path / "stack.log"
+        while log.read_text(errors="replace").count("fallback lines ready") < 2:  # noqa: ASYNC110 (a file)
+            await asyncio.sleep(0.2)
+        scenario = render("uac_listen.xml", tmp_path / "listen.xml", WAV=silence_file(tmp_path / "silence.ul"),
+                          HOLD_MS=20_000)  # fmt: skip
+        prefix = call_ids()
+        sipp = asyncio.ensure_future(call_once(scenario, stack.sip_port, tmp_path, call_id_prefix=prefix))
+        await call_of(stack.redis_url, prefix, until="active")
+        await asyncio.sleep(3)  # into the greeting
+        [engine] = await pids(f"voicebot engine --host 127.0.0.1 --port {stack.engine_port}")
+        await (await asyncio.create_subprocess_exec("kill", "-9", str(engine))).wait()
+        result = await sipp
+        assert result.successful == 1, result.stderr  # the caller hung up: the bot never did
+        record, lines = await call_of(stack.redis_url, prefix)
+        assert record["outcome"] == "caller_hung_up"
+        assert len(decisions(lines, "engine_lost")) == 1
+        [back] = decisions(lines, "engine_back")
+        assert int(back["lost_ms"]) < 8000 and int(back["items"]) >= 1  # (the greeting, as far as it was said)
+        assert BotConfig(instructions="").engine_back in [line["text"] for line in lines if line["role"] == "bot"]

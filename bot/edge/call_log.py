@@ -24,6 +24,9 @@ class Decision(enum.Enum):
     ECHO_IGNORED = "echo_ignored"  # a turn only the engine heard while the bot spoke: its own echo
     KEYS_SENT = "keys_sent"  # the bot pressed keys (digits)
     TRANSFER = "transfer"  # a REFER to (target)
+    ENGINE_LOST = "engine_lost"  # the engine connection failed mid-call: the edge holds and reconnects
+    ENGINE_BACK = "engine_back"  # reconnected after (lost_ms), (items) of the conversation replayed
+    ENGINE_GONE = "engine_gone"  # no engine within the reconnect window: apology, then transfer or end
 
 
 class CallLog:

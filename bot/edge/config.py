@@ -49,5 +49,14 @@ class BotConfig:
     idle_goodbye: str = "I haven't heard from you, so I'll end the call now. Goodbye!"
     filler: str = "One moment, please."
     transfer_failed: str = "I'm sorry, I couldn't reach an agent just now. Can I help you with something else?"
+    # The engine lost mid-call: the edge says `engine_lost_hold` (a chime every few seconds after it)
+    # while it reconnects for at most `engine_reconnect_s`, then replays the conversation so far;
+    # if it cannot, `engine_lost_sorry` and the call is transferred (with a target) or ended.
+    engine_reconnect_s: float = 8.0
+    engine_lost_hold: str = "I'm sorry, one moment please."
+    engine_lost_sorry: str = ("I'm sorry, we're having a technical problem on our side. "
+                              "Please call again in a few minutes. Goodbye.")  # fmt: skip
+    engine_back: str = "Thank you for holding. Please go on."
+    engine_lost_transfer: str = "I'm sorry, we're having a technical problem. Let me put you through to a colleague."
     record_dir: str | None = None  # write each call's line audio here: what came in, what went up, what was played
     turns: TurnConfig = field(default_factory=TurnConfig)

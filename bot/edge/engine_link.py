@@ -31,6 +31,7 @@ from bot.realtime.client_events import (
     ConversationItemTruncate,
     FunctionCallOutputItem,
     InputAudioBufferAppend,
+    ItemParam,
     MessageItem,
     ResponseCancel,
     ResponseCreate,
@@ -190,6 +191,11 @@ class RealtimeConnection:
     def send_tool_output(self, call_id: str, output: Any) -> None:
         item = FunctionCallOutputItem(type="function_call_output", call_id=call_id, output=json.dumps(output))
         self._queue(ConversationItemCreate(type="conversation.item.create", item=item).to_wire())
+
+    def replay(self, items: list[ItemParam]) -> None:
+        """Items of an earlier session, in order, into this one (after the engine was lost)."""
+        for item in items:
+            self._queue(ConversationItemCreate(type="conversation.item.create", item=item).to_wire())
 
     def _queue(self, event: dict[str, Any]) -> None:
         if len(self._control) >= CONTROL_BACKLOG:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import dataclasses
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -24,8 +27,10 @@ from bot.edge.call_actions import CallActions
 from bot.edge.call_log import CallLog, Decision
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
+from bot.edge.fallback_audio import FallbackAudio
 from bot.edge.port import CallPort, Disconnected, Dtmf, MediaReady, TransferStatus
 from bot.edge.recording import CallRecording
+from bot.edge.replay import Replay
 from bot.edge.session_setup import session_update
 from bot.edge.ticks import until_tick
 from bot.edge.tool_runner import ToolRunner
@@ -39,6 +44,9 @@ from flows.registry import CallContext, ToolRegistry
 log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
 IDLE_CHECK_S = 0.25
+RECONNECT_TRY_S = 1.5  # one handshake attempt while the caller holds
+RECONNECT_PAUSE_S = 0.25
+CHIME_AFTER_S = 1.5  # of silence while holding for the engine: a chime (never more than ~2 s quiet)
 # A refusal that another worker would give too (the global call limit, the shared engine): 503 with
 # Retry-After (RFC 3261 21.5.4). The front door passes it to the caller instead of trying every
 # worker and marking each one down (infra/kamailio/kamailio.cfg).
@@ -50,10 +58,19 @@ class _CallOver(Exception):
     """Raised in the task group's body once the call has an outcome: ends every task."""
 
 
+class _LinkOver(Exception):
+    """The engine's event stream ended: ends that connection's pump."""
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The exceptions in a group, nested groups (the engine link's own task group) opened."""
+    return [leaf for e in group.exceptions for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])]
+
+
 class CallSession:
     def __init__(self, call: CallPort, target: RealtimeTarget, bot: BotConfig, tools: ToolRegistry,
                  store: CallStore | None, worker: str, connect: Connect = open_websocket,
-                 barge: Strategy | None = None) -> None:  # fmt: skip
+                 barge: Strategy | None = None, fallback: FallbackAudio | None = None) -> None:  # fmt: skip
         self.call = call
         self.target = target
         self.bot = bot
@@ -79,6 +96,9 @@ class CallSession:
         self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
         self._recording = CallRecording() if bot.record_dir else None
         self._actions = CallActions(call, bot, self.log)
+        self._replay = Replay()  # what to give a new engine session if this one is lost
+        self._fallback = fallback or FallbackAudio()
+        self._quiet_since = 0.0  # while holding for the engine: when our last fallback sound ends (ms)
 
     # --- the call's life -----------------------------------------------------------------------
     async def run(self) -> str:
@@ -102,7 +122,8 @@ class CallSession:
         try:
             await self._bridge(self._conn)
         finally:
-            await self._conn.close()
+            if self._conn is not None:
+                await self._conn.close()
             if call.alive:
                 call.hangup()
             self.barge.detach(call.media.inbound)
@@ -116,16 +137,15 @@ class CallSession:
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
-                self._runner = ToolRunner(self.tools, self.context, conn, filler=self._filler,
+                self._runner = ToolRunner(self.tools, self.context, self._send_tool_output, filler=self._filler,
                                           on_action=self._set_after_playout, on_output=self._respond_to_tools)  # fmt: skip
-                group.create_task(conn.pump(), name=f"pump-{call.call_id}")
                 conn.update_session(session_update(conn.capabilities, self.bot, self.tools.schemas()))
                 if not call.answer(200):
                     self._finish("answer_failed")
                 else:
                     self.log.answered()
                     self.barge.attach(call.media.inbound, call.media.playout)
-                    group.create_task(self._downlink(conn), name=f"down-{call.call_id}")
+                    group.create_task(self._engine(conn), name=f"engine-{call.call_id}")
                     group.create_task(self._control(), name=f"control-{call.call_id}")
                 await self._done.wait()
                 raise _CallOver
@@ -135,7 +155,7 @@ class CallSession:
             log.info("call %s: engine connection gone (%s)", call.call_id, group_error.exceptions[0])
             self.outcome = "engine_closed"
         except* Exception as group_error:
-            for error in group_error.exceptions:
+            for error in _leaves(group_error):
                 log.error("call %s failed", call.call_id, exc_info=error)
             self.outcome = "error"
 
@@ -159,8 +179,7 @@ class CallSession:
             event = await self.call.events.get()
             if isinstance(event, MediaReady) and not self._media_up:
                 self._media_up = True
-                assert self._conn is not None
-                self._spawn(self._uplink(self._conn), "up")
+                self._spawn(self._uplink(), "up")
                 self._spawn(self._timers(), "timers")
                 self._create_response()  # the greeting
             elif isinstance(event, Disconnected):
@@ -212,10 +231,13 @@ class CallSession:
             self._send_keypad(entry)
 
     def _send_keypad(self, entry: str) -> None:
-        """A finished keypad entry is the caller's turn: it interrupts the bot like speech does."""
-        self._barge_in()
+        """A finished keypad entry is the caller's turn: it interrupts the bot like speech does.
+        (Keys pressed while the engine is lost are replayed to the next one, and answered.)"""
         self.log.said("caller", f"(keypad) {entry}")
-        assert self._conn is not None
+        self._replay.caller(entry)
+        if self._conn is None:
+            return
+        self._barge_in()
         self._conn.send_text(entry)
         self._create_response()
 
@@ -225,10 +247,14 @@ class CallSession:
             self._finish("transferred")
             return
         log.warning("call %s: transfer failed with %d", self.call.call_id, event.code)
+        if self._conn is None:  # the transfer was the way out of an engine outage
+            self._spawn(self._goodbye("sorry", "engine_lost"), "goodbye")
+            return
         self._say(self.bot.transfer_failed)
 
     def _say(self, text: str) -> None:
-        assert self._conn is not None
+        if self._conn is None:
+            return  # (no engine: the fallback lines speak for the edge)
         self._create_sent = True
         self._conn.say(text)
 
@@ -237,9 +263,15 @@ class CallSession:
             self._say(self.bot.filler)
 
     def _create_response(self) -> None:
-        assert self._conn is not None
+        if self._conn is None:
+            return
         self._create_sent = True
         self._conn.create_response()
+
+    def _send_tool_output(self, call_id: str, output: Any) -> None:
+        self._replay.tool_output(call_id, json.dumps(output))
+        if self._conn is not None:
+            self._conn.send_tool_output(call_id, output)
 
     @property
     def _bot_active(self) -> bool:
@@ -247,9 +279,9 @@ class CallSession:
         return self._create_sent or self._active_response is not None or self.call.media.playout.busy
 
     # --- caller → engine ------------------------------------------------------------------------
-    async def _uplink(self, conn: RealtimeConnection) -> None:
+    async def _uplink(self) -> None:
         """Every tick: the caller's frames (echo already removed on the media clock) go to the
-        barge-in strategy, then up to the engine."""
+        barge-in strategy, then up to the engine (while there is none, they are only recorded)."""
         inbound = self.call.media.inbound
         loop = asyncio.get_running_loop()
         while True:
@@ -258,6 +290,10 @@ class CallSession:
             if self._recording is not None:
                 for f in frames:
                     self._recording.add(f)
+            conn = self._conn
+            if conn is None:
+                await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
+                continue
             for action in self.barge.frames(frames, self._bot_active, now):
                 self._act(action)
             self._act(self.barge.tick(now, self._bot_active))
@@ -286,9 +322,8 @@ class CallSession:
         playout = self.call.media.playout
         item_id, played_ms = playout.clear() if playout.busy else (None, 0)
         interrupted = self._active_response
-        if item_id is None and interrupted is None:
+        if (item_id is None and interrupted is None) or self._conn is None:
             return
-        assert self._conn is not None
         if interrupted is not None:
             self._active_response = None
             self._conn.cancel()
@@ -297,6 +332,108 @@ class CallSession:
                              item_id=item_id)  # fmt: skip
             self._conn.truncate(item_id, played_ms)
         self._after_playout = None  # what the bot was about to do next is void: the caller has the floor
+
+    # --- the engine connection, and its loss ------------------------------------------------------
+    async def _engine(self, conn: RealtimeConnection) -> None:
+        """The engine side of the call, connection after connection: when one is lost mid-call the
+        caller hears the hold line while the edge reconnects and replays the conversation; if no
+        engine answers in time, the apology, then a transfer or the end of the call."""
+        while True:
+            reason = await self._serve(conn)
+            with contextlib.suppress(Exception):
+                await conn.close()
+            if self._done.is_set():
+                return
+            self._conn = None
+            log.warning("call %s: engine connection lost (%s); holding the caller and reconnecting",
+                        self.call.call_id, reason)  # fmt: skip
+            found = await self._reconnect()
+            if found is None:
+                return
+            conn = found
+
+    async def _serve(self, conn: RealtimeConnection) -> str:
+        """Write and read one connection until it ends; why it ended."""
+        reason = "closed by the engine"
+        try:
+            async with asyncio.TaskGroup() as link:
+                link.create_task(conn.pump(), name=f"pump-{self.call.call_id}")
+                await self._downlink(conn)
+                raise _LinkOver
+        except* _LinkOver:
+            pass
+        except* (ConnectionError, aiohttp.ClientError) as lost:
+            reason = str(lost.exceptions[0]) or type(lost.exceptions[0]).__name__
+        return reason
+
+    async def _reconnect(self) -> RealtimeConnection | None:
+        start = self._now()
+        self._forget_engine_state()
+        if self._done.is_set():
+            return None
+        self.log.decided(Decision.ENGINE_LOST, "engine lost mid-call: holding the caller, reconnecting")
+        self._play_fallback("hold")
+        deadline = start + self.bot.engine_reconnect_s * 1000
+        while (left_ms := deadline - self._now()) > 0:
+            target = dataclasses.replace(self.target, connect_timeout_s=min(left_ms / 1000, RECONNECT_TRY_S))
+            try:
+                conn = await self._connect(target)
+            except EngineUnavailable:
+                self._keep_company()
+                await asyncio.sleep(RECONNECT_PAUSE_S)
+                continue
+            conn.update_session(session_update(conn.capabilities, self.bot, self.tools.schemas()))
+            items = self._replay.items(conn.capabilities.dialect)
+            conn.replay(items)
+            self._conn = conn
+            lost_ms = int(self._now() - start)
+            self.log.decided(Decision.ENGINE_BACK, f"engine back after {lost_ms} ms; {len(items)} items replayed",
+                             lost_ms=lost_ms, items=len(items))  # fmt: skip
+            if self._replay.unanswered:
+                self._create_response()  # what the caller said last was never answered
+            else:
+                self._say(self.bot.engine_back)
+            return conn
+        self.log.decided(Decision.ENGINE_GONE, f"no engine after {self.bot.engine_reconnect_s:.0f} s")
+        if self.bot.transfer_target:
+            self._play_fallback("transfer")
+            await self._actions.when_played()
+            self._actions.transfer({"reason": "technical problem"}, self._caller_said)
+            # the transfer's outcome comes as a TransferStatus (bot/edge/port.py): ended or sorry
+        else:
+            await self._goodbye("sorry", "engine_lost")
+        return None
+
+    def _forget_engine_state(self) -> None:
+        """What belonged to the lost session: its reply in flight, its audio, a hang-up it owed."""
+        self.call.media.playout.clear()
+        self._active_response = None
+        self._create_sent = False
+        self._caller_speaking = False
+        if self._after_playout is not None and self._after_playout[0] == "hangup":
+            self._finish(str(self._after_playout[1].get("outcome", "completed")))  # it was saying goodbye
+        self._after_playout = None
+
+    def _play_fallback(self, line: str) -> None:
+        audio = self._fallback.lines.get(line, self._fallback.chime)
+        self._push_fallback(f"fallback_{line}", audio)
+
+    def _keep_company(self) -> None:
+        """While holding: a chime whenever the line has been quiet for `CHIME_AFTER_S`."""
+        if self._now() - self._quiet_since >= CHIME_AFTER_S * 1000 and not self.call.media.playout.busy:
+            self._push_fallback("fallback_chime", self._fallback.chime)
+
+    def _push_fallback(self, item_id: str, audio: bytes) -> None:
+        playout = self.call.media.playout
+        playout.push(item_id, audio)
+        playout.finish(item_id)
+        self._quiet_since = self._now() + len(audio) / 16  # 8 kHz PCM16: 16 bytes a ms
+
+    async def _goodbye(self, line: str, outcome: str) -> None:
+        self._play_fallback(line)
+        await self._actions.when_played()
+        self.call.hangup()
+        self._finish(outcome)
 
     # --- engine → caller ------------------------------------------------------------------------
     async def _downlink(self, conn: RealtimeConnection) -> None:
@@ -317,7 +454,6 @@ class CallSession:
             handler = handlers.get(event["type"])
             if handler is not None:
                 handler(event)
-        self._finish("engine_closed")
 
     def _on_response_created(self, event: dict[str, Any]) -> None:
         self._create_sent = False
@@ -373,16 +509,20 @@ class CallSession:
             self._act(verdict.action)
             return
         self._caller_said = [*self._caller_said[-9:], said]
+        self._replay.caller(said)
         if verdict is not None:
             self._act(verdict.action)  # words: the bot stops (if it still talks) and answers them
             self._create_response()
 
     def _on_bot_transcript(self, event: dict[str, Any]) -> None:
-        self.log.said("bot", str(event.get("transcript", "")))
+        said = str(event.get("transcript", ""))
+        self.log.said("bot", said)
+        self._replay.bot(said)
 
     def _on_function_call(self, event: dict[str, Any]) -> None:
         name = str(event.get("name", ""))
         self.log.said("tool", f"{name} {event.get('arguments', '')}")
+        self._replay.tool_call(str(event["call_id"]), name, str(event.get("arguments") or "{}"))
         assert self._runner is not None and self._group is not None
         self._runner.start(self._group, name, str(event["call_id"]), str(event.get("arguments") or "{}"))
 

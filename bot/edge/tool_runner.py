@@ -8,19 +8,18 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from bot.edge.engine_link import RealtimeConnection
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
 FILLER_AFTER_S = 1.0  # a tool slower than this gets a spoken filler
 
 
 class ToolRunner:
-    def __init__(self, tools: ToolRegistry, context: CallContext, conn: RealtimeConnection, *,
+    def __init__(self, tools: ToolRegistry, context: CallContext, send_output: Callable[[str, Any], None], *,
                  filler: Callable[[], None], on_action: Callable[[str, dict[str, Any]], None],
                  on_output: Callable[[], None], filler_after_s: float = FILLER_AFTER_S) -> None:  # fmt: skip
         self._tools = tools
         self._context = context
-        self._conn = conn
+        self._send_output = send_output  # to the engine the call has now (it may have been replaced)
         self._filler = filler  # says the filler, unless the bot is speaking already
         self._on_action = on_action  # what the tool asks the call to do once the bot has spoken
         self._on_output = on_output  # an output was sent: the session sees whether the reply is due
@@ -51,7 +50,7 @@ class ToolRunner:
             self.running -= 1
         if result.action is not None:
             self._on_action(result.action, result.action_args)
-        self._conn.send_tool_output(call_id, result.output)
+        self._send_output(call_id, result.output)
         self._outputs_pending = True
         self._on_output()
 
