@@ -20,6 +20,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.front_door_rpc import end_dialogs
 from bot.settings import Settings
 from bot.state import CallStore
 from flows.crm import seed
@@ -31,6 +32,7 @@ RESTART_BACKOFF_S = (0.2, 1.0, 2.0, 5.0)
 STABLE_S = 60.0  # a child up this long starts its backoff afresh
 PR_SET_PDEATHSIG = 1
 REAP_EVERY_S = 2.0
+RPC_SOCKET = "rpc.sock"  # Kamailio's JSON-RPC datagram socket, in its run directory
 
 
 def _die_with_parent() -> None:
@@ -48,6 +50,7 @@ class Child:
     restarts: int = 0
     stopping: bool = False
     started_at: float = 0.0
+    worker_id: str | None = None  # a SIP worker: the id its calls are recorded under
 
     async def start(self) -> None:
         # A process group of its own: whatever it forks is stopped with it.
@@ -87,6 +90,8 @@ class Supervisor:
     host: str = "127.0.0.1"
     children: list[Child] = field(default_factory=list)
     worker_ports: list[int] = field(default_factory=list)
+    redis_url: str = ""
+    kamailio_dir: Path | None = None  # while Kamailio is in front
 
     def _exe(self) -> str:
         return str(Path(sys.executable).with_name("voicebot"))
@@ -99,7 +104,7 @@ class Supervisor:
             loop.add_signal_handler(sig, stop.set)
         try:
             env = dict(os.environ)
-            env["REDIS_URL"] = self.settings.redis_url or await self._start_redis(env)
+            env["REDIS_URL"] = self.redis_url = self.settings.redis_url or await self._start_redis(env)
             await self._seed(env["REDIS_URL"])
             if self.settings.realtime_kind == "local":
                 await self._start_engine(env)
@@ -180,7 +185,7 @@ class Supervisor:
         self.worker_ports = [first + i for i in range(self.workers)]
         for i, port in enumerate(self.worker_ports):
             argv = [self._exe(), "sip-worker", "--host", self.host, "--port", str(port), "--id", f"w{i + 1}"]
-            await self._spawn(Child(f"worker-{i + 1}", argv, env))
+            await self._spawn(Child(f"worker-{i + 1}", argv, env, worker_id=f"w{i + 1}"))
         for port in self.worker_ports:
             await self._until_answers(port, 30.0)
 
@@ -192,6 +197,7 @@ class Supervisor:
         argv = [kamailio, "-DD", "-E", "-f", str(kdir / "kamailio.cfg"), "-P", str(kdir / "kamailio.pid"),
                 "-Y", str(kdir), "-w", str(kdir), "-m", "64", "-M", "8"]  # fmt: skip
         await self._spawn(Child("kamailio", argv, env))
+        self.kamailio_dir = kdir
         await self._until_answers(self.sip_port, 15.0)
 
     async def _spawn(self, child: Child) -> None:
@@ -250,10 +256,29 @@ class Supervisor:
         delay = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
         log.error("%s exited with %s; restart %d in %.1f s", child.name, code, child.restarts + 1, delay)
         child.kill_group()  # (Kamailio's forks still hold the SIP port and answer 503)
+        if child.worker_id is not None:
+            await self._hang_up_for(child.worker_id)
         child.restarts += 1
         child.proc = None
         await asyncio.sleep(delay)
         await child.start()
+
+    async def _hang_up_for(self, worker_id: str) -> None:
+        """A dead worker's callers get a BYE from the front door (the worker cannot send one); its
+        records are ended by the worker's next life, at its last heartbeat."""
+        if self.kamailio_dir is None:
+            return
+        redis = Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            calls = await CallStore(redis).calls_of(worker_id)
+        except (RedisError, OSError) as exc:
+            log.warning("calls of %s unknown (redis: %s); its callers get no BYE", worker_id, exc)
+            return
+        finally:
+            await redis.aclose()
+        if calls:
+            ended = await end_dialogs(self.kamailio_dir / RPC_SOCKET, calls)
+            log.warning("front door hung up %d of %d calls of dead worker %s", ended, len(calls), worker_id)
 
 
 def render_kamailio(kdir: Path, host: str, sip_port: int, worker_ports: list[int]) -> Path:
@@ -262,7 +287,9 @@ def render_kamailio(kdir: Path, host: str, sip_port: int, worker_ports: list[int
     dispatcher = kdir / "dispatcher.list"
     dispatcher.write_text("".join(f"1 sip:{host}:{p}\n" for p in worker_ports))
     cfg = KAMAILIO_CFG.read_text()
-    for key, value in {"HOST": host, "SIP_PORT": str(sip_port), "DISPATCHER_LIST": str(dispatcher)}.items():
+    values = {"HOST": host, "SIP_PORT": str(sip_port), "DISPATCHER_LIST": str(dispatcher),
+              "RPC_SOCKET": str(kdir / RPC_SOCKET)}  # fmt: skip
+    for key, value in values.items():
         cfg = cfg.replace("{{" + key + "}}", value)
     (kdir / "kamailio.cfg").write_text(cfg)
     return kdir

@@ -79,3 +79,25 @@ async def test_a_call_holds_through_an_engine_restart_and_goes_on(tmp_path: Path
         [back] = decisions(lines, "engine_back")
         assert int(back["lost_ms"]) < 8000 and int(back["items"]) >= 1  # (the greeting, as far as it was said)
         assert BotConfig(instructions="").engine_back in [line["text"] for line in lines if line["role"] == "bot"]
+
+
+async def test_callers_of_a_worker_killed_mid_call_get_a_bye_from_the_front_door(tmp_path: Path) -> None:
+    """A worker killed by SIGKILL cannot hang up; Kamailio's dialog keepalive finds it gone and sends
+    the caller a BYE within seconds (no dead air); the call is recorded worker_died."""
+    async with running_stack(tmp_path, workers=2) as stack:
+        scenario = render("uac_awaits_bye.xml", tmp_path / "bye.xml", WAV=silence_file(tmp_path / "silence.ul"),
+                          WAIT_MS=25_000)  # fmt: skip
+        prefix = call_ids()
+        sipp = asyncio.ensure_future(call_once(scenario, stack.sip_port, tmp_path, call_id_prefix=prefix))
+        record, _ = await call_of(stack.redis_url, prefix, until="active")
+        await asyncio.sleep(2)
+        [worker] = await pids(f"voicebot sip-worker .* --id {record['worker']}")
+        await (await asyncio.create_subprocess_exec("kill", "-9", str(worker))).wait()
+        killed = asyncio.get_running_loop().time()
+        result = await sipp
+        assert result.successful == 1, result.stderr  # the BYE came
+        bye_after_s = asyncio.get_running_loop().time() - killed
+        assert bye_after_s < 10, bye_after_s  # (the keepalive's bound is ~3 s; SIPp ends a moment later)
+        record, _ = await call_of(stack.redis_url, prefix)
+        assert record["outcome"] == "worker_died"
+        await answers_again(stack, tmp_path, within_s=30)
