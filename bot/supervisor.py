@@ -264,19 +264,20 @@ class Supervisor:
         await child.start()
 
     async def _hang_up_for(self, worker_id: str) -> None:
-        """A dead worker's callers get a BYE from the front door (the worker cannot send one); its
-        records are ended by the worker's next life, at its last heartbeat."""
-        if self.kamailio_dir is None:
-            return
+        """A dead worker's calls end now (seen within a fraction of a second of its death): their
+        records say so, and its callers get a BYE from the front door (the worker cannot send one).
+        Redis unreachable: the worker's next life ends the records, at its last heartbeat."""
         redis = Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            calls = await CallStore(redis).calls_of(worker_id)
+            store = CallStore(redis)
+            calls = await store.calls_of(worker_id)
+            await store.end_calls(calls, "worker_died")
         except (RedisError, OSError) as exc:
             log.warning("calls of %s unknown (redis: %s); its callers get no BYE", worker_id, exc)
             return
         finally:
             await redis.aclose()
-        if calls:
+        if calls and self.kamailio_dir is not None:
             ended = await end_dialogs(self.kamailio_dir / RPC_SOCKET, calls)
             log.warning("front door hung up %d of %d calls of dead worker %s", ended, len(calls), worker_id)
 

@@ -22,6 +22,7 @@ from bot.realtime.client_events import (
     ConversationItemDelete,
     ConversationItemTruncate,
     FunctionCallOutputItem,
+    InputAudioBufferAppend,
     ResponseCancel,
     ResponseCreate,
     SessionUpdate,
@@ -282,6 +283,23 @@ def test_an_engine_lost_mid_call_is_bridged_by_the_hold_line_then_the_conversati
     assert longest_quiet_ms(call, 6000, 10_000) < 2500  # never in silence while held
     assert len([e for e in back if isinstance(e, ResponseCreate)]) == 2  # the line, then the new answer
     assert {item for _, item in call.played if item.startswith("item_bot")} == {f"item_bot_{n}" for n in (1, 2, 3, 4)}
+
+
+def test_what_the_caller_says_while_held_is_heard_by_the_next_engine() -> None:
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await sleep_until(5000)
+        engine.drop(back_after_ms=4000)
+        call.speak(6000, 1500)  # "hello? are you there? I wanted to ask about my bill"
+        await hang_up_at(call, 15000)
+
+    outcome, _, decided = run_with_fallback(engine, caller)
+    assert outcome == "caller_hung_up" and decided == [Decision.ENGINE_LOST, Decision.ENGINE_BACK]
+    back = engine.session(1)
+    held = b"".join(e.audio for e in back[:12] if isinstance(e, InputAudioBufferAppend))
+    assert len(held) >= 1500 * 8  # the 1.5 s said while held (mu-law: 8 bytes a ms), sent before live audio
+    assert bot_config().engine_back not in engine.said()  # no "please go on": the engine answers what it heard
 
 
 def test_a_reply_cut_off_by_the_lost_engine_is_given_by_the_next_one() -> None:

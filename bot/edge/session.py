@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from bot.audio import g711
+from bot.audio.frames import FRAME_MS
 from bot.edge.barge import Strategy, Turn, strategy_for
 from bot.edge.call_actions import CallActions
 from bot.edge.call_log import CallLog, Decision
@@ -46,6 +48,7 @@ UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <=
 IDLE_CHECK_S = 0.25
 RECONNECT_TRY_S = 1.5  # one handshake attempt while the caller holds
 RECONNECT_PAUSE_S = 0.25
+HELD_CHUNK = 16 * 200  # bytes of 8 kHz PCM16: the held audio goes up 200 ms an append
 CHIME_AFTER_S = 1.5  # of silence while holding for the engine: a chime (never more than ~2 s quiet)
 # A refusal that another worker would give too (the global call limit, the shared engine): 503 with
 # Retry-After (RFC 3261 21.5.4). The front door passes it to the caller instead of trying every
@@ -99,6 +102,9 @@ class CallSession:
         self._replay = Replay()  # what to give a new engine session if this one is lost
         self._fallback = fallback or FallbackAudio()
         self._quiet_since = 0.0  # while holding for the engine: when our last fallback sound ends (ms)
+        # What the caller said while held (echo-cancelled), for the next engine: bounded by the window.
+        self._held: deque[bytes] = deque(maxlen=int(bot.engine_reconnect_s * 1000 / FRAME_MS))
+        self._held_voiced = False
 
     # --- the call's life -----------------------------------------------------------------------
     async def run(self) -> str:
@@ -292,6 +298,8 @@ class CallSession:
                     self._recording.add(f)
             conn = self._conn
             if conn is None:
+                self._held.extend(f.clean for f in frames)
+                self._held_voiced = self._held_voiced or any(f.voiced for f in frames)
                 await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
                 continue
             for action in self.barge.frames(frames, self._bot_active, now):
@@ -389,10 +397,16 @@ class CallSession:
             lost_ms = int(self._now() - start)
             self.log.decided(Decision.ENGINE_BACK, f"engine back after {lost_ms} ms; {len(items)} items replayed",
                              lost_ms=lost_ms, items=len(items))  # fmt: skip
-            if self._replay.unanswered:
+            if self._held_voiced:  # the caller spoke while held: the new engine hears it, and answers
+                held = b"".join(self._held)
+                for i in range(0, len(held), HELD_CHUNK):
+                    conn.append_audio(g711.pcm16_to_ulaw(held[i : i + HELD_CHUNK]))
+            elif self._replay.unanswered:
                 self._create_response()  # what the caller said last was never answered
             else:
                 self._say(self.bot.engine_back)
+            self._held.clear()
+            self._held_voiced = False
             return conn
         self.log.decided(Decision.ENGINE_GONE, f"no engine after {self.bot.engine_reconnect_s:.0f} s")
         if self.bot.transfer_target:
