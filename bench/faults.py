@@ -76,7 +76,8 @@ async def victim(fault: str, stack: Stack, worker: str) -> int:
     if fault == "engine":
         found = await pids(f"voicebot engine --host 127.0.0.1 --port {stack.engine_port}")
     elif fault == "worker":
-        found = await pids(f"voicebot sip-worker .* --id {worker}$")
+        n = int(worker.removeprefix("w"))
+        found = await pids(f"voicebot sip-worker --host 127.0.0.1 --port {stack.sip_port + n} --id w{n}$")
     elif fault == "kamailio":
         found = await pids(f"kamailio -DD -E -f {stack.run_dir}/kamailio/")
         found = [p for p in found if parent(p) not in found]

@@ -91,7 +91,8 @@ async def test_callers_of_a_worker_killed_mid_call_get_a_bye_from_the_front_door
         sipp = asyncio.ensure_future(call_once(scenario, stack.sip_port, tmp_path, call_id_prefix=prefix))
         record, _ = await call_of(stack.redis_url, prefix, until="active")
         await asyncio.sleep(2)
-        [worker] = await pids(f"voicebot sip-worker .* --id {record['worker']}")
+        n = int(record["worker"].removeprefix("w"))  # (the session's shared stack has workers w1... too)
+        [worker] = await pids(f"voicebot sip-worker --host 127.0.0.1 --port {stack.sip_port + n} --id w{n}$")
         await (await asyncio.create_subprocess_exec("kill", "-9", str(worker))).wait()
         killed = asyncio.get_running_loop().time()
         result = await sipp

@@ -13,12 +13,12 @@ import math
 from dataclasses import dataclass, field
 
 from bot.audio import g711
+from bot.audio.frames import LINE_RATE
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import EngineUnavailable, RealtimeTarget, open_websocket
 from bot.edge.session_setup import session_update
 
 log = logging.getLogger(__name__)
-RATE = 8000
 FETCH_TIMEOUT_S = 30.0
 RETRY_S = 5.0
 
@@ -27,11 +27,11 @@ def chime(amplitude: int = 2500) -> bytes:
     """Two soft notes (C5, E5; 120 ms each, 10 ms fades): 'still here', with no words."""
     samples = array.array("h")
     for freq in (523.25, 659.25):
-        n = int(RATE * 0.12)
-        fade = int(RATE * 0.01)
+        n = int(LINE_RATE * 0.12)
+        fade = int(LINE_RATE * 0.01)
         for i in range(n):
             gain = min(1.0, i / fade, (n - i) / fade)
-            samples.append(int(amplitude * gain * math.sin(2 * math.pi * freq * i / RATE)))
+            samples.append(int(amplitude * gain * math.sin(2 * math.pi * freq * i / LINE_RATE)))
     return samples.tobytes()
 
 
@@ -82,7 +82,7 @@ class FallbackAudio:
         while True:
             try:
                 await asyncio.wait_for(self.fetch(target, bot), FETCH_TIMEOUT_S)
-                log.info("fallback lines ready: %s", ", ".join(f"{k} {len(v) / 2 / RATE:.1f} s"
+                log.info("fallback lines ready: %s", ", ".join(f"{k} {len(v) / 2 / LINE_RATE:.1f} s"
                                                                for k, v in self.lines.items()))  # fmt: skip
                 return
             except (ConnectionError, TimeoutError, ValueError, KeyError) as exc:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import dataclasses
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -23,12 +21,12 @@ from typing import Any
 import aiohttp
 
 from bot.audio import g711
-from bot.audio.frames import FRAME_MS
 from bot.edge.barge import Strategy, Turn, strategy_for
 from bot.edge.call_actions import CallActions
 from bot.edge.call_log import CallLog, Decision
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
+from bot.edge.engine_recovery import EngineRecovery
 from bot.edge.fallback_audio import FallbackAudio
 from bot.edge.port import CallPort, Disconnected, Dtmf, MediaReady, TransferStatus
 from bot.edge.recording import CallRecording
@@ -46,10 +44,6 @@ from flows.registry import CallContext, ToolRegistry
 log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
 IDLE_CHECK_S = 0.25
-RECONNECT_TRY_S = 1.5  # one handshake attempt while the caller holds
-RECONNECT_PAUSE_S = 0.25
-HELD_CHUNK = 16 * 200  # bytes of 8 kHz PCM16: the held audio goes up 200 ms an append
-CHIME_AFTER_S = 1.5  # of silence while holding for the engine: a chime (never more than ~2 s quiet)
 # A refusal that another worker would give too (the global call limit, the shared engine): 503 with
 # Retry-After (RFC 3261 21.5.4). The front door passes it to the caller instead of trying every
 # worker and marking each one down (infra/kamailio/kamailio.cfg).
@@ -100,11 +94,8 @@ class CallSession:
         self._recording = CallRecording() if bot.record_dir else None
         self._actions = CallActions(call, bot, self.log)
         self._replay = Replay()  # what to give a new engine session if this one is lost
-        self._fallback = fallback or FallbackAudio()
-        self._quiet_since = 0.0  # while holding for the engine: when our last fallback sound ends (ms)
-        # What the caller said while held (echo-cancelled), for the next engine: bounded by the window.
-        self._held: deque[bytes] = deque(maxlen=int(bot.engine_reconnect_s * 1000 / FRAME_MS))
-        self._held_voiced = False
+        self._recovery = EngineRecovery(call, bot, target, connect, tools.schemas(), self.log, self._actions,
+                                        self._replay, fallback or FallbackAudio())  # fmt: skip
 
     # --- the call's life -----------------------------------------------------------------------
     async def run(self) -> str:
@@ -254,7 +245,7 @@ class CallSession:
             return
         log.warning("call %s: transfer failed with %d", self.call.call_id, event.code)
         if self._conn is None:  # the transfer was the way out of an engine outage
-            self._spawn(self._goodbye("sorry", "engine_lost"), "goodbye")
+            self._spawn(self._goodbye(), "goodbye")
             return
         self._say(self.bot.transfer_failed)
 
@@ -298,8 +289,7 @@ class CallSession:
                     self._recording.add(f)
             conn = self._conn
             if conn is None:
-                self._held.extend(f.clean for f in frames)
-                self._held_voiced = self._held_voiced or any(f.voiced for f in frames)
+                self._recovery.heard(frames)
                 await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
                 continue
             for action in self.barge.frames(frames, self._bot_active, now):
@@ -375,48 +365,22 @@ class CallSession:
         return reason
 
     async def _reconnect(self) -> RealtimeConnection | None:
-        start = self._now()
         self._forget_engine_state()
         if self._done.is_set():
             return None
-        self.log.decided(Decision.ENGINE_LOST, "engine lost mid-call: holding the caller, reconnecting")
-        self._play_fallback("hold")
-        deadline = start + self.bot.engine_reconnect_s * 1000
-        while (left_ms := deadline - self._now()) > 0:
-            target = dataclasses.replace(self.target, connect_timeout_s=min(left_ms / 1000, RECONNECT_TRY_S))
-            try:
-                conn = await self._connect(target)
-            except EngineUnavailable:
-                self._keep_company()
-                await asyncio.sleep(RECONNECT_PAUSE_S)
-                continue
-            conn.update_session(session_update(conn.capabilities, self.bot, self.tools.schemas()))
-            items = self._replay.items(conn.capabilities.dialect)
-            conn.replay(items)
-            self._conn = conn
-            lost_ms = int(self._now() - start)
-            self.log.decided(Decision.ENGINE_BACK, f"engine back after {lost_ms} ms; {len(items)} items replayed",
-                             lost_ms=lost_ms, items=len(items))  # fmt: skip
-            if self._held_voiced:  # the caller spoke while held: the new engine hears it, and answers
-                held = b"".join(self._held)
-                for i in range(0, len(held), HELD_CHUNK):
-                    conn.append_audio(g711.pcm16_to_ulaw(held[i : i + HELD_CHUNK]))
-            elif self._replay.unanswered:
-                self._create_response()  # what the caller said last was never answered
-            else:
-                self._say(self.bot.engine_back)
-            self._held.clear()
-            self._held_voiced = False
-            return conn
-        self.log.decided(Decision.ENGINE_GONE, f"no engine after {self.bot.engine_reconnect_s:.0f} s")
-        if self.bot.transfer_target:
-            self._play_fallback("transfer")
-            await self._actions.when_played()
-            self._actions.transfer({"reason": "technical problem"}, self._caller_said)
-            # the transfer's outcome comes as a TransferStatus (bot/edge/port.py): ended or sorry
+        conn, spoke = await self._recovery.recover(self._caller_said)
+        if conn is None:
+            if self._recovery.outcome:
+                self._finish(self._recovery.outcome)
+            return None
+        self._conn = conn
+        if spoke:
+            pass  # the caller spoke while held: the new engine hears it, and answers
+        elif self._replay.unanswered:
+            self._create_response()  # what the caller said last was never answered
         else:
-            await self._goodbye("sorry", "engine_lost")
-        return None
+            self._say(self.bot.engine_back)
+        return conn
 
     def _forget_engine_state(self) -> None:
         """What belonged to the lost session: its reply in flight, its audio, a hang-up it owed."""
@@ -428,26 +392,9 @@ class CallSession:
             self._finish(str(self._after_playout[1].get("outcome", "completed")))  # it was saying goodbye
         self._after_playout = None
 
-    def _play_fallback(self, line: str) -> None:
-        audio = self._fallback.lines.get(line, self._fallback.chime)
-        self._push_fallback(f"fallback_{line}", audio)
-
-    def _keep_company(self) -> None:
-        """While holding: a chime whenever the line has been quiet for `CHIME_AFTER_S`."""
-        if self._now() - self._quiet_since >= CHIME_AFTER_S * 1000 and not self.call.media.playout.busy:
-            self._push_fallback("fallback_chime", self._fallback.chime)
-
-    def _push_fallback(self, item_id: str, audio: bytes) -> None:
-        playout = self.call.media.playout
-        playout.push(item_id, audio)
-        playout.finish(item_id)
-        self._quiet_since = self._now() + len(audio) / 16  # 8 kHz PCM16: 16 bytes a ms
-
-    async def _goodbye(self, line: str, outcome: str) -> None:
-        self._play_fallback(line)
-        await self._actions.when_played()
-        self.call.hangup()
-        self._finish(outcome)
+    async def _goodbye(self) -> None:
+        await self._recovery.goodbye()
+        self._finish("engine_lost")
 
     # --- engine → caller ------------------------------------------------------------------------
     async def _downlink(self, conn: RealtimeConnection) -> None:
