@@ -36,7 +36,7 @@ import dpkt
 
 from tests.audio import phone_ulaw
 from tests.sipp import Flow, call_ids, call_once, capture, render, run_sipp, silence_file, ulaw_file
-from tests.stack import Stack, call_of, free_port, running_stack
+from tests.stack import Stack, call_of, free_port, parent, pids, running_stack
 
 FAULTS = ("engine", "worker", "kamailio", "redis")
 KILL_AT_S = 6.0  # after the answer: the greeting has been heard
@@ -59,16 +59,6 @@ class FaultResult:
     call_length_s: float
     record_ok: bool
     recovery_s: float | None
-
-
-async def pids(pattern: str) -> list[int]:
-    proc = await asyncio.create_subprocess_exec("pgrep", "-f", pattern, stdout=asyncio.subprocess.PIPE)
-    out, _ = await proc.communicate()
-    return [int(p) for p in out.split()]
-
-
-def parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 async def victim(fault: str, stack: Stack, worker: str) -> int:

@@ -179,3 +179,14 @@ def call_id_of(out: str) -> str:
 def decisions(lines: list[dict[str, str]], kind: str) -> list[dict[str, Any]]:
     """The figures of each edge decision of `kind` in a transcript (bot/edge/call_log.py)."""
     return [json.loads(line["data"]) for line in lines if line.get("event") == kind]
+
+
+async def pids(pattern: str) -> list[int]:
+    """Processes whose command line matches `pattern` (pgrep -f)."""
+    proc = await asyncio.create_subprocess_exec("pgrep", "-f", pattern, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    return [int(p) for p in out.split()]
+
+
+def parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])

@@ -45,8 +45,8 @@ LONG_GREETING = " ".join(["Hello, and thanks for calling Acme Telecom, where we 
 Script = Callable[[MemoryCall, MemoryEngine], Coroutine[Any, Any, None]]
 
 
-def run_call(engine: MemoryEngine, script: Script, *, tools: ToolRegistry | None = None,
-             bot: BotConfig | None = None, call: MemoryCall | None = None) -> tuple[str, MemoryCall, list[Decision]]:  # fmt: skip
+def run_call(engine: MemoryEngine, script: Script, *, tools: ToolRegistry | None = None, bot: BotConfig | None = None,
+             call: MemoryCall | None = None, fallback: FallbackAudio | None = None) -> tuple[str, MemoryCall, list[Decision]]:  # fmt: skip
     """Answer a call, run `script` as the caller; the outcome, the call, what the edge decided."""
     call = call or MemoryCall()
     decided: list[Decision] = []
@@ -54,7 +54,7 @@ def run_call(engine: MemoryEngine, script: Script, *, tools: ToolRegistry | None
     async def main() -> str:
         session = CallSession(call, RealtimeTarget("ws://engine.invalid/v1/realtime"), bot or bot_config(),
                               tools or ToolRegistry(), None, "w-test", connect=engine.connect(),
-                              barge=EdgeDetector(front_end=LoudIsSpeech))  # fmt: skip
+                              barge=EdgeDetector(front_end=LoudIsSpeech), fallback=fallback)  # fmt: skip
         async with asyncio.TaskGroup() as group:
             outcome = group.create_task(session.run())
             await call.answered.wait()
@@ -235,25 +235,7 @@ def longest_quiet_ms(call: MemoryCall, start_ms: float, end_ms: float) -> float:
 
 
 def run_with_fallback(engine: MemoryEngine, script: Script, **bot: Any) -> tuple[str, MemoryCall, list[Decision]]:
-    call = MemoryCall()
-    decided: list[Decision] = []
-
-    async def main() -> str:
-        session = CallSession(call, RealtimeTarget("ws://engine.invalid/v1/realtime"), bot_config(**bot),
-                              ToolRegistry(), None, "w-test", connect=engine.connect(),
-                              barge=EdgeDetector(front_end=LoudIsSpeech), fallback=FALLBACK)  # fmt: skip
-        async with asyncio.TaskGroup() as group:
-            outcome = group.create_task(session.run())
-            await call.answered.wait()
-            media = group.create_task(call.run_media())
-            caller = group.create_task(script(call, engine))
-            result = await outcome
-            caller.cancel()
-            media.cancel()
-        decided.extend(kind for kind, _ in session.log.decisions)
-        return result
-
-    return on_virtual_clock(main), call, decided
+    return run_call(engine, script, bot=bot_config(**bot), fallback=FALLBACK)
 
 
 def test_an_engine_lost_mid_call_is_bridged_by_the_hold_line_then_the_conversation_goes_on() -> None:

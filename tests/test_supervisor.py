@@ -9,17 +9,7 @@ from pathlib import Path
 from bot.edge.config import BotConfig
 from sip.probe import options_ping
 from tests.sipp import call_ids, call_once, render, silence_file
-from tests.stack import Stack, call_of, decisions, running_stack
-
-
-async def pids(pattern: str) -> list[int]:
-    proc = await asyncio.create_subprocess_exec("pgrep", "-f", pattern, stdout=asyncio.subprocess.PIPE)
-    out, _ = await proc.communicate()
-    return [int(p) for p in out.split()]
-
-
-def parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+from tests.stack import Stack, call_of, decisions, parent, pids, running_stack
 
 
 async def answers_again(stack: Stack, tmp: Path, within_s: float) -> float:
