@@ -338,7 +338,7 @@ class CallSession:
         engine answers in time, the apology, then a transfer or the end of the call."""
         while True:
             reason = await self._serve(conn)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(ConnectionError, OSError, aiohttp.ClientError):  # (it is gone already)
                 await conn.close()
             if self._done.is_set():
                 return
@@ -374,9 +374,9 @@ class CallSession:
                 self._finish(self._recovery.outcome)
             return None
         self._conn = conn
-        if spoke:
-            pass  # the caller spoke while held: the new engine hears it, and answers
-        elif self._replay.unanswered:
+        if spoke:  # the caller spoke while held: the new engine hears it, and answers
+            return conn
+        if self._replay.unanswered:
             self._create_response()  # what the caller said last was never answered
         else:
             self._say(self.bot.engine_back)
