@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--echo-db", type=float, default=-12.0, help="echo level relative to the bot's voice")
     call.add_argument("--echo-delay-ms", type=int, default=60)
     call.add_argument("--noise-dbfs", type=float, default=-50.0, help="line noise level with --echo")
+    call.add_argument(
+        "--srtp", action="store_true", help="offer SRTP only (RTP/SAVP); with ;transport=tls: SIP over TLS"
+    )
 
     run = sub.add_parser("run", help="run everything: Redis (if needed), the engine, SIP workers, Kamailio")
     run.add_argument("--sip-port", type=int, default=None)
@@ -86,17 +89,17 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(sup.run())
         return 0
     if args.command == "kamailio-config":
-        from bot.supervisor import render_kamailio
+        from bot.front_door import FrontDoor
 
         ports = [int(p) for p in args.worker_ports.split(",")]
-        print(render_kamailio(args.out, settings.sip_host, args.sip_port, ports) / "kamailio.cfg")
+        print(FrontDoor.of(settings, args.sip_port, ports, args.out).render(args.out))
         return 0
     if args.command == "call":
         from softphone.cli import run_call
         from softphone.phone import LineEcho
 
         echo = LineEcho(args.echo_delay_ms, args.echo_db, args.noise_dbfs) if args.echo else None
-        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller, echo))
+        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller, echo, args.srtp))
     if args.command == "calls":
         from bot.calls_cli import print_calls
 

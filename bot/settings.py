@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     noise_reduction: bool = True  # ask the engine for input noise suppression
     idle_timeout_ms: int = Field(10_000, ge=0)  # silent caller: reprompt after this (0: never)
     idle_max_reprompts: int = Field(2, ge=0)  # then a polite goodbye and hang-up
+    ack_timeout_s: float = Field(8.0, ge=0)  # answered, never ACKed this long: the call ends, no_ack (0: pjsip's 32 s)
     media_timeout_s: float = Field(30.0, ge=0)  # no RTP from the caller this long: BYE, media_timeout (0: never)
 
     # --- business systems ----------------------------------------------------------------------------
@@ -66,6 +67,21 @@ class Settings(BaseSettings):
     trunk_registrar: str | None = None  # e.g. sip:trunk.example.com — register there with digest auth
     trunk_user: str | None = None
     trunk_password: SecretStr | None = None
+    # The front door (Kamailio): sources it trusts as trunks (comma-separated addresses or CIDRs, no
+    # limits), and for everyone else new calls per 2 s and calls up at once per source address.
+    trusted_sources: str = "127.0.0.1/32"
+    source_invites_per_2s: int = Field(6, ge=1)
+    source_max_calls: int = Field(2, ge=1)
+    # Request-URI user parts (DIDs) the front door answers, comma-separated; any other gets 404 ("": any)
+    dids: str = "bot"
+    # SIP over TLS at the front door (TLS 1.2+; 0: off). No cert/key given: a self-signed one is made.
+    sip_tls_port: int = Field(0, ge=0, le=65535)
+    sip_tls_cert: str | None = None
+    sip_tls_key: str | None = None
+    # The media proxy (rtpengine) that terminates SRTP for callers who offer it: its control port and
+    # the ports its media uses (clear of the workers' RTP ranges, 20000-60000).
+    media_proxy_port: int = Field(2223, ge=1, le=65535)
+    media_proxy_rtp_ports: str = Field("60100-64999", pattern=r"^\d{4,5}-\d{4,5}$")
 
     # --- state --------------------------------------------------------------------------------------
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "VOICEBOT_REDIS_URL"))

@@ -1,5 +1,5 @@
 """`voicebot run`: Redis (private, when none is configured), the engine, N SIP workers, and Kamailio
-in front when N > 1. Any child that dies is restarted with backoff (its whole process group killed
+in front when N > 1 or SIP over TLS is on (with rtpengine beside it, for callers who offer SRTP). Any child that dies is restarted with backoff (its whole process group killed
 first: Kamailio's forks outlive their parent and keep the SIP port); Ctrl-C stops everything, front
 door first."""
 
@@ -20,6 +20,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.front_door import RPC_SOCKET, FrontDoor
 from bot.front_door_rpc import end_dialogs
 from bot.settings import Settings
 from bot.state import CallStore
@@ -27,12 +28,10 @@ from flows.crm import seed
 from sip.probe import options_ping
 
 log = logging.getLogger(__name__)
-KAMAILIO_CFG = Path(__file__).resolve().parent.parent / "infra" / "kamailio" / "kamailio.cfg"
 RESTART_BACKOFF_S = (0.2, 1.0, 2.0, 5.0)
 STABLE_S = 60.0  # a child up this long starts its backoff afresh
 PR_SET_PDEATHSIG = 1
 REAP_EVERY_S = 2.0
-RPC_SOCKET = "rpc.sock"  # Kamailio's JSON-RPC datagram socket, in its run directory
 
 
 def _die_with_parent() -> None:
@@ -109,11 +108,17 @@ class Supervisor:
             if self.settings.realtime_kind == "local":
                 await self._start_engine(env)
             await self._start_workers(env)
-            if self.workers > 1:
+            if self._front_door:
+                await self._start_media_proxy(env)
                 await self._start_kamailio(env)
             log.info("ready: SIP on %s:%d (%d worker%s)", self.host, self.sip_port, self.workers,
                      "s" if self.workers > 1 else "")  # fmt: skip
-            print(f"voicebot ready: sip:bot@{self.host}:{self.sip_port}", flush=True)
+            tls = (
+                f", sip:bot@{self.host}:{self.settings.sip_tls_port};transport=tls"
+                if self.settings.sip_tls_port
+                else ""
+            )
+            print(f"voicebot ready: sip:bot@{self.host}:{self.sip_port}{tls}", flush=True)
             if ready is not None:
                 ready.set()
             reaper = asyncio.create_task(self._reap(env["REDIS_URL"]), name="reaper")
@@ -127,7 +132,7 @@ class Supervisor:
 
     async def _stop_all(self) -> None:
         """Front door first, then every worker at once (their calls end), then the engine and Redis."""
-        order = ("kamailio", "worker-", "engine", "redis")
+        order = ("kamailio", "rtpengine", "worker-", "engine", "redis")
         for prefix in order:
             group = [c for c in self.children if c.name.startswith(prefix)]
             await asyncio.gather(*(c.stop() for c in group))
@@ -181,7 +186,7 @@ class Supervisor:
         raise SystemExit("the engine did not start within 120 s")
 
     async def _start_workers(self, env: dict[str, str]) -> None:
-        first = self.sip_port if self.workers == 1 else self.sip_port + 1
+        first = self.sip_port + 1 if self._front_door else self.sip_port
         self.worker_ports = [first + i for i in range(self.workers)]
         for i, port in enumerate(self.worker_ports):
             argv = [self._exe(), "sip-worker", "--host", self.host, "--port", str(port), "--id", f"w{i + 1}"]
@@ -189,11 +194,27 @@ class Supervisor:
         for port in self.worker_ports:
             await self._until_answers(port, 30.0)
 
+    @property
+    def _front_door(self) -> bool:
+        return self.workers > 1 or bool(self.settings.sip_tls_port)
+
+    async def _start_media_proxy(self, env: dict[str, str]) -> None:
+        """rtpengine, userspace only: it terminates SRTP for the callers who offer it."""
+        rtpengine = shutil.which("rtpengine")
+        if rtpengine is None:
+            raise SystemExit("rtpengine is not installed (make run installs it)")
+        low, high = self.settings.media_proxy_rtp_ports.split("-")
+        argv = [rtpengine, "--foreground", "--log-stderr", "--log-level", "4", "--table", "-1",
+                "--interface", self.host, "--listen-ng", f"{self.host}:{self.settings.media_proxy_port}",
+                "--port-min", low, "--port-max", high, "--no-fallback"]  # fmt: skip
+        await self._spawn(Child("rtpengine", argv, env))
+
     async def _start_kamailio(self, env: dict[str, str]) -> None:
         kamailio = shutil.which("kamailio") or shutil.which("/usr/sbin/kamailio")
         if kamailio is None:
             raise SystemExit("kamailio is not installed (make run installs it)")
-        kdir = render_kamailio(self.run_dir / "kamailio", self.host, self.sip_port, self.worker_ports)
+        kdir = self.run_dir / "kamailio"
+        FrontDoor.of(self.settings, self.sip_port, self.worker_ports, self.run_dir).render(kdir)
         argv = [kamailio, "-DD", "-E", "-f", str(kdir / "kamailio.cfg"), "-P", str(kdir / "kamailio.pid"),
                 "-Y", str(kdir), "-w", str(kdir), "-m", "64", "-M", "8"]  # fmt: skip
         await self._spawn(Child("kamailio", argv, env))
@@ -280,17 +301,3 @@ class Supervisor:
         if calls and self.kamailio_dir is not None:
             ended = await end_dialogs(self.kamailio_dir / RPC_SOCKET, calls)
             log.warning("front door hung up %d of %d calls of dead worker %s", ended, len(calls), worker_id)
-
-
-def render_kamailio(kdir: Path, host: str, sip_port: int, worker_ports: list[int]) -> Path:
-    """Write Kamailio's config and dispatcher list (one worker per line) into `kdir`."""
-    kdir.mkdir(parents=True, exist_ok=True)
-    dispatcher = kdir / "dispatcher.list"
-    dispatcher.write_text("".join(f"1 sip:{host}:{p}\n" for p in worker_ports))
-    cfg = KAMAILIO_CFG.read_text()
-    values = {"HOST": host, "SIP_PORT": str(sip_port), "DISPATCHER_LIST": str(dispatcher),
-              "RPC_SOCKET": str(kdir / RPC_SOCKET)}  # fmt: skip
-    for key, value in values.items():
-        cfg = cfg.replace("{{" + key + "}}", value)
-    (kdir / "kamailio.cfg").write_text(cfg)
-    return kdir

@@ -26,12 +26,17 @@ class InboundAccount(pj.Account):  # type: ignore[misc]
         self._on_incoming = on_incoming
         self.registered: bool | None = None
 
-    def open(self, id_uri: str, rtp: tuple[str, int, int], trunk: TrunkConfig | None = None) -> None:
-        """`rtp`: (address, first port, port count) that media sockets bind to: never all interfaces."""
+    def open(self, id_uri: str, rtp: tuple[str, int, int], trunk: TrunkConfig | None = None,
+             srtp: bool = False) -> None:  # fmt: skip
+        """`rtp`: (address, first port, port count) that media sockets bind to: never all interfaces.
+        `srtp`: offer only SRTP (RTP/SAVP, SDES keys), as a caller that encrypts its media does."""
         cfg = pj.AccountConfig()
         cfg.idUri = id_uri
         media = cfg.mediaConfig.transportConfig
         media.boundAddress, media.port, media.portRange = rtp
+        if srtp:
+            cfg.mediaConfig.srtpUse = pj.PJMEDIA_SRTP_MANDATORY
+            cfg.mediaConfig.srtpSecureSignaling = 0
         if trunk is not None:
             cfg.regConfig.registrarUri = trunk.registrar
             cred = pj.AuthCredInfo("digest", trunk.realm, trunk.user, 0, trunk.password)

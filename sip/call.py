@@ -15,7 +15,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from bot.edge.port import MAX_EVENTS, CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, TransferStatus
+from bot.edge.port import MAX_EVENTS, CallEvent, CallMedia, Confirmed, Disconnected, Dtmf, MediaReady, TransferStatus
 from sip.media import BridgePort, PortPool
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,9 @@ class SipCall(pj.Call):  # type: ignore[misc]
 
     def onCallState(self, prm: Any) -> None:
         info = self.getInfo()
-        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            self._emit(Confirmed())
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             if self._port is not None:
                 self._ports.release(self._port)
                 self._port = None

@@ -33,6 +33,7 @@ class EndpointConfig:
     user_agent: str = "voicebot"
     log_level: int = 1  # pjsip's 0..6
     tcp: bool = True
+    tls: bool = False  # also a TLS client transport (TLS 1.2+), for calls to `...;transport=tls`
 
 
 def call_capacity() -> int:
@@ -77,6 +78,12 @@ class SipEndpoint:
         self.ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
         if config.tcp:
             self.ep.transportCreate(pj.PJSIP_TRANSPORT_TCP, tcfg)
+        if config.tls:
+            tls = pj.TransportConfig()
+            tls.boundAddress = config.host
+            tls.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
+            tls.tlsConfig.verifyServer = False  # a test client: the front door's certificate may be self-signed
+            self.ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, tls)
         self.ep.libStart()
         self._codecs()
         self.ports = PortPool()

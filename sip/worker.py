@@ -58,7 +58,7 @@ class SipWorker:
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
                              transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls,
                              idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts,
-                             record_dir=s.record_dir, media_timeout_s=s.media_timeout_s,
+                             record_dir=s.record_dir, media_timeout_s=s.media_timeout_s, ack_timeout_s=s.ack_timeout_s,
                              turns=TurnConfig(s.turn_detection, s.turn_eagerness, edge_interruption=s.edge_interruption,
                                               local_vad=s.local_vad,
                                               echo_cancellation=s.echo_cancellation,

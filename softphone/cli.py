@@ -58,10 +58,10 @@ def transcribe_report(report: CallReport) -> None:
 
 
 async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Path | None, caller: str,
-                   echo: LineEcho | None = None) -> int:  # fmt: skip
+                   echo: LineEcho | None = None, srtp: bool = False) -> int:  # fmt: skip
     """Exit status 0 only if the call connected and the bot answered with audio."""
     utterances = _utterances(say, wav)
-    phone = Softphone(caller=caller, echo=echo)
+    phone = Softphone(caller=caller, echo=echo, tls="transport=tls" in uri.lower(), srtp=srtp)
     try:
         report = await phone.call(uri, utterances)
     finally:
@@ -77,6 +77,6 @@ async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Pa
         print(f"bot ({latency}): {turn.bot_text}")
     figures = {"call_id": report.call_id, "connected": report.connected, "bot_answered": report.bot_answered, "greeting": report.greeting_text,
                "latency_ms": [t.latency_ms for t in report.turns], "bot": [t.bot_text for t in report.turns],
-               "keys_heard": report.keys_heard}  # fmt: skip
+               "keys_heard": report.keys_heard, "srtp": report.srtp}  # fmt: skip
     print(json.dumps(figures))
     return 0 if report.bot_answered else 1

@@ -104,6 +104,7 @@ class CallReport:
     recording: bytes = b""
     disconnect_code: int | None = None
     keys_heard: str = ""  # DTMF the bot sent us
+    srtp: bool = False  # the call's media was SRTP (pjsua's own account of the stream)
 
     @property
     def bot_answered(self) -> bool:
@@ -113,13 +114,15 @@ class CallReport:
 
 
 class Softphone:
-    def __init__(self, port: int = 0, caller: str = "softphone", echo: LineEcho | None = None) -> None:
+    def __init__(self, port: int = 0, caller: str = "softphone", echo: LineEcho | None = None,
+                 tls: bool = False, srtp: bool = False) -> None:  # fmt: skip
         """`caller`: the user part of our From URI, e.g. a phone number as a trunk would present it.
-        `echo`: the line returns the bot's voice to it (and adds noise)."""
+        `echo`: the line returns the bot's voice to it (and adds noise). `tls`: able to call
+        `...;transport=tls`; `srtp`: offers SRTP only."""
         self.echo = echo
-        self.endpoint = SipEndpoint(EndpointConfig(host="127.0.0.1", port=port, max_calls=1, tcp=False))
+        self.endpoint = SipEndpoint(EndpointConfig(host="127.0.0.1", port=port, max_calls=1, tcp=False, tls=tls))
         self.account = InboundAccount(lambda _id: None)
-        self.account.open(f"sip:{caller}@127.0.0.1", ("127.0.0.1", 40000 + os.getpid() % 20000, 20))
+        self.account.open(f"sip:{caller}@127.0.0.1", ("127.0.0.1", 40000 + os.getpid() % 20000, 20), srtp=srtp)
         self._recorded = bytearray()
         self._control: CallControl | None = None
         self._report: CallReport | None = None
@@ -152,6 +155,7 @@ class Softphone:
             if not await self._until_media(control):
                 return report
             report.connected = True
+            report.srtp = "SRTP status: Active" in call.dump(True, "")
             said = [u if isinstance(u, Utterance) else Utterance(*u) for u in utterances]
             over = said[0] if said and said[0].over_bot_ms is not None else None
             report.greeting_pcm = await self._bot_turn(control, max_turn_s, over=over)

@@ -24,7 +24,7 @@ from bot.audio import g711
 from bot.audio.frames import FRAME_MS, LINE_FRAME_BYTES
 from bot.edge.config import BotConfig, TurnConfig
 from bot.edge.engine_link import ENGINES, EngineUnavailable, RealtimeConnection, RealtimeTarget
-from bot.edge.port import MAX_EVENTS, CallEvent, CallMedia, Disconnected, Dtmf, MediaReady, TransferStatus
+from bot.edge.port import MAX_EVENTS, CallEvent, CallMedia, Confirmed, Disconnected, Dtmf, MediaReady, TransferStatus
 from bot.realtime.client_events import (
     ClientEvent,
     ConversationItemCreate,
@@ -83,6 +83,7 @@ class MemoryCall:
     answered: asyncio.Event = field(default_factory=asyncio.Event)  # 200 OK sent
     referred: asyncio.Event = field(default_factory=asyncio.Event)  # a transfer asked for
     rtp_stops_at: float | None = None  # loop ms from which the caller's audio no longer arrives
+    acks: bool = True  # the caller ACKs the answer
     _gone: bool = False
 
     @property
@@ -95,6 +96,8 @@ class MemoryCall:
         self.answers.append(code)
         if code == 200:
             self.answered.set()
+            if self.acks:
+                self.events.put_nowait(Confirmed())
         if code >= 300:
             self._gone = True
         return True

@@ -64,11 +64,11 @@ class SippResult:
 
 async def run_sipp(scenario: Path, target: str, *, calls: int, concurrency: int, rate: float, workdir: Path,
                    media_port: int, timeout_s: int = 120, call_id_prefix: str | None = None,
-                   sip_port: int = 0) -> SippResult:  # fmt: skip
+                   sip_port: int = 0, local_ip: str = "127.0.0.1") -> SippResult:  # fmt: skip
     """Run SIPp as a UAC on loopback; bounded by call count and a global timeout."""
     prefix = call_id_prefix or call_ids()
     args = ["sipp", target, "-cid_str", f"{prefix}%u-%p@%s", "-sf", str(scenario), "-m", str(calls), "-l", str(concurrency), "-r", str(rate),
-            "-i", "127.0.0.1", "-mi", "127.0.0.1", "-mp", str(media_port), "-p", str(sip_port), "-nostdin",
+            "-i", local_ip, "-mi", local_ip, "-mp", str(media_port), "-p", str(sip_port), "-nostdin",
             "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_stat", "-stf", str(workdir / "stat.csv"),
             "-trace_err", "-error_file", str(workdir / "errors.log"), "-max_recv_loops", "1000"]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(*args, cwd=workdir, stdout=asyncio.subprocess.DEVNULL,

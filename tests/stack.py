@@ -51,18 +51,26 @@ class Stack:
     proc: asyncio.subprocess.Process
     run_dir: Path
     env: dict[str, str]
+    tls_port: int = 0
 
     @property
     def uri(self) -> str:
         return f"sip:bot@127.0.0.1:{self.sip_port}"
+
+    @property
+    def tls_uri(self) -> str:
+        return f"sip:bot@127.0.0.1:{self.tls_port};transport=tls"
 
 
 @contextlib.asynccontextmanager
 async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncIterator[Stack]:
     sip_port = free_sip_port(workers + 1)
     redis_port, engine_port = free_port(), free_port()
+    # (With a front door, SIP over TLS too, and the media proxy on a port of its own.)
     env = {**os.environ, "VOICEBOT_REDIS_PORT": str(redis_port), "VOICEBOT_ENGINE_PORT": str(engine_port),
-           "VOICEBOT_RUN_DIR": str(tmp), "VOICEBOT_RTP_PORT_BASE": "0", **env_overrides}  # fmt: skip
+           "VOICEBOT_RUN_DIR": str(tmp), "VOICEBOT_RTP_PORT_BASE": "0",
+           "VOICEBOT_SIP_TLS_PORT": str(free_port() if workers > 1 else 0),
+           "VOICEBOT_MEDIA_PROXY_PORT": str(free_port(socket.SOCK_DGRAM)), **env_overrides}  # fmt: skip
     env.pop("REDIS_URL", None)
     log = (tmp / "stack.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
@@ -78,7 +86,8 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
                     raise RuntimeError(f"voicebot run exited; see {tmp / 'stack.log'}")
                 if line.startswith(b"voicebot ready"):
                     break
-        yield Stack(sip_port, f"redis://127.0.0.1:{redis_port}/0", engine_port, proc, tmp, env)
+        yield Stack(sip_port, f"redis://127.0.0.1:{redis_port}/0", engine_port, proc, tmp, env,
+                    int(env["VOICEBOT_SIP_TLS_PORT"]))  # fmt: skip
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGINT)
@@ -91,10 +100,11 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
 
 
 async def softphone(uri: str, *say: str, record: Path | None = None, caller: str = "softphone",
-                    echo: bool = False) -> tuple[int, str]:  # fmt: skip
+                    echo: bool = False, srtp: bool = False) -> tuple[int, str]:  # fmt: skip
     """`voicebot call`: exit status and what it printed (and, when it failed, the end of what it
     logged). `echo`: the line returns the bot's voice (−12 dB, 60 ms late) under line noise (−50 dBFS)."""
-    args = [VOICEBOT, "--log-level", "WARNING", "call", uri, "--from", caller, *(["--echo"] if echo else [])]
+    args = [VOICEBOT, "--log-level", "WARNING", "call", uri, "--from", caller, *(["--echo"] if echo else []),
+            *(["--srtp"] if srtp else [])]  # fmt: skip
     for text in say:
         args += ["--say", text]
     if record is not None:

@@ -396,3 +396,22 @@ def test_a_caller_whose_audio_stops_is_hung_up_on_after_the_media_timeout() -> N
     assert outcome == "media_timeout"
     assert call.hung_up_at is not None and 8000 <= call.hung_up_at <= 8500, call.hung_up_at
     assert engine.closed
+
+
+def test_an_answer_never_acked_is_ended_after_the_ack_timeout() -> None:
+    """A scanner or a spoofed INVITE never ACKs the 200: the line is freed after ack_timeout_s, not
+    after pjsip's 32 s of retransmissions, and the record says no_ack. A caller who ACKs is kept."""
+    engine = MemoryEngine([Reply(GREETING)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await hang_up_at(call, 60_000)  # never reached
+
+    outcome, call, _ = run_call(engine, caller, bot=bot_config(ack_timeout_s=4.0), call=MemoryCall(acks=False))
+    assert outcome == "no_ack"
+    assert call.hung_up_at is not None and 4000 <= call.hung_up_at <= 4300, call.hung_up_at
+
+    async def short_call(call: MemoryCall, engine: MemoryEngine) -> None:
+        await hang_up_at(call, 6000)
+
+    outcome, call, _ = run_call(MemoryEngine([Reply(GREETING)]), short_call, bot=bot_config(ack_timeout_s=4.0))
+    assert outcome == "caller_hung_up"

@@ -22,8 +22,9 @@ PJSUA2_SIDE = (
 ENTRY_POINTS = {"bot/cli.py"}
 MAX_LINES = 420
 # Over the limit, with the split owed: the session grew the engine-outage path (reconnect, replay, hold)
-# in session 7; the engine connection's lifecycle moves out of it next (issue 12 note). No new entries.
-OWED_SPLITS = {"bot/edge/session.py": 525}
+# in session 7 (the call clock moved out in session 8); the engine connection's lifecycle moves out next
+# (issue 12 note). No new entries.
+OWED_SPLITS = {"bot/edge/session.py": 500}
 
 
 def modules(*folders: str) -> list[Path]:

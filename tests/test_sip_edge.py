@@ -213,6 +213,31 @@ async def test_a_caller_whose_rtp_stops_gets_a_bye_after_the_media_timeout(stack
     assert 6.0 <= float(record["duration_s"]) < 15.0, record  # RTP for 4 s, then 3 s without
 
 
+async def test_an_answer_never_acked_is_ended_after_the_ack_timeout(stack: Stack, tmp_path: Path) -> None:
+    """No ACK for the 200 (a scanner, a spoofed source): the call ends on the bot's side after
+    ack_timeout_s (its engine session, its record: no_ack), not after pjsip's 32 s of retransmissions."""
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    redis_url = stack.redis_url.rsplit("/", 1)[0] + "/5"
+    async with lone_worker(engine, redis_url, VOICEBOT_ACK_TIMEOUT_S="3") as port:
+        scenario = render("uac_no_ack.xml", tmp_path / "no_ack.xml", WAIT_MS=7000)
+        result = await call_once(scenario, port, tmp_path)
+        assert result.successful == 1, result.stderr
+        record, _ = await call_of(redis_url, result.call_id_prefix)  # (ended while the caller still waits)
+    assert record["outcome"] == "no_ack"
+    assert float(record["duration_s"]) < 6.0, record
+
+
+async def test_session_timers_asked_for_by_the_caller_are_honoured(stack: Stack, tmp_path: Path) -> None:
+    """RFC 4028: a caller offering Session-Expires 90 s with itself as refresher gets it in the answer
+    (with Require: timer), and its refresh (UPDATE) is answered with the timer again."""
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    redis_url = stack.redis_url.rsplit("/", 1)[0] + "/5"
+    async with lone_worker(engine, redis_url) as port:
+        scenario = render("uac_session_timer.xml", tmp_path / "timer.xml", WAV=silence_file(tmp_path / "s.ul"))
+        result = await call_once(scenario, port, tmp_path)
+    assert result.successful == 1, result.stderr
+
+
 async def test_slow_and_failing_business_systems_during_a_call(
     stack: Stack, crm_server: tuple[str, dict[str, Any]], redis_url: str
 ) -> None:

@@ -40,6 +40,7 @@ class BotConfig:
     instructions: str
     voice: str = "alloy"
     transfer_target: str | None = None  # SIP URI of the human queue
+    ack_timeout_s: float = 8.0  # an answer not ACKed this long ends the call (pjsip would wait 32 s)
     media_timeout_s: float = 30.0  # no audio from the caller this long (a dead phone, a lost network): BYE
     goodbye_grace_s: float = 10.0  # longest wait for a goodbye to finish playing before hanging up
     max_concurrent_calls: int = 0  # across all workers (Redis); 0: no limit beyond the workers' own

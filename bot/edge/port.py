@@ -1,6 +1,6 @@
 """What a phone call offers the call session, whatever carries it: the call port.
 
-Events come in on `events` (media up, keys pressed, a transfer's progress, the call gone); frames
+Events come in on `events` (media up, the answer ACKed, keys pressed, a transfer's progress, the call gone); frames
 move through `media` (the caller's, the bot's); the verbs answer, hang up, transfer (REFER) and send
 keys. `sip/call.py` adapts a pjsua2 call to it; the unit tests use an in-memory one.
 Every verb returns False, and does nothing, once the call is gone.
@@ -23,6 +23,11 @@ class MediaReady:
 
 
 @dataclass(frozen=True)
+class Confirmed:
+    """The caller's ACK came: the answer was received, the call is set up."""
+
+
+@dataclass(frozen=True)
 class Dtmf:
     digit: str
     method: str = "rfc4733"
@@ -40,7 +45,7 @@ class Disconnected:
     reason: str
 
 
-CallEvent = MediaReady | Dtmf | TransferStatus | Disconnected
+CallEvent = MediaReady | Confirmed | Dtmf | TransferStatus | Disconnected
 
 
 @dataclass

@@ -23,12 +23,13 @@ import aiohttp
 from bot.audio import g711
 from bot.edge.barge import Strategy, Turn, strategy_for
 from bot.edge.call_actions import CallActions
+from bot.edge.call_clock import CallClock, now_ms
 from bot.edge.call_log import CallLog, Decision
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
 from bot.edge.engine_recovery import EngineRecovery
 from bot.edge.fallback_audio import FallbackAudio
-from bot.edge.port import CallPort, Disconnected, Dtmf, MediaReady, TransferStatus
+from bot.edge.port import CallPort, Confirmed, Disconnected, Dtmf, MediaReady, TransferStatus
 from bot.edge.recording import CallRecording
 from bot.edge.replay import Replay
 from bot.edge.session_setup import session_update
@@ -38,12 +39,11 @@ from bot.redact import redact
 from bot.state import CallStore
 from bot.turn_policies.barge_in import BargeAction
 from bot.turn_policies.dtmf import DtmfCollector
-from bot.turn_policies.idle import IdleAction, IdlePolicy
+from bot.turn_policies.idle import IdlePolicy
 from flows.registry import CallContext, ToolRegistry
 
 log = logging.getLogger(__name__)
 UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <= 20 ms later VAD
-IDLE_CHECK_S = 0.25
 # A refusal that another worker would give too (the global call limit, the shared engine): 503 with
 # Retry-After (RFC 3261 21.5.4). The front door passes it to the caller instead of trying every
 # worker and marking each one down (infra/kamailio/kamailio.cfg).
@@ -80,6 +80,7 @@ class CallSession:
         self.barge: Strategy = barge or strategy_for(bot.turns)
         self.idle = IdlePolicy(bot.idle_timeout_ms, bot.idle_max_reprompts)
         self.keypad = DtmfCollector()
+        self._clock = CallClock(call, bot, self.idle, self.keypad)
         self._conn: RealtimeConnection | None = None
         self._group: asyncio.TaskGroup | None = None
         self._runner: ToolRunner | None = None
@@ -88,7 +89,7 @@ class CallSession:
         self._create_sent = False  # a response.create is on its way (no response.created yet)
         self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
         self._media_up = False
-        self._caller_speaking = False
+        self.caller_speaking = False
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
         self._recording = CallRecording() if bot.record_dir else None
@@ -138,12 +139,13 @@ class CallSession:
                                           on_action=self._set_after_playout, on_output=self._respond_to_tools)  # fmt: skip
                 conn.update_session(session_update(conn.capabilities, self.bot, self.tools.schemas()))
                 if not call.answer(200):
-                    self._finish("answer_failed")
+                    self.finish("answer_failed")
                 else:
                     self.log.answered()
                     self.barge.attach(call.media.inbound, call.media.playout)
                     group.create_task(self._engine(conn), name=f"engine-{call.call_id}")
                     group.create_task(self._control(), name=f"control-{call.call_id}")
+                    group.create_task(self._clock.watch_ack(self), name=f"ack-{call.call_id}")
                 await self._done.wait()
                 raise _CallOver
         except* _CallOver:
@@ -156,7 +158,7 @@ class CallSession:
                 log.error("call %s failed", call.call_id, exc_info=error)
             self.outcome = "error"
 
-    def _finish(self, outcome: str) -> None:
+    def finish(self, outcome: str) -> None:
         if not self._done.is_set():
             self.outcome = outcome
             self._done.set()
@@ -166,9 +168,7 @@ class CallSession:
         assert self._group is not None
         self._group.create_task(coro, name=f"{name}-{self.call.call_id}")
 
-    @staticmethod
-    def _now() -> float:
-        return asyncio.get_running_loop().time() * 1000
+    _now = staticmethod(now_ms)
 
     # --- call control events (hang-up, media, DTMF, transfer) --------------------------------------
     async def _control(self) -> None:
@@ -177,47 +177,17 @@ class CallSession:
             if isinstance(event, MediaReady) and not self._media_up:
                 self._media_up = True
                 self._spawn(self._uplink(), "up")
-                self._spawn(self._timers(), "timers")
+                self._spawn(self._clock.run(self), "timers")
                 self._create_response()  # the greeting
+            elif isinstance(event, Confirmed):
+                self._clock.confirmed.set()
             elif isinstance(event, Disconnected):
-                self._finish(self.outcome)  # caller_hung_up, unless the bot ended it first
+                self.finish(self.outcome)  # caller_hung_up, unless the bot ended it first
                 return
             elif isinstance(event, Dtmf):
                 self._on_dtmf(event)
             elif isinstance(event, TransferStatus) and event.final:
                 self._on_transfer_status(event)
-
-    async def _timers(self) -> None:
-        """What happens with time alone: a keypad entry ends on a pause; a silent caller is
-        reprompted, then hung up on politely (the policies decide; this only observes)."""
-        heard, heard_at = self.call.rtp_received(), self._now()
-        while True:
-            await asyncio.sleep(IDLE_CHECK_S)
-            now = self._now()
-            if (packets := self.call.rtp_received()) != heard:
-                heard, heard_at = packets, now
-            elif self.bot.media_timeout_s and now - heard_at >= self.bot.media_timeout_s * 1000:
-                log.warning("call %s: no audio from the caller for %.0f s; hanging up", self.call.call_id,
-                            (now - heard_at) / 1000)  # fmt: skip
-                self._finish("media_timeout")
-                return
-            entry = self.keypad.due(now)
-            if entry:
-                self._send_keypad(entry)
-            if not self.bot.idle_timeout_ms:
-                continue
-            if self._caller_speaking:
-                self.idle.caller_active(now)
-            elif self._bot_active:
-                self.idle.bot_speaking()
-            else:
-                self.idle.quiet(now)
-            action = self.idle.due(now)
-            if action is IdleAction.REPROMPT:
-                self._say(self.bot.reprompt)
-            elif action is IdleAction.HANG_UP:
-                self._after_playout = ("hangup", {"outcome": "idle_hangup"})
-                self._say(self.bot.idle_goodbye)
 
     def _on_dtmf(self, event: Dtmf) -> None:
         now = self._now()
@@ -225,9 +195,9 @@ class CallSession:
         self.log.said("dtmf", event.digit)
         entry = self.keypad.key(event.digit, now)
         if entry:
-            self._send_keypad(entry)
+            self.keypad_entry(entry)
 
-    def _send_keypad(self, entry: str) -> None:
+    def keypad_entry(self, entry: str) -> None:
         """A finished keypad entry is the caller's turn: it interrupts the bot like speech does.
         (Keys pressed while the engine is lost are replayed to the next one, and answered.)"""
         self.log.said("caller", f"(keypad) {entry}")
@@ -241,23 +211,28 @@ class CallSession:
     def _on_transfer_status(self, event: TransferStatus) -> None:
         if 200 <= event.code < 300:
             self.call.hangup()
-            self._finish("transferred")
+            self.finish("transferred")
             return
         log.warning("call %s: transfer failed with %d", self.call.call_id, event.code)
         if self._conn is None:  # the transfer was the way out of an engine outage
             self._spawn(self._goodbye(), "goodbye")
             return
-        self._say(self.bot.transfer_failed)
+        self.say(self.bot.transfer_failed)
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
         if self._conn is None:
             return  # (no engine: the fallback lines speak for the edge)
         self._create_sent = True
         self._conn.say(text)
 
+    def say_goodbye(self, text: str, outcome: str) -> None:
+        """Say `text`, then hang up with `outcome` once it has been heard."""
+        self._after_playout = ("hangup", {"outcome": outcome})
+        self.say(text)
+
     def _filler(self) -> None:
         if self._active_response is None:
-            self._say(self.bot.filler)
+            self.say(self.bot.filler)
 
     def _create_response(self) -> None:
         if self._conn is None:
@@ -271,7 +246,7 @@ class CallSession:
             self._conn.send_tool_output(call_id, output)
 
     @property
-    def _bot_active(self) -> bool:
+    def bot_active(self) -> bool:
         """The bot is talking, about to (a reply is being made), or holding its reply for the caller."""
         return self._create_sent or self._active_response is not None or self.call.media.playout.busy
 
@@ -292,9 +267,9 @@ class CallSession:
                 self._recovery.heard(frames)
                 await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
                 continue
-            for action in self.barge.frames(frames, self._bot_active, now):
+            for action in self.barge.frames(frames, self.bot_active, now):
                 self._act(action)
-            self._act(self.barge.tick(now, self._bot_active))
+            self._act(self.barge.tick(now, self.bot_active))
             if frames:
                 conn.append_audio(g711.pcm16_to_ulaw(b"".join(f.clean for f in frames)))
             await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
@@ -371,7 +346,7 @@ class CallSession:
         conn, spoke = await self._recovery.recover(self._caller_said)
         if conn is None:
             if self._recovery.outcome:
-                self._finish(self._recovery.outcome)
+                self.finish(self._recovery.outcome)
             return None
         self._conn = conn
         if spoke:  # the caller spoke while held: the new engine hears it, and answers
@@ -379,7 +354,7 @@ class CallSession:
         if self._replay.unanswered:
             self._create_response()  # what the caller said last was never answered
         else:
-            self._say(self.bot.engine_back)
+            self.say(self.bot.engine_back)
         return conn
 
     def _forget_engine_state(self) -> None:
@@ -387,14 +362,14 @@ class CallSession:
         self.call.media.playout.clear()
         self._active_response = None
         self._create_sent = False
-        self._caller_speaking = False
+        self.caller_speaking = False
         if self._after_playout is not None and self._after_playout[0] == "hangup":
-            self._finish(str(self._after_playout[1].get("outcome", "completed")))  # it was saying goodbye
+            self.finish(str(self._after_playout[1].get("outcome", "completed")))  # it was saying goodbye
         self._after_playout = None
 
     async def _goodbye(self) -> None:
         await self._recovery.goodbye()
-        self._finish("engine_lost")
+        self.finish("engine_lost")
 
     # --- engine → caller ------------------------------------------------------------------------
     async def _downlink(self, conn: RealtimeConnection) -> None:
@@ -429,19 +404,19 @@ class CallSession:
         self.call.media.playout.finish(event["item_id"])
 
     def _on_speech_started(self, event: dict[str, Any]) -> None:
-        self._caller_speaking = True
+        self.caller_speaking = True
         now = self._now()
         self.idle.caller_active(now)
-        self._act(self.barge.speech(True, self._bot_active, now))
+        self._act(self.barge.speech(True, self.bot_active, now))
 
     def _on_speech_stopped(self, event: dict[str, Any]) -> None:
-        self._caller_speaking = False
-        self._act(self.barge.speech(False, self._bot_active, self._now()))
+        self.caller_speaking = False
+        self._act(self.barge.speech(False, self.bot_active, self._now()))
 
     def _on_committed(self, event: dict[str, Any]) -> None:
         """A caller turn is complete. Unless the engine replies on its own, the session asks for it."""
         item_id = event["item_id"]
-        turn = self.barge.committed(item_id, self._bot_active, self._now())
+        turn = self.barge.committed(item_id, self.bot_active, self._now())
         if turn is Turn.ECHO:
             self._echo_items.add(item_id)
             assert self._conn is not None
@@ -511,7 +486,7 @@ class CallSession:
     async def _after_words(self, action: str, args: dict[str, Any]) -> None:
         outcome = await self._actions.after_last_words(action, args, self._caller_said)
         if outcome is not None:
-            self._finish(outcome)
+            self.finish(outcome)
 
     def _on_error(self, event: dict[str, Any]) -> None:
         error = event.get("error", {})
