@@ -284,6 +284,27 @@ def test_what_the_caller_says_while_held_is_heard_by_the_next_engine() -> None:
     assert bot_config().engine_back not in engine.said()  # no "please go on": the engine answers what it heard
 
 
+def test_the_turn_made_of_what_was_said_while_held_is_answered_not_taken_for_echo() -> None:
+    """The new engine's VAD makes a turn of the held audio while the hold sounds still play. The
+    edge's own detector never saw those frames (there was no engine to send them to), so the turn
+    looked like the bot's echo and was deleted: the caller's question went unanswered (bench/faults.py)."""
+    engine = MemoryEngine([Reply(GREETING), Reply("Sure, let me look at your bill.")])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        await sleep_until(5000)
+        engine.drop(back_after_ms=4000)
+        call.speak(6000, 1500)  # "so, um, I wanted to ask about my last bill"
+        await sleep_until(9000)
+        engine.caller_turn("So, um, I wanted to ask about my last bill.", 9300, 600, "item_held")
+        await hang_up_at(call, 16000)
+
+    outcome, _, _ = run_with_fallback(engine, caller)
+    assert outcome == "caller_hung_up"
+    back = engine.session(1)
+    assert "item_held" not in [e.item_id for e in back if isinstance(e, ConversationItemDelete)]
+    assert any(isinstance(e, ResponseCreate) for e in back), [type(e).__name__ for e in back]
+
+
 def test_a_reply_cut_off_by_the_lost_engine_is_given_by_the_next_one() -> None:
     engine = MemoryEngine([Reply(GREETING), Reply(LONG_GREETING)])
 

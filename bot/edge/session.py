@@ -10,7 +10,6 @@ Time is the event loop's clock (ms), so the unit tests run the call on a virtual
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -21,11 +20,12 @@ from typing import Any
 import aiohttp
 
 from bot.audio import g711
-from bot.edge.barge import Strategy, Turn, strategy_for
+from bot.edge.barge import Strategy, strategy_for
 from bot.edge.call_actions import CallActions
 from bot.edge.call_clock import CallClock, now_ms
 from bot.edge.call_log import CallLog, Decision
 from bot.edge.config import BotConfig
+from bot.edge.engine_events import EngineEvents
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
 from bot.edge.engine_recovery import EngineRecovery
 from bot.edge.fallback_audio import FallbackAudio
@@ -35,7 +35,6 @@ from bot.edge.replay import Replay
 from bot.edge.session_setup import session_update
 from bot.edge.ticks import until_tick
 from bot.edge.tool_runner import ToolRunner
-from bot.redact import redact
 from bot.state import CallStore
 from bot.turn_policies.barge_in import BargeAction
 from bot.turn_policies.dtmf import DtmfCollector
@@ -64,7 +63,7 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     return [leaf for e in group.exceptions for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])]
 
 
-class CallSession:
+class CallSession(EngineEvents):
     def __init__(self, call: CallPort, target: RealtimeTarget, bot: BotConfig, tools: ToolRegistry,
                  store: CallStore | None, worker: str, connect: Connect = open_websocket,
                  barge: Strategy | None = None, fallback: FallbackAudio | None = None) -> None:  # fmt: skip
@@ -92,6 +91,7 @@ class CallSession:
         self.caller_speaking = False
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
+        self._held_speech = False  # the caller's words from an engine outage are on the new connection
         self._recording = CallRecording() if bot.record_dir else None
         self._actions = CallActions(call, bot, self.log)
         self._replay = Replay()  # what to give a new engine session if this one is lost
@@ -350,6 +350,7 @@ class CallSession:
             return None
         self._conn = conn
         if spoke:  # the caller spoke while held: the new engine hears it, and answers
+            self._held_speech = True
             return conn
         if self._replay.unanswered:
             self._create_response()  # what the caller said last was never answered
@@ -370,127 +371,3 @@ class CallSession:
     async def _goodbye(self) -> None:
         await self._recovery.goodbye()
         self.finish("engine_lost")
-
-    # --- engine → caller ------------------------------------------------------------------------
-    async def _downlink(self, conn: RealtimeConnection) -> None:
-        handlers: dict[str, Callable[[dict[str, Any]], None]] = {
-            "response.created": self._on_response_created,
-            "response.audio.delta": self._on_audio_delta,
-            "response.audio.done": self._on_audio_done,
-            "response.audio_transcript.done": self._on_bot_transcript,
-            "input_audio_buffer.speech_started": self._on_speech_started,
-            "input_audio_buffer.speech_stopped": self._on_speech_stopped,
-            "input_audio_buffer.committed": self._on_committed,
-            "conversation.item.input_audio_transcription.completed": self._on_caller_transcript,
-            "response.function_call_arguments.done": self._on_function_call,
-            "response.done": self._on_response_done,
-            "error": self._on_error,
-        }
-        async for event in conn.events():
-            handler = handlers.get(event["type"])
-            if handler is not None:
-                handler(event)
-
-    def _on_response_created(self, event: dict[str, Any]) -> None:
-        self._create_sent = False
-        self._active_response = event["response"]["id"]
-
-    def _on_audio_delta(self, event: dict[str, Any]) -> None:
-        if event.get("response_id") != self._active_response:
-            return  # audio of a reply already cancelled: never play it
-        self.call.media.playout.push(event["item_id"], g711.ulaw_to_pcm16(base64.b64decode(event["delta"])))
-
-    def _on_audio_done(self, event: dict[str, Any]) -> None:
-        self.call.media.playout.finish(event["item_id"])
-
-    def _on_speech_started(self, event: dict[str, Any]) -> None:
-        self.caller_speaking = True
-        now = self._now()
-        self.idle.caller_active(now)
-        self._act(self.barge.speech(True, self.bot_active, now))
-
-    def _on_speech_stopped(self, event: dict[str, Any]) -> None:
-        self.caller_speaking = False
-        self._act(self.barge.speech(False, self.bot_active, self._now()))
-
-    def _on_committed(self, event: dict[str, Any]) -> None:
-        """A caller turn is complete. Unless the engine replies on its own, the session asks for it."""
-        item_id = event["item_id"]
-        turn = self.barge.committed(item_id, self.bot_active, self._now())
-        if turn is Turn.ECHO:
-            self._echo_items.add(item_id)
-            assert self._conn is not None
-            self._conn.delete_item(item_id)
-        elif turn is Turn.REDO:
-            self._barge_in()
-            self._create_response()
-        elif turn is Turn.REPLY:
-            self._create_response()
-
-    def _on_caller_transcript(self, event: dict[str, Any]) -> None:
-        said = str(event.get("transcript", ""))
-        item_id = str(event.get("item_id", ""))
-        if item_id in self._echo_items:
-            self._echo_items.discard(item_id)
-            self.log.decided(Decision.ECHO_IGNORED, f"ignored as echo (only the engine heard it, while the bot spoke): "
-                             f"{redact(said)!r}", item_id=item_id)  # fmt: skip
-            return
-        self.log.said("caller", said)
-        playout = self.call.media.playout
-        complete = self._active_response is None and not self._create_sent and playout.complete
-        verdict = self.barge.verdict(item_id, said, playout.queued_ms if complete else None)
-        if verdict is not None and not verdict.turn:
-            assert self._conn is not None
-            self._conn.delete_item(item_id)  # "uh-huh" is not a turn: the bot goes on
-            self._act(verdict.action)
-            return
-        self._caller_said = [*self._caller_said[-9:], said]
-        self._replay.caller(said)
-        if verdict is not None:
-            self._act(verdict.action)  # words: the bot stops (if it still talks) and answers them
-            self._create_response()
-
-    def _on_bot_transcript(self, event: dict[str, Any]) -> None:
-        said = str(event.get("transcript", ""))
-        self.log.said("bot", said)
-        self._replay.bot(said)
-
-    def _on_function_call(self, event: dict[str, Any]) -> None:
-        name = str(event.get("name", ""))
-        self.log.said("tool", f"{name} {event.get('arguments', '')}")
-        self._replay.tool_call(str(event["call_id"]), name, str(event.get("arguments") or "{}"))
-        assert self._runner is not None and self._group is not None
-        self._runner.start(self._group, name, str(event["call_id"]), str(event.get("arguments") or "{}"))
-
-    def _respond_to_tools(self) -> None:
-        """Ask for the reply to the tool outputs once every tool is done and nothing else is speaking."""
-        assert self._runner is not None
-        if self._runner.reply_due(self._active_response is not None):
-            self._create_response()
-
-    def _set_after_playout(self, action: str, args: dict[str, Any]) -> None:
-        self._after_playout = (action, args)
-
-    def _on_response_done(self, event: dict[str, Any]) -> None:
-        if event["response"]["id"] == self._active_response:
-            self._active_response = None
-        assert self._runner is not None
-        if self._runner.busy:
-            self._respond_to_tools()
-            return
-        if self._after_playout is not None:
-            action, args = self._after_playout
-            self._after_playout = None
-            self._spawn(self._after_words(action, args), action)
-
-    async def _after_words(self, action: str, args: dict[str, Any]) -> None:
-        outcome = await self._actions.after_last_words(action, args, self._caller_said)
-        if outcome is not None:
-            self.finish(outcome)
-
-    def _on_error(self, event: dict[str, Any]) -> None:
-        error = event.get("error", {})
-        if error.get("code") == "conversation_already_has_active_response":
-            self._create_sent = False  # ours was refused; the one running goes on
-        if error.get("code") != "response_cancel_not_active":  # a race with the engine's own interrupt
-            log.warning("call %s: engine error %s: %s", self.call.call_id, error.get("code"), error.get("message"))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
@@ -85,7 +86,10 @@ def create_app(runtime: EngineRuntime) -> web.Application:
     app.router.add_get("/stats", stats)
 
     async def close_sessions(app: web.Application) -> AsyncIterator[None]:
+        warming = asyncio.ensure_future(runtime.warm_openings())  # (it logs its own failures)
         yield
+        warming.cancel()
+        await asyncio.gather(warming, return_exceptions=True)
         sessions: Sessions = app[SESSIONS]
         for session in list(sessions):
             await session.ws.close()
