@@ -1,8 +1,8 @@
 """kill -9 each component of a running stack mid-call; what the caller got, what was recorded, and how
 soon new calls work. `python -m bench.faults [--rounds N]`
 
-One stack (`voicebot run`, 2 workers, Kamailio, the private Redis). Per fault (engine, the worker
-holding the call, Kamailio, Redis): a SIPp caller through the front door; `KILL_AT_S` after the
+One stack (`voicebot run`, 2 workers, Kamailio, rtpengine, the private Redis). Per fault (engine, the
+worker holding the call, Kamailio, Redis, the media proxy; the call offers plain RTP): a SIPp caller through the front door; `KILL_AT_S` after the
 answer the component is killed (SIGKILL, its whole process); a moment later the caller asks a
 question (our TTS through G.711). From an RTP + SIP capture of the call:
 
@@ -38,7 +38,7 @@ from tests.audio import phone_ulaw
 from tests.sipp import Flow, call_ids, call_once, capture, render, run_sipp, silence_file, ulaw_file
 from tests.stack import Stack, call_of, free_port, parent, pids, running_stack
 
-FAULTS = ("engine", "worker", "kamailio", "redis")
+FAULTS = ("engine", "worker", "kamailio", "redis", "rtpengine")
 KILL_AT_S = 6.0  # after the answer: the greeting has been heard
 ASK_AT_S = 7.0
 HOLD_S = 24.0  # then the caller hangs up (unless the bot side did)
@@ -71,6 +71,8 @@ async def victim(fault: str, stack: Stack, worker: str) -> int:
     elif fault == "kamailio":
         found = await pids(f"kamailio -DD -E -f {stack.run_dir}/kamailio/")
         found = [p for p in found if parent(p) not in found]
+    elif fault == "rtpengine":
+        found = await pids(f"rtpengine .*--listen-ng 127.0.0.1:{stack.env['VOICEBOT_MEDIA_PROXY_PORT']}")
     else:
         found = await pids(f"redis-server 127.0.0.1:{stack.redis_url.rsplit(':', 1)[1].split('/')[0]}")
     if len(found) != 1:
