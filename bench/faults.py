@@ -74,7 +74,7 @@ async def victim(fault: str, stack: Stack, worker: str) -> int:
     elif fault == "rtpengine":
         found = await pids(f"rtpengine .*--listen-ng 127.0.0.1:{stack.env['VOICEBOT_MEDIA_PROXY_PORT']}")
     else:
-        found = await pids(f"redis-server 127.0.0.1:{stack.redis_url.rsplit(':', 1)[1].split('/')[0]}")
+        found = await pids(f"redis-server 127.0.0.1:{stack.env['VOICEBOT_REDIS_PORT']}")
     if len(found) != 1:
         raise RuntimeError(f"{fault}: expected one process, found {found}")
     return found[0]

@@ -101,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         echo = LineEcho(args.echo_delay_ms, args.echo_db, args.noise_dbfs) if args.echo else None
         return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller, echo, args.srtp))
     if args.command == "calls":
+        from bot import private_redis
         from bot.calls_cli import print_calls
 
-        return asyncio.run(print_calls(settings.redis_url or f"redis://127.0.0.1:{settings.redis_port}/0", args.n,
+        private = private_redis.url_for(Path(settings.run_dir), "127.0.0.1", settings.redis_port)
+        return asyncio.run(print_calls(settings.redis_url or private, args.n,
                                        args.transcript))  # fmt: skip
     if args.command == "seed":
         from redis.asyncio import Redis

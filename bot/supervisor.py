@@ -20,6 +20,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot import private_redis
 from bot.front_door import RPC_SOCKET, FrontDoor
 from bot.front_door_rpc import end_dialogs
 from bot.settings import Settings
@@ -142,21 +143,21 @@ class Supervisor:
             raise SystemExit("redis-server is not installed and REDIS_URL is not set (make run installs it)")
         port = self.settings.redis_port
         data = self.run_dir / "redis"
-        data.mkdir(exist_ok=True)
-        child = Child("redis", ["redis-server", "--bind", self.host, "--port", str(port), "--dir", str(data),
+        secret = private_redis.password(data)  # a password even on loopback: other local users are not us
+        conf = private_redis.write_config(data, secret)
+        child = Child("redis", ["redis-server", str(conf), "--bind", self.host, "--port", str(port), "--dir", str(data),
                                 "--appendonly", "yes", "--save", ""], env)  # fmt: skip
         await self._spawn(child)
-        url = f"redis://{self.host}:{port}/0"
+        url = private_redis.url(self.host, port, secret)
         for _ in range(100):
+            redis = Redis.from_url(url)
             try:
-                redis = Redis.from_url(url)
                 await redis.ping()
-                await redis.aclose()
                 return url
-            except OSError:
+            except (OSError, RedisError):
                 await asyncio.sleep(0.1)
-            except Exception:
-                await asyncio.sleep(0.1)
+            finally:
+                await redis.aclose()
         raise SystemExit(f"redis-server did not start on port {port}")
 
     async def _seed(self, url: str) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot import private_redis
 from sip.probe import options_ping
 
 VOICEBOT = str(Path(sys.executable).with_name("voicebot"))
@@ -86,7 +87,8 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
                     raise RuntimeError(f"voicebot run exited; see {tmp / 'stack.log'}")
                 if line.startswith(b"voicebot ready"):
                     break
-        yield Stack(sip_port, f"redis://127.0.0.1:{redis_port}/0", engine_port, proc, tmp, env,
+        redis_url = private_redis.url_for(tmp, "127.0.0.1", redis_port)  # (its password, kept in the run dir)
+        yield Stack(sip_port, redis_url, engine_port, proc, tmp, env,
                     int(env["VOICEBOT_SIP_TLS_PORT"]))  # fmt: skip
     finally:
         if proc.returncode is None:

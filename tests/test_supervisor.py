@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.edge.config import BotConfig
 from sip.probe import options_ping
 from tests.sipp import call_ids, call_once, render, silence_file
@@ -92,3 +94,28 @@ async def test_callers_of_a_worker_killed_mid_call_get_a_bye_from_the_front_door
         record, _ = await call_of(stack.redis_url, prefix)
         assert record["outcome"] == "worker_died"
         await answers_again(stack, tmp_path, within_s=30)
+
+
+async def test_the_private_redis_wants_its_generated_password(stack: Stack) -> None:
+    """Other users of the machine reach 127.0.0.1 too: the private Redis has a password, made once and
+    kept in the run directory (mode 600), never on a command line."""
+    from redis.asyncio import Redis
+    from redis.exceptions import AuthenticationError, ResponseError
+
+    port = stack.env["VOICEBOT_REDIS_PORT"]
+    stranger = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    try:
+        with pytest.raises((AuthenticationError, ResponseError), match=r"(?i)auth"):
+            await stranger.get("crm:order:45721")
+    finally:
+        await stranger.aclose()
+    owner = Redis.from_url(stack.redis_url)
+    try:
+        assert await owner.exists("crm:order:45721")  # the seeded demo CRM, through the password
+    finally:
+        await owner.aclose()
+    secret = stack.run_dir / "redis" / "password"
+    assert secret.stat().st_mode & 0o077 == 0
+    ps = await asyncio.create_subprocess_exec("ps", "-eo", "args", stdout=asyncio.subprocess.PIPE)
+    out, _ = await ps.communicate()
+    assert secret.read_text().strip() not in out.decode()
