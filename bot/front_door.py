@@ -22,6 +22,8 @@ KAMAILIO_CFG = Path(__file__).resolve().parent.parent / "infra" / "kamailio" / "
 RPC_SOCKET = "rpc.sock"  # Kamailio's JSON-RPC datagram socket, in its run directory
 CERT_DAYS = 825  # of the self-signed certificate made when none is configured
 _DID = re.compile(r"[A-Za-z0-9+._-]{1,64}")
+_USER = re.compile(r"[A-Za-z0-9+._-]{1,64}")
+_PASSWORD = re.compile(r"[A-Za-z0-9._~!@#%^&*()+=-]{8,128}")  # (nothing Kamailio's config would read)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,29 @@ def did_pattern(dids: str) -> str:
     return "^(" + "|".join(re.sub(r"([+.])", r"[\1]", d) for d in parts) + ")$" if parts else ""
 
 
+def sip_users(spec: str) -> dict[str, str]:
+    """`user:password,...` checked: a bad entry fails at start, naming the user, never the password."""
+    users: dict[str, str] = {}
+    for entry in (e.strip() for e in spec.split(",") if e.strip()):
+        user, _, secret = entry.partition(":")
+        if not _USER.fullmatch(user):
+            raise SystemExit(f"VOICEBOT_SIP_USERS: {user!r} is not a user name (letters, digits, + . _ -)")
+        if not _PASSWORD.fullmatch(secret):
+            raise SystemExit(f"VOICEBOT_SIP_USERS: the password of {user!r} needs 8-128 of A-Z a-z 0-9 ._~!@#%^&*()+=-")
+        users[user] = secret
+    return users
+
+
+def user_route(users: dict[str, str]) -> str:
+    """route[SIP_USER]: the password of the user in the credentials ($au) into $var(pw) ('' : none)."""
+    if not users:
+        return ""
+    cases = "".join(f'            case "{user}":\n                $var(pw) = "{secret}";\n                break;\n'
+                    for user, secret in users.items())  # fmt: skip
+    return (f'route[SIP_USER] {{\n    $var(pw) = "";\n    if ($au != $null) {{\n        switch ($au) {{\n{cases}'
+            "        }\n    }\n}\n")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FrontDoor:
     host: str
@@ -114,12 +139,14 @@ class FrontDoor:
     tls: Tls | None = None
     media_proxy: str = "udp:127.0.0.1:2223"  # rtpengine's ng control socket
     dids: str = ""  # regex of the user parts answered; others get 404 ('' : any)
+    users: dict[str, str] = field(default_factory=dict)  # SIP accounts for callers that are not trunks
 
     @classmethod
     def of(cls, settings: Settings, sip_port: int, worker_ports: list[int], run_dir: Path) -> FrontDoor:
         return cls(settings.sip_host, sip_port, worker_ports, SourcePolicy.of(settings),
                    Tls.of(settings, run_dir), f"udp:{settings.sip_host}:{settings.media_proxy_port}",
-                   did_pattern(settings.dids))  # fmt: skip
+                   did_pattern(settings.dids),
+                   sip_users(settings.sip_users.get_secret_value() if settings.sip_users else ""))  # fmt: skip
 
     def render(self, kdir: Path) -> Path:
         """Write Kamailio's config, dispatcher list (one worker per line), trusted sources and TLS
@@ -136,15 +163,19 @@ class FrontDoor:
             defines.append("#!define WITH_TLS")
         if self.dids:
             defines.append("#!define WITH_DIDS")
+        if self.users:
+            defines.append("#!define WITH_AUTH")
         values = {"DEFINES": "\n".join(defines), "HOST": self.host, "SIP_PORT": str(self.sip_port),
                   "TLS_PORT": str(self.tls.port if self.tls else 0), "TLS_CFG": str(tls_cfg),
                   "DISPATCHER_LIST": str(dispatcher), "RPC_SOCKET": str(kdir / RPC_SOCKET),
                   "ADDRESS_LIST": str(addresses), "INVITES_PER_2S": str(self.sources.invites_per_2s),
                   "MAX_CALLS": str(self.sources.max_calls), "MEDIA_PROXY": self.media_proxy,
-                  "DIDS": self.dids}  # fmt: skip
+                  "DIDS": self.dids, "SIP_USER_ROUTE": user_route(self.users)}  # fmt: skip
         cfg = KAMAILIO_CFG.read_text()
         for key, value in values.items():
             cfg = cfg.replace("{{" + key + "}}", value)
         out = kdir / "kamailio.cfg"
+        out.touch(mode=0o600)  # (it holds the SIP accounts' passwords)
+        out.chmod(0o600)
         out.write_text(cfg)
         return out

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     source_max_calls: int = Field(2, ge=1)
     # Request-URI user parts (DIDs) the front door answers, comma-separated; any other gets 404 ("": any)
     dids: str = "bot"
+    # SIP accounts ("user:password,..."): callers from other sources than the trusted ones must give
+    # digest credentials of one (407 challenge). Unset: other sources get only the limits above.
+    sip_users: SecretStr | None = None
     # SIP over TLS at the front door (TLS 1.2+; 0: off). No cert/key given: a self-signed one is made.
     sip_tls_port: int = Field(0, ge=0, le=65535)
     sip_tls_cert: str | None = None
