@@ -72,7 +72,7 @@ async def victim(fault: str, stack: Stack, worker: str) -> int:
         found = await pids(f"kamailio -DD -E -f {stack.run_dir}/kamailio/")
         found = [p for p in found if parent(p) not in found]
     elif fault == "rtpengine":
-        found = await pids(f"rtpengine .*--listen-ng 127.0.0.1:{stack.env['VOICEBOT_MEDIA_PROXY_PORT']}")
+        found = await pids(f"rtpengine --config-file {stack.run_dir}/rtpengine/")
     else:
         found = await pids(f"redis-server 127.0.0.1:{stack.env['VOICEBOT_REDIS_PORT']}")
     if len(found) != 1:

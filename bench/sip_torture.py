@@ -115,7 +115,7 @@ async def processes(stack: Stack) -> dict[str, list[int]]:
     found = {
         "engine": await pids(f"voicebot engine --host 127.0.0.1 --port {stack.engine_port}"),
         "kamailio": [p for p in kamailio if parent(p) not in kamailio],
-        "rtpengine": await pids(f"rtpengine .*--listen-ng 127.0.0.1:{stack.env['VOICEBOT_MEDIA_PROXY_PORT']}"),
+        "rtpengine": await pids(f"rtpengine --config-file {stack.run_dir}/rtpengine/"),
     }
     for n in (1, 2):
         found[f"worker-{n}"] = await pids(

@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     engine_port: int = 8765
     engine_api_key: SecretStr | None = None  # when set, clients must send it (api-key or Bearer)
     engine_max_sessions: int = Field(32, ge=1)  # more concurrent sessions get HTTP 503
+    # The edge's calls (clients with this key; `voicebot run` makes one for its workers) may use all of
+    # engine_max_sessions; every other client (by address) at most engine_max_sessions_per_client, and
+    # all of them together what is left after engine_reserved_for_edge (with an edge key set).
+    engine_edge_key: SecretStr | None = None
+    engine_max_sessions_per_client: int = Field(8, ge=1)
+    engine_reserved_for_edge: int = Field(16, ge=0)
     engine_max_event_bytes: int = Field(15 * 1024 * 1024, ge=1024)  # larger client events get an error event
     engine_pool_max_waiting: int = Field(16, ge=1)  # per model lane; more jobs are refused (overloaded)
     engine_input_buffer_ms: int = Field(10 * 60 * 1000, ge=1000)  # uncommitted audio kept; oldest dropped

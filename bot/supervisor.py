@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -170,6 +171,8 @@ class Supervisor:
 
     async def _start_engine(self, env: dict[str, str]) -> None:
         s = self.settings
+        # The workers' sessions are the calls': the engine keeps capacity for clients with this key.
+        env["VOICEBOT_ENGINE_EDGE_KEY"] = env["VOICEBOT_REALTIME_API_KEY"] = secrets.token_urlsafe(24)
         await self._spawn(
             Child("engine", [self._exe(), "engine", "--host", s.engine_host, "--port", str(s.engine_port)], env)
         )
@@ -205,9 +208,15 @@ class Supervisor:
         if rtpengine is None:
             raise SystemExit("rtpengine is not installed (make run installs it)")
         low, high = self.settings.media_proxy_rtp_ports.split("-")
-        argv = [rtpengine, "--foreground", "--log-stderr", "--log-level", "4", "--table", "-1",
-                "--interface", self.host, "--listen-ng", f"{self.host}:{self.settings.media_proxy_port}",
-                "--port-min", low, "--port-max", high, "--no-fallback"]  # fmt: skip
+        # A config of its own: the package's /etc/rtpengine/rtpengine.conf (read by default) opens CLI
+        # and HTTP ports every instance would share, and asks for the kernel module.
+        folder = self.run_dir / "rtpengine"
+        folder.mkdir(exist_ok=True)
+        conf = folder / "rtpengine.conf"
+        conf.write_text(f"[rtpengine]\ntable = -1\ninterface = {self.host}\n"
+                        f"listen-ng = {self.host}:{self.settings.media_proxy_port}\nport-min = {low}\n"
+                        f"port-max = {high}\ntimeout = 60\nforeground = true\nlog-stderr = true\nlog-level = 4\n")  # fmt: skip
+        argv = [rtpengine, "--config-file", str(conf), "--no-fallback"]
         await self._spawn(Child("rtpengine", argv, env))
 
     async def _start_kamailio(self, env: dict[str, str]) -> None:

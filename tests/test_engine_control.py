@@ -231,3 +231,39 @@ def test_the_engine_needs_a_key_to_listen_beyond_loopback(host: str, key: str | 
     else:
         with pytest.raises(ConfigError, match="VOICEBOT_ENGINE_API_KEY"):
             require_key_beyond_loopback(settings, host)
+
+
+async def test_other_clients_cannot_take_the_sessions_kept_for_calls(runtime: EngineRuntime) -> None:
+    """Idle connections from one client once made every call fail. Now one address holds at most
+    engine_max_sessions_per_client sessions, all other clients together what engine_reserved_for_edge
+    leaves, and the edge (its key) can still open sessions up to the engine's whole capacity."""
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"}
+    edge_key = {"Authorization": "Bearer edge-k3y"}
+    limits = {"engine_max_sessions": 6, "engine_reserved_for_edge": 3, "engine_max_sessions_per_client": 2,
+              "engine_edge_key": "edge-k3y"}  # fmt: skip
+    other = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with serve_engine(runtime, **limits) as url, aiohttp.ClientSession() as http, \
+            aiohttp.ClientSession(connector=other) as elsewhere:  # fmt: skip
+
+        async def refused(session: aiohttp.ClientSession, headers: dict[str, str]) -> str:
+            async with session.get(f"{url}/v1/realtime", headers={**upgrade, **headers}) as r:
+                assert r.status == 503
+                return str((await r.json())["error"]["message"])
+
+        held = [await http.ws_connect(f"{url}/v1/realtime") for _ in range(2)]
+        assert "per client" in await refused(http, {})
+        held.append(await elsewhere.ws_connect(f"{url}/v1/realtime"))  # another address: the 3rd non-edge
+        assert "kept for phone calls" in await refused(elsewhere, {})
+        edge = [await http.ws_connect(f"{url}/v1/realtime", headers=edge_key) for _ in range(3)]
+        for ws in [*held, *edge]:
+            assert (await ws.receive_json())["type"] == "session.created"
+        assert "capacity" in await refused(http, edge_key)
+        await edge.pop().close()
+        for _ in range(50):  # (until the server has seen the close)
+            async with http.get(f"{url}/health") as health:
+                if (await health.json())["sessions"] == 5:
+                    break
+        edge.append(await http.ws_connect(f"{url}/v1/realtime", headers=edge_key))  # that call's slot is back
+        assert (await edge[-1].receive_json())["type"] == "session.created"
+        for ws in [*held, *edge]:
+            await ws.close()

@@ -81,31 +81,34 @@ async def test_a_number_that_is_not_ours_is_refused_at_the_front_door(stack: Sta
     assert result.successful == 1, result.stderr
 
 
-async def test_a_caller_that_is_not_a_trunk_must_give_a_sip_accounts_password(tmp_path: Path) -> None:
+async def test_a_caller_that_is_not_a_trunk_must_give_a_sip_accounts_password(stack: Stack, tmp_path: Path) -> None:
     """With SIP accounts configured, a source that is not a trusted trunk is challenged (407): no
-    credentials or a wrong password and no call reaches a worker; the right one and it is answered."""
+    credentials or a wrong password and no call reaches a worker; the right one and it is answered.
+    (A second stack beside the shared one: its own media proxy takes SRTP too.)"""
     from redis.asyncio import Redis
 
     (tmp_path / "stack").mkdir()
-    async with running_stack(tmp_path / "stack", 2, VOICEBOT_SIP_USERS="alice:correct-horse-9") as stack:
+    async with running_stack(tmp_path / "stack", 2, VOICEBOT_SIP_USERS="alice:correct-horse-9") as own:
         silence = silence_file(tmp_path / "silence.ul")
 
         async def call(name: str, scenario: str, **values: object) -> SippResult:
             work = tmp_path / name
             work.mkdir()
             rendered = render(scenario, work / "s.xml", WAV=silence, HOLD_MS=1500, **values)
-            return await run_sipp(rendered, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1, workdir=work,
+            return await run_sipp(rendered, f"127.0.0.1:{own.sip_port}", calls=1, concurrency=1, rate=1, workdir=work,
                                   media_port=random.randrange(40000, 49000, 2), timeout_s=8, local_ip="127.0.0.2")  # fmt: skip
 
         assert (await call("none", "uac_refused.xml", CODE=407)).successful == 1  # no credentials: challenged
         wrong = await call("wrong", "uac_auth.xml", USER="alice", PASSWORD="not-the-password")
         right = await call("right", "uac_auth.xml", USER="alice", PASSWORD="correct-horse-9")
         assert wrong.successful == 0 and right.successful == 1, (wrong.stderr, right.stderr)
-        await call_of(stack, right.call_id_prefix)  # answered by a worker and recorded
-        redis = Redis.from_url(stack.redis_url)
+        await call_of(own, right.call_id_prefix)  # answered by a worker and recorded
+        redis = Redis.from_url(own.redis_url)
         try:
             assert await redis.keys(f"call:{right.call_id_prefix}*")  # (how a call is recorded)
             assert await redis.keys(f"call:{wrong.call_id_prefix}*") == []  # (challenged over and over)
         finally:
             await redis.aclose()
-        assert oct((stack.run_dir / "kamailio" / "kamailio.cfg").stat().st_mode & 0o777) == "0o600"
+        assert oct((own.run_dir / "kamailio" / "kamailio.cfg").stat().st_mode & 0o777) == "0o600"
+        code, out = await softphone(own.tls_uri, "Hi, uh, are you open on Sundays?", srtp=True)  # (a trunk)
+        assert code == 0 and report_of(out)["srtp"] is True, out

@@ -1,5 +1,5 @@
 """The engine's HTTP side: the Realtime WebSocket on /v1/realtime (OpenAI) and /voice-live/realtime
-(Azure Voice Live), key check, a session limit, and /health."""
+(Azure Voice Live), key check, who may open a session (bot/engine/admission.py), and /health."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.engine.admission import EDGE, Admission
 from bot.engine.runtime import EngineRuntime
 from bot.engine.session import EngineSession
 from bot.errors import ConfigError
@@ -26,6 +27,7 @@ class Sessions(set[EngineSession]):
 
 
 SESSIONS = web.AppKey("sessions", Sessions)
+ADMISSION = web.AppKey("admission", Admission)
 PATHS = ("/v1/realtime", "/voice-live/realtime", "/openai/realtime")
 
 
@@ -45,24 +47,35 @@ def _authorised(request: web.Request, key: str) -> bool:
 async def realtime(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     settings = runtime.settings
-    if settings.engine_api_key is not None and not _authorised(request, settings.engine_api_key.get_secret_value()):
+    edge = settings.engine_edge_key is not None and _authorised(request, settings.engine_edge_key.get_secret_value())
+    if (
+        not edge
+        and settings.engine_api_key is not None
+        and not _authorised(request, settings.engine_api_key.get_secret_value())
+    ):
         return _error(401, "invalid_api_key", "missing or wrong API key (send api-key or Authorization: Bearer)")
-    sessions = request.app[SESSIONS]
-    if len(sessions) >= settings.engine_max_sessions:
-        return _error(503, "server_busy", f"engine at capacity ({settings.engine_max_sessions} sessions); retry later")
-    # The transport limit is above the event limit so an oversize event gets an error event, not a close.
-    ws = web.WebSocketResponse(max_msg_size=2 * settings.engine_max_event_bytes, heartbeat=30)
-    await ws.prepare(request)
-    dialect = Dialect.from_handshake(request.path, request.headers)
-    session = EngineSession(ws, runtime, dialect, request.query.get("model", "voicebot-local"))
-    sessions.add(session)
-    log.info("session %s opened (%s, %s)", session.id, dialect.value, request.path)
+    client = EDGE if edge else (request.remote or "unknown")
+    admission = request.app[ADMISSION]
+    if (refused := admission.admit(client)) is not None:
+        log.warning("session refused for %s: %s", client, refused)
+        return _error(503, "server_busy", refused)
     try:
-        await session.run()
+        # The transport limit is above the event limit so an oversize event gets an error event, not a close.
+        ws = web.WebSocketResponse(max_msg_size=2 * settings.engine_max_event_bytes, heartbeat=30)
+        await ws.prepare(request)
+        dialect = Dialect.from_handshake(request.path, request.headers)
+        session = EngineSession(ws, runtime, dialect, request.query.get("model", "voicebot-local"))
+        sessions = request.app[SESSIONS]
+        sessions.add(session)
+        log.info("session %s opened for %s (%s, %s)", session.id, client, dialect.value, request.path)
+        try:
+            await session.run()
+        finally:
+            sessions.discard(session)
+            log.info("session %s closed", session.id)
+        return ws
     finally:
-        sessions.discard(session)
-        log.info("session %s closed", session.id)
-    return ws
+        admission.leave(client)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -80,6 +93,9 @@ def create_app(runtime: EngineRuntime) -> web.Application:
     app = web.Application()
     app[RUNTIME] = runtime
     app[SESSIONS] = Sessions()
+    s = runtime.settings
+    reserved = min(s.engine_reserved_for_edge, s.engine_max_sessions) if s.engine_edge_key else 0  # (no edge: none)
+    app[ADMISSION] = Admission(s.engine_max_sessions, reserved, s.engine_max_sessions_per_client)
     for path in PATHS:
         app.router.add_get(path, realtime)
     app.router.add_get("/health", health)
