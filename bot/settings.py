@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     engine_port: int = 8765
     engine_api_key: SecretStr | None = None  # when set, clients must send it (api-key or Bearer)
     engine_max_sessions: int = Field(32, ge=1)  # more concurrent sessions get HTTP 503
+    # wss:// (TLS 1.2+) with this certificate and key (PEM); `voicebot run` then has its workers trust it
+    engine_tls_cert: str | None = None
+    engine_tls_key: str | None = None
     # The edge's calls (clients with this key; `voicebot run` makes one for its workers) may use all of
     # engine_max_sessions; every other client (by address) at most engine_max_sessions_per_client, and
     # all of them together what is left after engine_reserved_for_edge (with an edge key set).
@@ -41,6 +44,7 @@ class Settings(BaseSettings):
     realtime_url: str = "ws://127.0.0.1:8765/v1/realtime?model=voicebot-local"
     realtime_kind: Literal["local", "openai", "azure"] = "local"
     realtime_api_key: SecretStr | None = None
+    realtime_ca_file: str | None = None  # for a wss:// engine whose certificate no system CA signed (PEM)
     realtime_connect_timeout_s: float = Field(15.0, gt=0)  # the engine handshake, while the caller hears ringing
 
     # --- the bot --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot import private_redis
+from bot.edge.engine_link import RealtimeTarget
 from bot.front_door import RPC_SOCKET, FrontDoor
 from bot.front_door_rpc import end_dialogs
 from bot.settings import Settings
@@ -176,12 +177,17 @@ class Supervisor:
         await self._spawn(
             Child("engine", [self._exe(), "engine", "--host", s.engine_host, "--port", str(s.engine_port)], env)
         )
-        env["VOICEBOT_REALTIME_URL"] = f"ws://{s.engine_host}:{s.engine_port}/v1/realtime?model=voicebot-local"
-        url = f"http://{s.engine_host}:{s.engine_port}/health"
+        tls = s.engine_tls_cert is not None
+        if tls and not s.realtime_ca_file:
+            env["VOICEBOT_REALTIME_CA_FILE"] = str(s.engine_tls_cert)  # (a self-signed one is its own CA)
+        target = RealtimeTarget("", ca_file=env.get("VOICEBOT_REALTIME_CA_FILE"))
+        scheme = ("wss", "https") if tls else ("ws", "http")
+        env["VOICEBOT_REALTIME_URL"] = f"{scheme[0]}://{s.engine_host}:{s.engine_port}/v1/realtime?model=voicebot-local"
+        url = f"{scheme[1]}://{s.engine_host}:{s.engine_port}/health"
         async with aiohttp.ClientSession() as http:
             for _ in range(1200):
                 try:
-                    async with http.get(url) as r:
+                    async with http.get(url, ssl=target.ssl()) as r:
                         if r.status == 200:
                             return
                 except aiohttp.ClientError:

@@ -65,7 +65,8 @@ class SipWorker:
                                               noise_reduction=s.noise_reduction))  # fmt: skip
         await self._reap_previous_life()
         key = s.realtime_api_key.get_secret_value() if s.realtime_api_key else None
-        self.target = RealtimeTarget(s.realtime_url, s.realtime_kind, key, s.realtime_connect_timeout_s)
+        self.target = RealtimeTarget(s.realtime_url, s.realtime_kind, key, s.realtime_connect_timeout_s,
+                                     s.realtime_ca_file)  # fmt: skip
         self.endpoint = SipEndpoint(EndpointConfig(host=self.host, port=self.port, max_calls=s.sip_max_calls))
         self.account = InboundAccount(self._on_incoming)
         trunk = TrunkConfig(s.trunk_registrar, s.trunk_user, s.trunk_password.get_secret_value()) if (

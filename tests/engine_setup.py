@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.engine.runtime import EngineRuntime
-from bot.engine.server import create_app
+from bot.engine.server import create_app, tls_context
 from bot.engine.stats import EngineStats
 from bot.settings import Settings
 from tests.client import RawClient
@@ -36,17 +36,18 @@ ORDER_TOOL: dict[str, Any] = {
 
 @contextlib.asynccontextmanager
 async def serve_engine(runtime: EngineRuntime, **overrides: object) -> AsyncIterator[str]:
-    """The real engine app on a free loopback port; yields its http base URL."""
+    """The real engine app on a free loopback port; yields its http (with a certificate: https) base URL."""
     settings = Settings(_env_file=None, **{**runtime.settings.model_dump(), **overrides})
     app = create_app(dataclasses.replace(runtime, settings=settings, stats=EngineStats()))
     app.cleanup_ctx.clear()  # the shared runtime outlives this app
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    context = tls_context(settings)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if context else 'http'}://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
 

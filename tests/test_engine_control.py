@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -267,3 +268,21 @@ async def test_other_clients_cannot_take_the_sessions_kept_for_calls(runtime: En
         assert (await edge[-1].receive_json())["type"] == "session.created"
         for ws in [*held, *edge]:
             await ws.close()
+
+
+async def test_with_a_certificate_the_engine_is_wss_only_and_the_edge_trusts_its_ca(runtime: EngineRuntime,
+                                                                                    tmp_path: Path) -> None:  # fmt: skip
+    from bot.edge.engine_link import EngineUnavailable, RealtimeTarget, open_websocket
+    from bot.front_door import self_signed
+
+    cert, key = self_signed(tmp_path, "127.0.0.1")
+    async with serve_engine(runtime, engine_tls_cert=str(cert), engine_tls_key=str(key)) as url:
+        wss = url.replace("https://", "wss://") + "/v1/realtime"
+        conn = await open_websocket(RealtimeTarget(wss, ca_file=str(cert)))  # the edge's own way in
+        events = conn.events()
+        assert (await anext(events))["type"] == "session.created"
+        await conn.close()
+        with pytest.raises(EngineUnavailable, match=r"(?i)certificate"):
+            await open_websocket(RealtimeTarget(wss))  # the system's CAs do not know it
+        with pytest.raises(EngineUnavailable):
+            await open_websocket(RealtimeTarget(wss.replace("wss://", "ws://")))  # no plain text on that port

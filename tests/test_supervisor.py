@@ -11,7 +11,7 @@ import pytest
 from bot.edge.config import BotConfig
 from sip.probe import options_ping
 from tests.sipp import call_ids, call_once, render, silence_file
-from tests.stack import Stack, call_of, decisions, parent, pids, running_stack
+from tests.stack import Stack, call_of, decisions, parent, pids, running_stack, softphone
 
 
 async def answers_again(stack: Stack, tmp: Path, within_s: float) -> float:
@@ -119,3 +119,16 @@ async def test_the_private_redis_wants_its_generated_password(stack: Stack) -> N
     ps = await asyncio.create_subprocess_exec("ps", "-eo", "args", stdout=asyncio.subprocess.PIPE)
     out, _ = await ps.communicate()
     assert secret.read_text().strip() not in out.decode()
+
+
+async def test_with_an_engine_certificate_the_workers_talk_to_it_over_wss(tmp_path: Path) -> None:
+    from bot.front_door import self_signed
+
+    cert, key = self_signed(tmp_path / "cert", "127.0.0.1")
+    (tmp_path / "run").mkdir()
+    async with running_stack(tmp_path / "run", 1, VOICEBOT_ENGINE_TLS_CERT=str(cert),
+                             VOICEBOT_ENGINE_TLS_KEY=str(key)) as stack:  # fmt: skip
+        code, out = await softphone(stack.uri, "Hi, so what are your opening hours?")
+        log = (tmp_path / "run" / "stack.log").read_text(errors="replace")
+    assert code == 0, out
+    assert f"engine listening on wss://127.0.0.1:{stack.engine_port}" in log

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -83,6 +84,15 @@ class RealtimeTarget:
     # The whole handshake, while the caller hears ringing. Generous: an engine that many calls reach
     # at once answers late, not never, and every handshake given up on was work it did for nobody.
     connect_timeout_s: float = 15.0
+    ca_file: str | None = None  # trusted for a wss:// engine (a self-signed certificate, say)
+
+    def ssl(self) -> ssl.SSLContext | bool:
+        """aiohttp's `ssl`: the system's CAs (True), or a context that trusts `ca_file` too."""
+        if not self.ca_file:
+            return True
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
 
     @property
     def capabilities(self) -> Capabilities:
@@ -134,7 +144,7 @@ async def open_websocket(target: RealtimeTarget) -> RealtimeConnection:
     http = aiohttp.ClientSession()
     try:
         ws = await asyncio.wait_for(
-            http.ws_connect(target.url, headers=target.headers(), max_msg_size=32 * 1024 * 1024),
+            http.ws_connect(target.url, headers=target.headers(), max_msg_size=32 * 1024 * 1024, ssl=target.ssl()),
             target.connect_timeout_s,
         )
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:

@@ -7,6 +7,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import ssl
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -127,8 +128,21 @@ def require_key_beyond_loopback(settings: Settings, host: str) -> None:
                           "(clients send it as api-key or Authorization: Bearer), or listen on 127.0.0.1")  # fmt: skip
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """wss:// when a certificate is configured: TLS 1.2 or later."""
+    if not settings.engine_tls_cert:
+        return None
+    if not settings.engine_tls_key:
+        raise ConfigError("VOICEBOT_ENGINE_TLS_CERT is set without VOICEBOT_ENGINE_TLS_KEY")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.engine_tls_cert, settings.engine_tls_key)
+    return context
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     require_key_beyond_loopback(settings, host)
+    context = tls_context(settings)
     runtime = EngineRuntime.load(settings)
-    log.info("engine listening on ws://%s:%d/v1/realtime", host, port)
-    web.run_app(create_app(runtime), host=host, port=port, print=None)
+    log.info("engine listening on %s://%s:%d/v1/realtime", "wss" if context else "ws", host, port)
+    web.run_app(create_app(runtime), host=host, port=port, print=None, ssl_context=context)
