@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -27,6 +28,7 @@ from bot.front_door import RPC_SOCKET, FrontDoor
 from bot.front_door_rpc import end_dialogs
 from bot.settings import Settings
 from bot.state import CallStore
+from bot.supervisor_metrics import SupervisorMetrics
 from flows.crm import seed
 from sip.probe import options_ping
 
@@ -94,6 +96,7 @@ class Supervisor:
     worker_ports: list[int] = field(default_factory=list)
     redis_url: str = ""
     kamailio_dir: Path | None = None  # while Kamailio is in front
+    metrics: SupervisorMetrics = field(default_factory=SupervisorMetrics)
 
     def _exe(self) -> str:
         return str(Path(sys.executable).with_name("voicebot"))
@@ -104,6 +107,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        metrics = await self._serve_metrics()
         try:
             env = dict(os.environ)
             env["REDIS_URL"] = self.redis_url = self.settings.redis_url or await self._start_redis(env)
@@ -121,6 +125,8 @@ class Supervisor:
                 if self.settings.sip_tls_port
                 else ""
             )
+            if metrics is not None:
+                print(f"metrics: http://{self.settings.metrics_host}:{self.settings.metrics_port}/metrics", flush=True)
             print(f"voicebot ready: sip:bot@{self.host}:{self.sip_port}{tls}", flush=True)
             if ready is not None:
                 ready.set()
@@ -132,6 +138,20 @@ class Supervisor:
                 await asyncio.gather(reaper, return_exceptions=True)
         finally:
             await self._stop_all()
+            if metrics is not None:
+                await metrics.cleanup()
+
+    async def _serve_metrics(self) -> web.AppRunner | None:
+        s = self.settings
+        if not s.metrics_port:
+            return None
+        try:
+            runner = await self.metrics.serve(s.metrics_host, s.metrics_port)
+        except OSError as exc:
+            raise SystemExit(f"metrics port {s.metrics_host}:{s.metrics_port} unavailable ({exc}); "
+                             "set VOICEBOT_METRICS_PORT (0: no metrics)") from exc  # fmt: skip
+        log.info("metrics at http://%s:%d/metrics", s.metrics_host, s.metrics_port)
+        return runner
 
     async def _stop_all(self) -> None:
         """Front door first, then every worker at once (their calls end), then the engine and Redis."""
@@ -240,6 +260,7 @@ class Supervisor:
     async def _spawn(self, child: Child) -> None:
         self.children.append(child)
         await child.start()
+        self.metrics.started(child.name)
 
     async def _until_answers(self, port: int, timeout_s: float) -> None:
         deadline = asyncio.get_running_loop().time() + timeout_s
@@ -293,12 +314,14 @@ class Supervisor:
         delay = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
         log.error("%s exited with %s; restart %d in %.1f s", child.name, code, child.restarts + 1, delay)
         child.kill_group()  # (Kamailio's forks still hold the SIP port and answer 503)
+        self.metrics.died(child.name)
         if child.worker_id is not None:
             await self._hang_up_for(child.worker_id)
         child.restarts += 1
         child.proc = None
         await asyncio.sleep(delay)
         await child.start()
+        self.metrics.started(child.name)
 
     async def _hang_up_for(self, worker_id: str) -> None:
         """A dead worker's calls end now (seen within a fraction of a second of its death): their

@@ -71,7 +71,8 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
     env = {**os.environ, "VOICEBOT_REDIS_PORT": str(redis_port), "VOICEBOT_ENGINE_PORT": str(engine_port),
            "VOICEBOT_RUN_DIR": str(tmp), "VOICEBOT_RTP_PORT_BASE": "0",
            "VOICEBOT_SIP_TLS_PORT": str(free_port() if workers > 1 else 0),
-           "VOICEBOT_MEDIA_PROXY_PORT": str(free_port(socket.SOCK_DGRAM)), **env_overrides}  # fmt: skip
+           "VOICEBOT_MEDIA_PROXY_PORT": str(free_port(socket.SOCK_DGRAM)), "VOICEBOT_METRICS_PORT": str(free_port()),
+           **env_overrides}  # fmt: skip
     env.pop("REDIS_URL", None)
     log = (tmp / "stack.log").open("wb")
     proc = await asyncio.create_subprocess_exec(

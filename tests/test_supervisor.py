@@ -46,6 +46,27 @@ async def test_kamailio_and_the_engine_killed_are_restarted_and_calls_come_back(
         assert stack.proc.returncode is None
         log = (tmp_path / "stack.log").read_text(errors="replace")
         assert "kamailio exited with -9" in log and "engine exited with -9" in log
+        metrics = await scrape(stack)
+        assert metrics['voicebot_child_restarts_total{child="kamailio"}'] == 1.0
+        assert metrics['voicebot_child_restarts_total{child="engine"}'] == 1.0
+        assert metrics['voicebot_child_restarts_total{child="worker-1"}'] == 0.0
+        assert all(metrics[f'voicebot_child_up{{child="{c}"}}'] == 1.0 for c in ("kamailio", "engine", "redis"))
+
+
+async def scrape(stack: Stack) -> dict[str, float]:
+    """The supervisor's /metrics, parsed with prometheus-client's own parser: {'name{labels}': value}."""
+    import aiohttp
+    from prometheus_client.parser import text_string_to_metric_families
+
+    url = f"http://127.0.0.1:{stack.env['VOICEBOT_METRICS_PORT']}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
+        text = await r.text()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            out[f"{sample.name}{{{labels}}}"] = sample.value
+    return out
 
 
 async def test_a_call_holds_through_an_engine_restart_and_goes_on(tmp_path: Path) -> None:
