@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     kcfg.add_argument("--sip-port", type=int, default=5060)
     kcfg.add_argument("--worker-ports", required=True, help="comma-separated, e.g. 5061,5062")
 
+    dial = sub.add_parser("dial", help="place an outbound call through the running workers, follow it to its end")
+    dial.add_argument("uri", help="e.g. sip:+15551230000@trunk.example.com")
+    dial.add_argument("--instructions", type=Path, help="the bot's instructions for this call ({name}: a --var)")
+    dial.add_argument("--var", action="append", default=[], help="name=value for the instructions (repeat)")
+    dial.add_argument("--wait-s", type=float, default=600.0, help="follow the call this long (0: only queue it)")
+
     sub.add_parser("seed", help="load the demo CRM fixture into Redis")
 
     calls = sub.add_parser("calls", help="recent calls from Redis: outcome, duration, and transcripts")
@@ -107,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         private = private_redis.url_for(Path(settings.run_dir), "127.0.0.1", settings.redis_port)
         return asyncio.run(print_calls(settings.redis_url or private, args.n,
                                        args.transcript))  # fmt: skip
+    if args.command == "dial":
+        from bot import private_redis
+        from bot.dial_cli import dial as dial_call
+
+        url = settings.redis_url or private_redis.url_for(Path(settings.run_dir), "127.0.0.1", settings.redis_port)
+        return asyncio.run(dial_call(url, args.uri, args.instructions, args.var, args.wait_s))
     if args.command == "seed":
         from redis.asyncio import Redis
 

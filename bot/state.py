@@ -65,10 +65,13 @@ class CallStore:
         self._stream_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()  # call → its last (ms, seq)
 
     # --- what calls record ------------------------------------------------------------------------
-    def call_started(self, call_id: str, caller: str, callee: str, worker: str) -> None:
+    def call_started(self, call_id: str, caller: str, callee: str, worker: str, *, direction: str = "inbound",
+                     dial_id: str = "") -> None:  # fmt: skip
         now = self._clock()
         record: Fields = {"call_id": safe_text(call_id), "caller": safe_text(caller), "callee": safe_text(callee),
-                          "worker": safe_text(worker), "started": now, "state": "ringing"}  # fmt: skip
+                          "worker": safe_text(worker), "started": now, "state": "ringing", "direction": direction}  # fmt: skip
+        if dial_id:
+            record["dial_id"] = dial_id
 
         def write(p: Pipeline) -> None:
             p.hset(f"call:{call_id}", mapping=record)
@@ -80,6 +83,15 @@ class CallStore:
     def call_answered(self, call_id: str) -> None:
         mapping: Fields = {"state": "active", "answered": self._clock()}
         self._queue(lambda p: p.hset(f"call:{call_id}", mapping=mapping))
+
+    def call_fields(self, call_id: str, fields: Mapping[str, str | int]) -> None:
+        mapping: Fields = {k: v if isinstance(v, int) else safe_text(v) for k, v in fields.items()}
+        self._queue(lambda p: p.hset(f"call:{call_id}", mapping=mapping))
+
+    def dial_state(self, dial_id: str, fields: Mapping[str, str | int | float]) -> None:
+        """The state of an outbound request (bot/dialer.py's `dial:<id>`), as the call goes."""
+        mapping: Fields = {k: v if isinstance(v, int | float) else safe_text(v) for k, v in fields.items()}
+        self._queue(lambda p: p.hset(f"dial:{dial_id}", mapping=mapping))
 
     def transcript(self, call_id: str, role: str, text: str, *, event: str | None = None,
                    data: Mapping[str, str | int] | None = None) -> None:  # fmt: skip

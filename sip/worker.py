@@ -1,9 +1,11 @@
 """A SIP worker process: one pjsua2 endpoint (at most its call capacity), each call bridged to the
-realtime engine by a `CallSession`. Many workers run behind Kamailio."""
+realtime engine by a `CallSession`. Many workers run behind Kamailio. A worker with a free line also
+places the outbound calls asked for in Redis (bot/dialer.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 
@@ -11,6 +13,7 @@ import pjsua2 as pj
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.dialer import DialQueue, DialRequest
 from bot.edge.config import BotConfig, TurnConfig
 from bot.edge.engine_link import RealtimeTarget
 from bot.edge.fallback_audio import FallbackAudio
@@ -42,6 +45,7 @@ class SipWorker:
         self.port = port
         self._calls: dict[int, tuple[SipCall, CallControl]] = {}
         self._sessions: set[asyncio.Task[str]] = set()
+        self._outbound: dict[str, CallSession] = {}  # dial request id → its call, while it lasts
         self._stop = asyncio.Event()
         self.fallback = FallbackAudio()  # what calls hear if the engine is lost mid-call
         self.failed = False  # a task the worker owns failed: it exits non-zero (the supervisor restarts it)
@@ -83,12 +87,14 @@ class SipWorker:
         heartbeat.add_done_callback(self._owned_failed)
         fetch = loop.create_task(self.fallback.keep_fetching(self.target, self.bot), name="fallback-lines")
         fetch.add_done_callback(self._owned_failed)
+        dialer = loop.create_task(self._dial_loop(DialQueue(redis, self.worker_id)), name="dialer")
+        dialer.add_done_callback(self._owned_failed)
         try:
             await self._stop.wait()
         finally:
-            for task in (heartbeat, fetch):
+            for task in (heartbeat, fetch, dialer):
                 task.cancel()
-            await asyncio.gather(heartbeat, fetch, return_exceptions=True)
+            await asyncio.gather(heartbeat, fetch, dialer, return_exceptions=True)
             await self._shutdown(redis)
 
     async def _heartbeat(self) -> None:
@@ -122,6 +128,55 @@ class SipWorker:
         task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{call.call_id}")
         self._sessions.add(task)
         task.add_done_callback(self._session_done)
+
+    async def _dial_loop(self, queue: DialQueue) -> None:
+        """Outbound requests, taken one at a time while a line is free; a request asked to hang up
+        (DELETE /calls/{id}) is ended. Redis unreachable: retried, never fatal."""
+        while True:
+            try:
+                await queue.ensure_group()
+                break
+            except (RedisError, OSError) as exc:
+                log.warning("worker %s: dial queue unavailable (%s); retrying", self.worker_id, exc)
+                await asyncio.sleep(2.0)
+        while True:
+            try:
+                for dial_id, session in list(self._outbound.items()):
+                    if await queue.cancelled(dial_id):
+                        session.hang_up_by_request()
+                if len(self._calls) >= self.endpoint.capacity:
+                    await asyncio.sleep(0.25)
+                    continue
+                request = await queue.take(block_ms=1000)
+                if request is not None and await queue.cancelled(request.id):
+                    self.store.dial_state(request.id, {"state": "ended", "outcome": "cancelled"})
+                elif request is not None:
+                    self._place(request)
+            except (RedisError, OSError) as exc:
+                log.warning("worker %s: dial queue unavailable (%s)", self.worker_id, exc)
+                await asyncio.sleep(2.0)
+
+    def _place(self, request: DialRequest) -> None:
+        call = SipCall(self.account, pj.PJSUA_INVALID_ID, self.endpoint.ports, self._gone)
+        try:
+            call.dial(request.uri)
+        except pj.Error as exc:
+            log.warning("worker %s: could not dial %s: %s", self.worker_id, request.uri, exc.info())
+            self.store.dial_state(request.id, {"state": "ended", "outcome": "failed", "error": exc.info()[:200]})
+            return
+        control = CallControl(call)
+        self._calls[call.getId()] = (call, control)
+        self.endpoint.active_calls = len(self._calls)
+        bot = dataclasses.replace(self.bot, instructions=request.instructions_for(self.bot.instructions))
+        session = CallSession(control, self.target, bot, self.tools, self.store, self.worker_id, fallback=self.fallback)
+        session.log.dial_id = request.id
+        self._outbound[request.id] = session
+        log.info("worker %s: dialing %s (request %s, call %s)", self.worker_id, request.uri, request.id, call.call_id)
+        task = asyncio.get_running_loop().create_task(session.run_outbound(self.settings.ring_timeout_s),
+                                                      name=f"call-{call.call_id}")  # fmt: skip
+        self._sessions.add(task)
+        task.add_done_callback(self._session_done)
+        task.add_done_callback(lambda _: self._outbound.pop(request.id, None))
 
     def _owned_failed(self, task: asyncio.Task[None]) -> None:
         """A background task of the worker failed: the worker exits (non-zero) and is restarted."""

@@ -8,6 +8,7 @@ import csv
 import random
 import secrets
 import signal
+import socket
 import statistics
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -76,6 +77,31 @@ async def run_sipp(scenario: Path, target: str, *, calls: int, concurrency: int,
     _, err = await asyncio.wait_for(proc.communicate(), timeout_s + 30)
     ok, failed = _counts(workdir / "stat.csv")
     return SippResult(proc.returncode or 0, ok, failed, err.decode(errors="replace"), prefix)
+
+
+async def sipp_callee(scenario: Path, *, port: int, workdir: Path, media_port: int,
+                      timeout_s: int = 60) -> asyncio.Task[SippResult]:  # fmt: skip
+    """SIPp as a UAS (a callee for the bot's outbound calls) on 127.0.0.1:`port`, for one call; the
+    task ends with its result. Returns once SIPp listens."""
+    args = ["sipp", "-sf", str(scenario), "-m", "1", "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+            "-mp", str(media_port), "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_stat",
+            "-stf", str(workdir / "stat.csv"), "-trace_err", "-error_file", str(workdir / "errors.log")]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(*args, cwd=workdir, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.PIPE)  # fmt: skip
+
+    async def result() -> SippResult:
+        _, err = await asyncio.wait_for(proc.communicate(), timeout_s + 30)
+        ok, failed = _counts(workdir / "stat.csv")
+        return SippResult(proc.returncode or 0, ok, failed, err.decode(errors="replace"), "")
+
+    for _ in range(100):  # until its port is taken
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            break
+        await asyncio.sleep(0.05)
+    return asyncio.ensure_future(result())
 
 
 def _counts(stat: Path) -> tuple[int, int]:

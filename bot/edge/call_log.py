@@ -36,6 +36,7 @@ class CallLog:
         self.worker = worker
         self.started = time.time()
         self.decisions: deque[tuple[Decision, dict[str, str | int]]] = deque(maxlen=MAX_DECISIONS)  # the newest
+        self.dial_id: str | None = None  # a call we placed: its request (bot/dialer.py) follows the call
 
     async def admit(self, limit: int) -> bool:
         """Room for this call under the limit across all workers (0: no limit)."""
@@ -45,9 +46,27 @@ class CallLog:
         if self.store:
             self.store.call_started(self.call.call_id, self.call.remote_uri, self.call.local_uri, self.worker)
 
+    def dialing(self) -> None:
+        """A call we placed: from us (local URI) to the callee (remote URI)."""
+        if self.store:
+            self.store.call_started(self.call.call_id, self.call.local_uri, self.call.remote_uri, self.worker,
+                                    direction="outbound", dial_id=self.dial_id or "")  # fmt: skip
+            self._dial(state="ringing", call_id=self.call.call_id, worker=self.worker)
+
     def answered(self) -> None:
         if self.store:
             self.store.call_answered(self.call.call_id)
+            self._dial(state="answered", answered=time.time())
+
+    def note(self, **fields: str | int) -> None:
+        """More about the call in its record (the SIP status of a call never answered, say)."""
+        if self.store:
+            self.store.call_fields(self.call.call_id, fields)
+            self._dial(**fields)
+
+    def _dial(self, **fields: str | int | float) -> None:
+        if self.store and self.dial_id:
+            self.store.dial_state(self.dial_id, fields)
 
     def said(self, role: str, text: str) -> None:
         """A line of the transcript: caller, bot, tool, dtmf."""
@@ -66,3 +85,4 @@ class CallLog:
                  media.playout.underruns, media.playout.dropped)  # fmt: skip
         if self.store:
             self.store.call_ended(self.call.call_id, outcome, self.started)
+            self._dial(state="ended", outcome=outcome, ended=time.time())

@@ -32,6 +32,7 @@ from bot.edge.fallback_audio import FallbackAudio
 from bot.edge.port import CallPort, Confirmed, Disconnected, Dtmf, MediaReady, TransferStatus
 from bot.edge.recording import CallRecording
 from bot.edge.replay import Replay
+from bot.edge.ringing import until_answered
 from bot.edge.session_setup import session_update
 from bot.edge.ticks import until_tick
 from bot.edge.tool_runner import ToolRunner
@@ -117,8 +118,35 @@ class CallSession(EngineEvents):
             self.outcome = "engine_unavailable"
             self.log.ended(self.outcome, call.media)
             return self.outcome
+        return await self._serve_call(self._conn, answer=True)
+
+    async def run_outbound(self, ring_timeout_s: float) -> str:
+        """A call we placed, ringing: the engine session, then the callee's answer or how the call
+        failed (busy, no_answer, rejected, failed: bot/dialer.py), then the bridge as for a caller."""
+        call = self.call
+        self.log.dialing()
         try:
-            await self._bridge(self._conn)
+            self._conn = await self._connect(self.target)
+        except EngineUnavailable as exc:
+            log.error("call %s: %s; not calling", call.call_id, exc)
+            call.hangup()
+            self.outcome = "engine_unavailable"
+            self.log.ended(self.outcome, call.media)
+            return self.outcome
+        failed = await until_answered(call, ring_timeout_s, self.log)
+        if failed is not None or self._done.is_set():  # (or hung up on request while it rang)
+            await self._conn.close()
+            self.outcome = self.outcome if self._done.is_set() else str(failed)
+            self.log.ended(self.outcome, call.media)
+            return self.outcome
+        self._clock.confirmed.set()
+        self.log.answered()
+        return await self._serve_call(self._conn, answer=False)
+
+    async def _serve_call(self, conn: RealtimeConnection, *, answer: bool) -> str:
+        call = self.call
+        try:
+            await self._bridge(conn, answer)
         finally:
             if self._conn is not None:
                 await self._conn.close()
@@ -130,7 +158,7 @@ class CallSession(EngineEvents):
             self.log.ended(self.outcome, call.media)
         return self.outcome
 
-    async def _bridge(self, conn: RealtimeConnection) -> None:
+    async def _bridge(self, conn: RealtimeConnection, answer: bool) -> None:
         call = self.call
         try:
             async with asyncio.TaskGroup() as group:
@@ -138,10 +166,11 @@ class CallSession(EngineEvents):
                 self._runner = ToolRunner(self.tools, self.context, self._send_tool_output, filler=self._filler,
                                           on_action=self._set_after_playout, on_output=self._respond_to_tools)  # fmt: skip
                 conn.update_session(session_update(conn.capabilities, self.bot, self.tools.schemas()))
-                if not call.answer(200):
+                if answer and not call.answer(200):
                     self.finish("answer_failed")
                 else:
-                    self.log.answered()
+                    if answer:
+                        self.log.answered()
                     self.barge.attach(call.media.inbound, call.media.playout)
                     group.create_task(self._engine(conn), name=f"engine-{call.call_id}")
                     group.create_task(self._control(), name=f"control-{call.call_id}")
@@ -157,6 +186,11 @@ class CallSession(EngineEvents):
             for error in _leaves(group_error):
                 log.error("call %s failed", call.call_id, exc_info=error)
             self.outcome = "error"
+
+    def hang_up_by_request(self) -> None:
+        """DELETE /calls/{id} (bot/dialer.py): ringing, the call is cancelled; answered, it ends."""
+        self.call.hangup()
+        self.finish("hung_up_by_request")
 
     def finish(self, outcome: str) -> None:
         if not self._done.is_set():

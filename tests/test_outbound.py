@@ -1,0 +1,102 @@
+"""Outbound calls (bot/dialer.py): asked for in Redis, placed by a worker with a free line through
+the same call session, callees played by SIPp UAS scenarios: one answers, one is busy, one declines,
+one rings until the bot gives up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.dialer import ask_hang_up, request_call, status
+from tests.audio import phone_ulaw
+from tests.sipp import render, sipp_callee, ulaw_file
+from tests.stack import VOICEBOT, Stack, call_of, free_port, lone_worker
+
+REMINDER = ("You are calling {name} from Acme Telecom to remind them of their appointment on {day}. "
+            "Say who you are and why you call, then answer their questions.")  # fmt: skip
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def until(redis: Redis, dial_id: str, state: str, within_s: float) -> dict[str, str]:
+    async with asyncio.timeout(within_s):
+        while True:  # (a worker in another process writes it: polled)
+            now = await status(redis, dial_id)
+            if now.get("state") == state:
+                return now
+            await asyncio.sleep(0.2)
+
+
+async def callee(scenario: str, work: Path, **values: object) -> tuple[int, asyncio.Task]:  # type: ignore[type-arg]
+    work.mkdir()  # noqa: ASYNC240 (before the callee starts)
+    port = free_port(socket.SOCK_DGRAM)
+    rendered = render(scenario, work / "callee.xml", **values)
+    return port, await sipp_callee(rendered, port=port, workdir=work, media_port=random.randrange(30000, 39000, 2))
+
+
+async def test_an_outbound_call_answered_greets_the_callee_and_ends_on_request(stack: Stack, redis_url: str,
+                                                                              redis: Redis, tmp_path: Path) -> None:  # fmt: skip
+    hello = ulaw_file(phone_ulaw("Hello? Yes, this is Dana speaking."), tmp_path / "hello.ul")
+    port, sipp = await callee("uas_answer.xml", tmp_path / "answer", WAV=hello, RING_MS=800, WAIT_MS=40000)
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    async with lone_worker(engine, redis_url):
+        dial_id = await request_call(redis, f"sip:+15550123@127.0.0.1:{port}", REMINDER,
+                                     {"name": "Dana", "day": "Thursday"})  # fmt: skip
+        answered = await until(redis, dial_id, "answered", 20)
+        record, lines = await call_of(redis_url, answered["call_id"], until="active")
+        async with asyncio.timeout(20):  # the bot speaks first on a call it placed
+            while not any(line["role"] == "bot" for line in lines):  # (written by the worker: polled)
+                await asyncio.sleep(0.3)
+                _, lines = await call_of(redis_url, answered["call_id"], until="active")
+        assert await ask_hang_up(redis, dial_id)
+        ended = await until(redis, dial_id, "ended", 15)
+    assert ended["outcome"] == "hung_up_by_request"
+    assert record["direction"] == "outbound" and record["dial_id"] == dial_id
+    assert f"127.0.0.1:{port}" in record["callee"]
+    assert (await sipp).successful == 1  # the callee got the bot's BYE
+
+
+async def test_busy_declined_and_unanswered_calls_are_told_apart(stack: Stack, redis_url: str, redis: Redis,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    async with lone_worker(engine, redis_url, VOICEBOT_RING_TIMEOUT_S="3"):
+        for name, scenario, values, outcome, sip_status in (
+            ("busy", "uas_refuse.xml", {"CODE": 486, "REASON": "Busy Here"}, "busy", "486"),
+            ("declined", "uas_refuse.xml", {"CODE": 603, "REASON": "Decline"}, "rejected", "603"),
+            ("ringing", "uas_ring.xml", {"WAIT_MS": 20000}, "no_answer", None),
+        ):
+            port, sipp = await callee(scenario, tmp_path / name, **values)
+            dial_id = await request_call(redis, f"sip:+15550124@127.0.0.1:{port}")
+            ended = await until(redis, dial_id, "ended", 20)
+            assert ended["outcome"] == outcome, (name, ended)
+            if sip_status is not None:
+                assert ended["sip_status"] == sip_status, (name, ended)
+            assert (await sipp).successful == 1, name
+
+
+async def test_voicebot_dial_follows_the_call_to_its_outcome(stack: Stack, redis_url: str, tmp_path: Path) -> None:
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    async with lone_worker(engine, redis_url):
+        port, sipp = await callee("uas_refuse.xml", tmp_path / "busy", CODE=486, REASON="Busy Here")
+        proc = await asyncio.create_subprocess_exec(
+            VOICEBOT, "dial", f"sip:+15550125@127.0.0.1:{port}", "--var", "name=Sam", "--wait-s", "30",
+            env={**os.environ, "REDIS_URL": redis_url}, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    states = [json.loads(line) for line in out.decode().splitlines()]
+    assert proc.returncode == 0 and states[0]["state"] == "queued"
+    assert states[-1]["state"] == "ended" and states[-1]["outcome"] == "busy" and states[-1]["sip_status"] == "486"
+    assert (await sipp).successful == 1
