@@ -101,7 +101,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "VOICEBOT_REDIS_URL"))
     redis_port: int = 6399  # of the private redis-server `voicebot run` starts when REDIS_URL is unset
     record_dir: str | None = None  # write each call's line audio here (caller, echo-cancelled, bot) as WAVs
-    # `voicebot run`'s own HTTP port: GET /metrics (Prometheus text); 0: off
+    # `voicebot run`'s own HTTP port: GET /metrics (Prometheus text) and the calls API (POST/GET/DELETE
+    # /calls, with `Authorization: Bearer <api_key>`; no key: the API refuses); port 0: off
+    api_key: SecretStr | None = None
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(8080, ge=0, le=65535)
     run_dir: str = "var/run"  # where `voicebot run` keeps Redis data and Kamailio's rendered config

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot import private_redis
+from bot.calls_api import add_calls_api
 from bot.edge.engine_link import RealtimeTarget
 from bot.front_door import RPC_SOCKET, FrontDoor
 from bot.front_door_rpc import end_dialogs
@@ -107,11 +108,12 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        metrics = await self._serve_metrics()
+        http: web.AppRunner | None = None
         try:
             env = dict(os.environ)
             env["REDIS_URL"] = self.redis_url = self.settings.redis_url or await self._start_redis(env)
             await self._seed(env["REDIS_URL"])
+            http = await self._serve_http()
             if self.settings.realtime_kind == "local":
                 await self._start_engine(env)
             await self._start_workers(env)
@@ -125,7 +127,7 @@ class Supervisor:
                 if self.settings.sip_tls_port
                 else ""
             )
-            if metrics is not None:
+            if http is not None:
                 print(f"metrics: http://{self.settings.metrics_host}:{self.settings.metrics_port}/metrics", flush=True)
             print(f"voicebot ready: sip:bot@{self.host}:{self.sip_port}{tls}", flush=True)
             if ready is not None:
@@ -138,19 +140,32 @@ class Supervisor:
                 await asyncio.gather(reaper, return_exceptions=True)
         finally:
             await self._stop_all()
-            if metrics is not None:
-                await metrics.cleanup()
+            if http is not None:
+                await http.cleanup()
 
-    async def _serve_metrics(self) -> web.AppRunner | None:
+    async def _serve_http(self) -> web.AppRunner | None:
+        """/metrics and the calls API (bot/calls_api.py) on the supervisor's port (0: neither)."""
         s = self.settings
         if not s.metrics_port:
             return None
+        app = web.Application(client_max_size=64 * 1024)
+        self.metrics.add_to(app)
+        redis = Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        add_calls_api(app, redis, s.api_key.get_secret_value() if s.api_key else None)
+
+        async def close_redis(app: web.Application) -> None:
+            await redis.aclose()
+
+        app.on_cleanup.append(close_redis)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
         try:
-            runner = await self.metrics.serve(s.metrics_host, s.metrics_port)
+            await web.TCPSite(runner, s.metrics_host, s.metrics_port).start()
         except OSError as exc:
-            raise SystemExit(f"metrics port {s.metrics_host}:{s.metrics_port} unavailable ({exc}); "
-                             "set VOICEBOT_METRICS_PORT (0: no metrics)") from exc  # fmt: skip
-        log.info("metrics at http://%s:%d/metrics", s.metrics_host, s.metrics_port)
+            await runner.cleanup()
+            raise SystemExit(f"HTTP port {s.metrics_host}:{s.metrics_port} unavailable ({exc}); "
+                             "set VOICEBOT_METRICS_PORT (0: no metrics or calls API)") from exc  # fmt: skip
+        log.info("metrics at http://%s:%d/metrics, calls API at /calls", s.metrics_host, s.metrics_port)
         return runner
 
     async def _stop_all(self) -> None:

@@ -2,7 +2,7 @@
 up or not, and how often it was restarted. Labels are the children's names (redis, engine,
 worker-1..N, rtpengine, kamailio): a bounded set.
 
-Served on `VOICEBOT_METRICS_HOST:VOICEBOT_METRICS_PORT` (127.0.0.1:8080; port 0: off).
+Served on the supervisor's HTTP port (`VOICEBOT_METRICS_HOST:VOICEBOT_METRICS_PORT`, 127.0.0.1:8080).
 """
 
 from __future__ import annotations
@@ -26,14 +26,9 @@ class SupervisorMetrics:
         self.up.labels(child).set(0)
         self.restarts.labels(child).inc()
 
-    async def serve(self, host: str, port: int) -> web.AppRunner:
+    def add_to(self, app: web.Application) -> None:
         async def metrics(request: web.Request) -> web.Response:
             body = generate_latest(self.registry)
             return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-        app = web.Application()
         app.router.add_get("/metrics", metrics)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        return runner

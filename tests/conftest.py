@@ -57,7 +57,8 @@ async def ga(engine_url: str) -> AsyncIterator[RawClient]:
 @pytest.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     """`voicebot run` with Kamailio in front of 4 SIP workers, shared by the call-path tests."""
-    async with running_stack(tmp_path_factory.mktemp("stack"), workers=4, VOICEBOT_TRANSFER_URI=AGENT_URI) as s:
+    async with running_stack(tmp_path_factory.mktemp("stack"), workers=4, VOICEBOT_TRANSFER_URI=AGENT_URI,
+                             VOICEBOT_API_KEY="test-api-k3y") as s:  # fmt: skip
         yield s
 
 

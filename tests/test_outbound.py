@@ -100,3 +100,42 @@ async def test_voicebot_dial_follows_the_call_to_its_outcome(stack: Stack, redis
     assert proc.returncode == 0 and states[0]["state"] == "queued"
     assert states[-1]["state"] == "ended" and states[-1]["outcome"] == "busy" and states[-1]["sip_status"] == "486"
     assert (await sipp).successful == 1
+
+
+async def test_the_calls_api_places_follows_and_hangs_up_a_call(stack: Stack, tmp_path: Path) -> None:
+    """POST /calls on the supervisor's port (the shared stack: 4 workers behind Kamailio), then GET
+    until answered, DELETE, GET until ended; no key or a wrong one: 401, and no call."""
+    import aiohttp
+
+    hello = ulaw_file(phone_ulaw("Hi, yes?"), tmp_path / "hello.ul")
+    port, sipp = await callee("uas_answer.xml", tmp_path / "answer", WAV=hello, RING_MS=300, WAIT_MS=40000)
+    base = f"http://127.0.0.1:{stack.env['VOICEBOT_METRICS_PORT']}/calls"
+    key = {"Authorization": f"Bearer {stack.env['VOICEBOT_API_KEY']}"}
+    body = {"uri": f"sip:+15550126@127.0.0.1:{port}", "instructions": REMINDER, "variables": {"name": "Ana"}}
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            async with http.post(base, json=body, headers=headers) as r:
+                assert r.status == 401 and (await r.json())["error"]["code"] == "invalid_api_key"
+        async with http.post(base, json={"uri": "tel:12"}, headers=key) as r:
+            assert r.status == 400
+        async with http.post(base, json=body, headers=key) as r:
+            assert r.status == 201
+            dial_id = (await r.json())["id"]
+
+        async def state_is(wanted: str) -> dict[str, str]:
+            async with asyncio.timeout(20):
+                while True:  # (polled, as a client of the API would)
+                    async with http.get(f"{base}/{dial_id}", headers=key) as r:
+                        now: dict[str, str] = await r.json()
+                    if now.get("state") == wanted:
+                        return now
+                    await asyncio.sleep(0.2)
+
+        await state_is("answered")
+        async with http.delete(f"{base}/{dial_id}", headers=key) as r:
+            assert r.status == 202
+        ended = await state_is("ended")
+        async with http.get(f"{base}/nope", headers=key) as r:
+            assert r.status == 404
+    assert ended["outcome"] == "hung_up_by_request"
+    assert (await sipp).successful == 1
