@@ -61,6 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     dial.add_argument("--var", action="append", default=[], help="name=value for the instructions (repeat)")
     dial.add_argument("--wait-s", type=float, default=600.0, help="follow the call this long (0: only queue it)")
 
+    camp = sub.add_parser("campaign", help="call a CSV of contacts (number + variables) through the workers")
+    camp.add_argument("contacts", type=Path, help="CSV with a 'number' column (and optionally 'tz'), then variables")
+    camp.add_argument("--name", required=True, help="the campaign's name: run it again to resume it")
+    camp.add_argument("--concurrency", type=int, default=4, help="calls at once")
+    camp.add_argument("--pace", type=float, default=2.0, help="calls started per second at most")
+    camp.add_argument("--retries", type=int, default=1, help="more attempts for busy / unanswered contacts")
+    camp.add_argument("--retry-delay-s", type=float, default=60.0)
+    camp.add_argument("--window", help="allowed local hours, e.g. 09:00-20:00 (the contact's tz, else ours)")
+    camp.add_argument("--uri-template", default="{number}", help="e.g. sip:{number}@trunk.example.com")
+    camp.add_argument("--instructions", type=Path, help="the bot's instructions ({column}: the contact's value)")
+    camp.add_argument("--dnc", type=Path, help="do-not-call list: one number per line")
+
     sub.add_parser("seed", help="load the demo CRM fixture into Redis")
 
     calls = sub.add_parser("calls", help="recent calls from Redis: outcome, duration, and transcripts")
@@ -119,6 +131,16 @@ def main(argv: list[str] | None = None) -> int:
 
         url = settings.redis_url or private_redis.url_for(Path(settings.run_dir), "127.0.0.1", settings.redis_port)
         return asyncio.run(dial_call(url, args.uri, args.instructions, args.var, args.wait_s))
+    if args.command == "campaign":
+        from bot import private_redis
+        from bot.dial_cli import campaign
+
+        if not (0 < args.concurrency <= 1000 and 0 < args.pace <= 100 and 0 <= args.retries <= 10):
+            raise SystemExit("bounded: concurrency 1-1000, pace 0-100/s, retries 0-10")
+        url = settings.redis_url or private_redis.url_for(Path(settings.run_dir), "127.0.0.1", settings.redis_port)
+        plan = {"name": args.name, "concurrency": args.concurrency, "pace_per_s": args.pace, "retries": args.retries,
+                "retry_delay_s": args.retry_delay_s, "uri_template": args.uri_template, "window": args.window}  # fmt: skip
+        return asyncio.run(campaign(url, args.contacts, plan, args.dnc, args.instructions))
     if args.command == "seed":
         from redis.asyncio import Redis
 

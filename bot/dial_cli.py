@@ -49,3 +49,27 @@ async def dial(redis_url: str, uri: str, instructions: Path | None, pairs: list[
         return 0
     finally:
         await redis.aclose()
+
+
+async def campaign(redis_url: str, contacts_csv: Path, plan_args: dict[str, object], dnc: Path | None,
+                   instructions: Path | None) -> int:  # fmt: skip
+    """`voicebot campaign`: progress lines while it runs, then one JSON summary line."""
+    from bot.campaign import Campaign, Plan, Progress, Window, contacts_from_csv
+
+    contacts = contacts_from_csv(contacts_csv.read_text())  # noqa: ASYNC240 (once, before anything runs)
+    blocked = frozenset(n.strip() for n in dnc.read_text().split() if n.strip()) if dnc else frozenset()  # noqa: ASYNC240
+    window = plan_args.pop("window")
+    plan = Plan(**plan_args, window=Window.parse(str(window)) if window else None, do_not_call=blocked,  # type: ignore[arg-type]
+                instructions=instructions.read_text() if instructions else None)  # noqa: ASYNC240  # fmt: skip
+    redis = Redis.from_url(redis_url)
+
+    def report(progress: Progress) -> None:
+        print(progress.line(plan.name), flush=True)
+
+    try:
+        done = await Campaign(redis, plan, contacts).run(report)
+    finally:
+        await redis.aclose()
+    print(json.dumps({"campaign": plan.name, "contacts": done.total, "dialed": done.dialed,
+                      "outcomes": dict(done.outcomes)}), flush=True)  # fmt: skip
+    return 0

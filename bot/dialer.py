@@ -67,20 +67,32 @@ def outcome_of(status: int) -> str:
 
 
 async def request_call(redis: Redis, uri: str, instructions: str | None = None,
-                       variables: dict[str, str] | None = None) -> str:  # fmt: skip
+                       variables: dict[str, str] | None = None, dial_id: str | None = None) -> str:  # fmt: skip
+    """Queue a call; its id. With `dial_id` given (a campaign's own, kept before asking), asking again
+    after a crash queues nothing twice: a request that exists already is left as it is."""
     if not uri.startswith(("sip:", "sips:")) or len(uri) > 512:
         raise DialError(f"not a SIP URI: {uri[:80]!r}")
     if await redis.xlen(STREAM) >= MAX_QUEUED:
         raise DialError(f"{MAX_QUEUED} calls queued already; try again later")
-    dial_id = secrets.token_hex(8)
-    fields: dict[Any, Any] = {"id": dial_id, "uri": uri, "instructions": instructions or "",
-                              "variables": json.dumps(variables or {})}  # fmt: skip
-    async with redis.pipeline(transaction=True) as p:
-        p.hset(f"dial:{dial_id}", mapping={"state": "queued", "uri": uri, "requested": time.time()})
-        p.expire(f"dial:{dial_id}", KEEP_S)
-        p.xadd(STREAM, fields)
-        await p.execute()
+    dial_id = dial_id or new_id()
+    args = (uri, time.time(), KEEP_S, dial_id, instructions or "", json.dumps(variables or {}))
+    await redis.eval(_QUEUE_ONCE, 2, f"dial:{dial_id}", STREAM, *args)
     return dial_id
+
+
+# The request's hash and its stream entry, both or neither, and only the first time (Redis runs a
+# script atomically): a crash between the two can never leave a request queued twice or never.
+_QUEUE_ONCE = """
+if redis.call('HSETNX', KEYS[1], 'state', 'queued') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'uri', ARGV[1], 'requested', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[4], 'uri', ARGV[1], 'instructions', ARGV[5], 'variables', ARGV[6])
+return 1
+"""
+
+
+def new_id() -> str:
+    return secrets.token_hex(8)
 
 
 async def status(redis: Redis, dial_id: str) -> dict[str, str]:

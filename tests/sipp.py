@@ -79,11 +79,11 @@ async def run_sipp(scenario: Path, target: str, *, calls: int, concurrency: int,
     return SippResult(proc.returncode or 0, ok, failed, err.decode(errors="replace"), prefix)
 
 
-async def sipp_callee(scenario: Path, *, port: int, workdir: Path, media_port: int,
-                      timeout_s: int = 60) -> asyncio.Task[SippResult]:  # fmt: skip
-    """SIPp as a UAS (a callee for the bot's outbound calls) on 127.0.0.1:`port`, for one call; the
-    task ends with its result. Returns once SIPp listens."""
-    args = ["sipp", "-sf", str(scenario), "-m", "1", "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+async def sipp_callee(scenario: Path, *, port: int, workdir: Path, media_port: int, timeout_s: int = 60,
+                      calls: int = 1) -> asyncio.Task[SippResult]:  # fmt: skip
+    """SIPp as a UAS (a callee for the bot's outbound calls) on 127.0.0.1:`port`, for `calls` calls;
+    the task ends with its result. Returns once SIPp listens."""
+    args = ["sipp", "-sf", str(scenario), "-m", str(calls), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
             "-mp", str(media_port), "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_stat",
             "-stf", str(workdir / "stat.csv"), "-trace_err", "-error_file", str(workdir / "errors.log")]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(*args, cwd=workdir, stdout=asyncio.subprocess.DEVNULL,

@@ -132,13 +132,13 @@ def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
 
 @contextlib.asynccontextmanager
 async def lone_worker(
-    engine_url: str, redis_url: str = "redis://127.0.0.1:1/0", **env_overrides: str
+    engine_url: str, redis_url: str = "redis://127.0.0.1:1/0", worker_id: str = "w1", **env_overrides: str
 ) -> AsyncIterator[int]:
     """One SIP worker (no Kamailio; by default no Redis) talking to `engine_url`; yields its SIP port."""
     port = free_sip_port(1)
     env = {**os.environ, "VOICEBOT_REALTIME_URL": engine_url, "REDIS_URL": redis_url, **env_overrides}
     worker = await asyncio.create_subprocess_exec(
-        VOICEBOT, "sip-worker", "--port", str(port), env=env,
+        VOICEBOT, "sip-worker", "--port", str(port), "--id", worker_id, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:

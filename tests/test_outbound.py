@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,11 +41,12 @@ async def until(redis: Redis, dial_id: str, state: str, within_s: float) -> dict
             await asyncio.sleep(0.2)
 
 
-async def callee(scenario: str, work: Path, **values: object) -> tuple[int, asyncio.Task]:  # type: ignore[type-arg]
+async def callee(scenario: str, work: Path, calls: int = 1, **values: object) -> tuple[int, asyncio.Task]:  # type: ignore[type-arg]
     work.mkdir()  # noqa: ASYNC240 (before the callee starts)
     port = free_port(socket.SOCK_DGRAM)
     rendered = render(scenario, work / "callee.xml", **values)
-    return port, await sipp_callee(rendered, port=port, workdir=work, media_port=random.randrange(30000, 39000, 2))
+    media = random.randrange(30000, 39000, 2)
+    return port, await sipp_callee(rendered, port=port, workdir=work, media_port=media, calls=calls, timeout_s=120)
 
 
 async def test_an_outbound_call_answered_greets_the_callee_and_ends_on_request(stack: Stack, redis_url: str,
@@ -139,3 +141,43 @@ async def test_the_calls_api_places_follows_and_hangs_up_a_call(stack: Stack, tm
             assert r.status == 404
     assert ended["outcome"] == "hung_up_by_request"
     assert (await sipp).successful == 1
+
+
+async def test_a_campaign_calls_everyone_once_retries_the_busy_and_resumes_after_a_kill(stack: Stack, redis_url: str,
+                                                                                       tmp_path: Path) -> None:  # fmt: skip
+    """20 contacts, 4 calls at once, 2 per second: 15 answer (and hang up after 1.5 s), 5 are busy
+    every time (so each is called twice). The runner is killed (SIGKILL) mid-way and started again:
+    the callees' own counts show nobody was called more often than that."""
+    hello = ulaw_file(phone_ulaw("Hello?"), tmp_path / "hello.ul")
+    answer_port, answers = await callee("uas_answer_hangup.xml", tmp_path / "answer", WAV=hello, RING_MS=200,
+                                        HOLD_MS=1500, calls=15)  # fmt: skip
+    busy_port, busies = await callee("uas_refuse.xml", tmp_path / "busy", CODE=486, REASON="Busy Here", calls=10)
+    rows = ["number,name"] + [f"sip:+1555020{i:02d}@127.0.0.1:{busy_port if i % 4 == 0 else answer_port},Caller {i}"
+                              for i in range(20)]  # fmt: skip
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("\n".join(rows) + "\n")
+    name = f"test-{random.randrange(10**6)}"
+    args = [VOICEBOT, "campaign", str(contacts), "--name", name, "--concurrency", "4", "--pace", "2",
+            "--retries", "1", "--retry-delay-s", "1"]  # fmt: skip
+    env = {**os.environ, "REDIS_URL": redis_url}
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    async with lone_worker(engine, redis_url, worker_id="w1"), lone_worker(engine, redis_url, worker_id="w2"):
+        first = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.PIPE)
+        assert first.stdout is not None
+        async with asyncio.timeout(60):
+            dialed = 0
+            while dialed < 8:  # then killed mid-way: calls in flight, contacts left
+                line = (await first.stdout.readline()).decode()
+                assert line, "the campaign ended before it could be killed"
+                found = re.search(r"(\d+) dialed", line)
+                dialed = int(found.group(1)) if found else dialed
+        first.kill()
+        await first.wait()
+        second = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.PIPE)
+        out, _ = await asyncio.wait_for(second.communicate(), 120)
+    summary = json.loads(out.decode().splitlines()[-1])
+    assert summary["outcomes"] == {"answered": 15, "busy": 5}, summary
+    assert summary["dialed"] == 25, summary  # 15 + 5 x 2
+    answered, busy = await answers, await busies
+    assert (answered.successful, answered.failed) == (15, 0)
+    assert (busy.successful, busy.failed) == (10, 0)

@@ -124,6 +124,7 @@ class CallSession(EngineEvents):
         """A call we placed, ringing: the engine session, then the callee's answer or how the call
         failed (busy, no_answer, rejected, failed: bot/dialer.py), then the bridge as for a caller."""
         call = self.call
+        self.outcome = "callee_hung_up"  # unless the bot ends it
         self.log.dialing()
         try:
             self._conn = await self._connect(self.target)
