@@ -143,11 +143,11 @@ class Campaign:
                 progress.in_flight += 1
             elif float(state.get("next_at", 0)) <= now:
                 ready.append(row)
+        for row in [r for r in ready if self.contacts[r].number in self.plan.do_not_call]:
+            await self.redis.hset(self._key(row), mapping={"state": "done", "outcome": "do_not_call"})
+            ready.remove(row)
         for row in ready:
             contact = self.contacts[row]
-            if contact.number in self.plan.do_not_call:
-                await self.redis.hset(self._key(row), mapping={"state": "done", "outcome": "do_not_call"})
-                continue
             if self.plan.window and not self.plan.window.allows(now, contact.tz):
                 continue
             if progress.in_flight >= self.plan.concurrency or now < self._next_start:
