@@ -51,7 +51,7 @@ async def callee(scenario: str, work: Path, calls: int = 1, **values: object) ->
 
 async def test_an_outbound_call_answered_greets_the_callee_and_ends_on_request(stack: Stack, redis_url: str,
                                                                               redis: Redis, tmp_path: Path) -> None:  # fmt: skip
-    hello = ulaw_file(phone_ulaw("Hello? Yes, this is Dana speaking."), tmp_path / "hello.ul")
+    hello = ulaw_file(b"\xff" * 2400 + phone_ulaw("Hello?") + b"\xff" * 240_000, tmp_path / "hello.ul")
     port, sipp = await callee("uas_answer.xml", tmp_path / "answer", WAV=hello, RING_MS=800, WAIT_MS=40000)
     engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
     async with lone_worker(engine, redis_url):
@@ -65,7 +65,7 @@ async def test_an_outbound_call_answered_greets_the_callee_and_ends_on_request(s
                 _, lines = await call_of(redis_url, answered["call_id"], until="active")
         assert await ask_hang_up(redis, dial_id)
         ended = await until(redis, dial_id, "ended", 15)
-    assert ended["outcome"] == "hung_up_by_request"
+    assert ended["outcome"] == "hung_up_by_request" and ended["amd"] == "human", ended  # it spoke after their hello
     assert record["direction"] == "outbound" and record["dial_id"] == dial_id
     assert f"127.0.0.1:{port}" in record["callee"]
     assert (await sipp).successful == 1  # the callee got the bot's BYE
@@ -109,7 +109,7 @@ async def test_the_calls_api_places_follows_and_hangs_up_a_call(stack: Stack, tm
     until answered, DELETE, GET until ended; no key or a wrong one: 401, and no call."""
     import aiohttp
 
-    hello = ulaw_file(phone_ulaw("Hi, yes?"), tmp_path / "hello.ul")
+    hello = ulaw_file(b"\xff" * 2400 + phone_ulaw("Hi, yes?") + b"\xff" * 240_000, tmp_path / "hello.ul")
     port, sipp = await callee("uas_answer.xml", tmp_path / "answer", WAV=hello, RING_MS=300, WAIT_MS=40000)
     base = f"http://127.0.0.1:{stack.env['VOICEBOT_METRICS_PORT']}/calls"
     key = {"Authorization": f"Bearer {stack.env['VOICEBOT_API_KEY']}"}
@@ -181,3 +181,33 @@ async def test_a_campaign_calls_everyone_once_retries_the_busy_and_resumes_after
     answered, busy = await answers, await busies
     assert (answered.successful, answered.failed) == (15, 0)
     assert (busy.successful, busy.failed) == (10, 0)
+
+
+def beep(ms: int = 400, hz: float = 1000.0) -> bytes:
+    """An answering machine's tone, mu-law, at -10 dBFS."""
+    import numpy as np
+
+    from bot.audio import g711
+
+    t = np.arange(8 * ms) / 8000
+    return g711.pcm16_to_ulaw((np.sin(2 * np.pi * hz * t) * 10000).astype(np.int16).tobytes())
+
+
+async def test_a_machine_gets_the_voicemail_message_after_its_beep(stack: Stack, redis_url: str, redis: Redis,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    greeting = phone_ulaw(
+        "Hi, you've reached Dana. I can't take your call right now, please leave a message after the tone."
+    )
+    audio = ulaw_file(b"\xff" * 2400 + greeting + b"\xff" * 4000 + beep() + b"\xff" * 240_000, tmp_path / "machine.ul")
+    port, sipp = await callee("uas_answer.xml", tmp_path / "machine", WAV=audio, RING_MS=300, WAIT_MS=60000)
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    async with lone_worker(engine, redis_url):
+        dial_id = await request_call(redis, f"sip:+15550127@127.0.0.1:{port}")
+        ended = await until(redis, dial_id, "ended", 60)
+        _, lines = await call_of(redis_url, ended["call_id"])
+    assert ended["outcome"] == "voicemail" and ended["amd"] == "machine" and ended["beep"] == "1", ended
+    assert int(ended["amd_ms"]) < 4000, ended
+    bot = [line["text"] for line in lines if line["role"] == "bot"]
+    assert bot and "call us back" in bot[-1].lower(), bot  # the message, and nothing said over the greeting
+    assert len(bot) == 1, bot
+    assert (await sipp).successful == 1  # the bot hung up after its message

@@ -27,6 +27,7 @@ class Decision(enum.Enum):
     ENGINE_LOST = "engine_lost"  # the engine connection failed mid-call: the edge holds and reconnects
     ENGINE_BACK = "engine_back"  # reconnected after (lost_ms), (items) of the conversation replayed
     ENGINE_GONE = "engine_gone"  # no engine within the reconnect window: apology, then transfer or end
+    AMD = "amd"  # an outbound call's callee: a person or a machine (verdict, decided_ms)
 
 
 class CallLog:

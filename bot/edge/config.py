@@ -59,5 +59,11 @@ class BotConfig:
                               "Please call again in a few minutes. Goodbye.")  # fmt: skip
     engine_back: str = "Thank you for holding. Please go on."
     engine_lost_transfer: str = "I'm sorry, we're having a technical problem. Let me put you through to a colleague."
+    # Outbound calls: answering-machine detection first (the bot is silent until it decides); on a
+    # machine, `voicemail_message` after the beep ("message") or no message at all ("hang_up").
+    amd: bool = True
+    amd_on_machine: str = "message"
+    voicemail_message: str = ("Hello, this is Acme Telecom calling. Please call us back at your convenience. "
+                              "Thank you, goodbye.")  # fmt: skip
     record_dir: str | None = None  # write each call's line audio here: what came in, what went up, what was played
     turns: TurnConfig = field(default_factory=TurnConfig)

@@ -45,6 +45,7 @@ class EngineEvents:
     _active_response: str | None
     _create_sent: bool
     _held_speech: bool
+    _deaf: bool
     _echo_items: set[str]
     _caller_said: list[str]
     _after_playout: tuple[str, dict[str, Any]] | None
@@ -70,6 +71,16 @@ class EngineEvents:
 
     def finish(self, outcome: str) -> None:
         raise NotImplementedError
+
+    def _forget_engine_state(self) -> None:
+        """What belonged to the lost session: its reply in flight, its audio, a hang-up it owed."""
+        self.call.media.playout.clear()
+        self._active_response = None
+        self._create_sent = False
+        self.caller_speaking = False
+        if self._after_playout is not None and self._after_playout[0] == "hangup":
+            self.finish(str(self._after_playout[1].get("outcome", "completed")))  # it was saying goodbye
+        self._after_playout = None
 
     async def _downlink(self, conn: RealtimeConnection) -> None:
         handlers: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -117,6 +128,10 @@ class EngineEvents:
         """A caller turn is complete. Unless the engine replies on its own, the session asks for it."""
         item_id = event["item_id"]
         turn = self.barge.committed(item_id, self.bot_active, self._now())
+        if self._deaf:  # leaving a voicemail: what the machine does is no turn
+            assert self._conn is not None
+            self._conn.delete_item(item_id)
+            return
         if turn is Turn.ECHO and self._held_speech:
             turn = Turn.REPLY  # (the edge's detector never saw those frames: they came while held)
         if turn is Turn.ECHO:

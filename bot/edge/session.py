@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from bot.audio import g711
+from bot.edge.amd_watch import AmdAction, AmdWatch
 from bot.edge.barge import Strategy, strategy_for
 from bot.edge.call_actions import CallActions
 from bot.edge.call_clock import CallClock, now_ms
@@ -93,6 +94,8 @@ class CallSession(EngineEvents):
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
         self._held_speech = False  # the caller's words from an engine outage are on the new connection
+        self._amd: AmdWatch | None = None  # an outbound call's answering-machine detection, while it listens
+        self._deaf = False  # leaving a voicemail: the machine's sounds are no turns and interrupt nothing
         self._recording = CallRecording() if bot.record_dir else None
         self._actions = CallActions(call, bot, self.log)
         self._replay = Replay()  # what to give a new engine session if this one is lost
@@ -142,6 +145,8 @@ class CallSession(EngineEvents):
             return self.outcome
         self._clock.confirmed.set()
         self.log.answered()
+        if self.bot.amd:
+            self._amd = AmdWatch(self.log, self.bot.amd_on_machine)
         return await self._serve_call(self._conn, answer=False)
 
     async def _serve_call(self, conn: RealtimeConnection, *, answer: bool) -> str:
@@ -213,7 +218,7 @@ class CallSession(EngineEvents):
                 self._media_up = True
                 self._spawn(self._uplink(), "up")
                 self._spawn(self._clock.run(self), "timers")
-                self._create_response()  # the greeting
+                self._create_response()  # the greeting (on a call we placed: once it is a person)
             elif isinstance(event, Confirmed):
                 self._clock.confirmed.set()
             elif isinstance(event, Disconnected):
@@ -255,8 +260,8 @@ class CallSession(EngineEvents):
         self.say(self.bot.transfer_failed)
 
     def say(self, text: str) -> None:
-        if self._conn is None:
-            return  # (no engine: the fallback lines speak for the edge)
+        if self._conn is None or self._amd is not None:
+            return  # (no engine: the fallback lines speak for the edge; AMD listening: silent)
         self._create_sent = True
         self._conn.say(text)
 
@@ -270,7 +275,7 @@ class CallSession(EngineEvents):
             self.say(self.bot.filler)
 
     def _create_response(self) -> None:
-        if self._conn is None:
+        if self._conn is None or self._amd is not None:
             return
         self._create_sent = True
         self._conn.create_response()
@@ -297,6 +302,8 @@ class CallSession(EngineEvents):
             if self._recording is not None:
                 for f in frames:
                     self._recording.add(f)
+            if self._amd is not None and (amd := self._amd.frames(frames)) is not None:
+                self._on_amd(amd)
             conn = self._conn
             if conn is None:
                 self._recovery.heard(frames)
@@ -309,10 +316,22 @@ class CallSession(EngineEvents):
                 conn.append_audio(g711.pcm16_to_ulaw(b"".join(f.clean for f in frames)))
             await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
 
+    def _on_amd(self, action: AmdAction) -> None:
+        self._amd = None
+        if action is AmdAction.SPEAK:
+            self._create_response()  # (to their "Hello?", which the engine has heard)
+        elif action is AmdAction.LEAVE_MESSAGE:
+            self._deaf = True
+            self.say_goodbye(self.bot.voicemail_message, "voicemail")
+        else:
+            self.finish("voicemail")
+
     def _act(self, action: BargeAction | None) -> None:
         """Carry out what the barge-in strategy decided."""
         if action is None:
             return
+        if self._deaf:
+            action = BargeAction.RESUME  # (a message on a machine plays to its end)
         playout = self.call.media.playout
         if action is BargeAction.PAUSE:
             playout.hold.pause()  # silent from the next frame on; the reply waits where it stopped
@@ -392,16 +411,6 @@ class CallSession(EngineEvents):
         else:
             self.say(self.bot.engine_back)
         return conn
-
-    def _forget_engine_state(self) -> None:
-        """What belonged to the lost session: its reply in flight, its audio, a hang-up it owed."""
-        self.call.media.playout.clear()
-        self._active_response = None
-        self._create_sent = False
-        self.caller_speaking = False
-        if self._after_playout is not None and self._after_playout[0] == "hangup":
-            self.finish(str(self._after_playout[1].get("outcome", "completed")))  # it was saying goodbye
-        self._after_playout = None
 
     async def _goodbye(self) -> None:
         await self._recovery.goodbye()
