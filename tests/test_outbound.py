@@ -45,7 +45,7 @@ async def callee(scenario: str, work: Path, calls: int = 1, **values: object) ->
     work.mkdir()  # noqa: ASYNC240 (before the callee starts)
     port = free_port(socket.SOCK_DGRAM)
     rendered = render(scenario, work / "callee.xml", **values)
-    media = random.randrange(30000, 39000, 2)
+    media = free_port(socket.SOCK_DGRAM)  # (free now: random ones can meet the workers' RTP ranges)
     return port, await sipp_callee(rendered, port=port, workdir=work, media_port=media, calls=calls, timeout_s=120)
 
 

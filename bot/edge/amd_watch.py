@@ -21,23 +21,35 @@ class AmdAction(enum.Enum):
     HANG_UP = "hang_up"
 
 
+MAX_GREETING_MS = 30_000  # a machine's greeting longer than this gets the message anyway
+
+
 class AmdWatch:
-    def __init__(self, log: CallLog, on_machine: str = "message") -> None:
+    def __init__(self, log: CallLog, on_machine: str, answered_ms: float) -> None:
         self.log = log
         self.on_machine = on_machine  # "message" | "hang_up"
         self.detector = AnsweringMachineDetector()
+        self.answered_ms = answered_ms  # loop ms
         self.done = False
+        self.items: list[str] = []  # the callee's turns while it listened: a machine's go, unanswered
 
-    def frames(self, frames: Iterable[CallerFrame]) -> AmdAction | None:
-        """The callee's frames as they come; an action once, when it is due."""
+    def frames(self, frames: Iterable[CallerFrame], now_ms: float) -> AmdAction | None:
+        """The callee's frames as they come (every uplink tick); an action once, when it is due.
+        By the clock too: a line that brings no frames at all is no reason to stay silent forever."""
         if self.done:
             return None
+        action = None
         for f in frames:
-            action = self._frame(f.line)
-            if action is not None:
-                self.done = True
-                return action
-        return None
+            if (action := self._frame(f.line)) is not None:
+                break
+        waited = now_ms - self.answered_ms
+        if action is None and self.detector.verdict is None and waited > self.detector.config.no_speech_ms + 2000:
+            self.log.note(amd=Verdict.NO_SPEECH.value, amd_ms=int(waited))  # (no audio came)
+            action = AmdAction.SPEAK
+        elif action is None and self.detector.verdict is Verdict.MACHINE and waited > MAX_GREETING_MS:
+            action = AmdAction.LEAVE_MESSAGE
+        self.done = action is not None
+        return action
 
     def _frame(self, pcm: bytes) -> AmdAction | None:
         d = self.detector

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.audio import g711
+from bot.edge.amd_watch import AmdWatch
 from bot.edge.barge import Strategy, Turn
 from bot.edge.call_actions import CallActions
 from bot.edge.call_log import CallLog, Decision
@@ -46,6 +47,7 @@ class EngineEvents:
     _create_sent: bool
     _held_speech: bool
     _deaf: bool
+    _amd: AmdWatch | None
     _echo_items: set[str]
     _caller_said: list[str]
     _after_playout: tuple[str, dict[str, Any]] | None
@@ -128,6 +130,8 @@ class EngineEvents:
         """A caller turn is complete. Unless the engine replies on its own, the session asks for it."""
         item_id = event["item_id"]
         turn = self.barge.committed(item_id, self.bot_active, self._now())
+        if self._amd is not None:
+            self._amd.items.append(item_id)
         if self._deaf:  # leaving a voicemail: what the machine does is no turn
             assert self._conn is not None
             self._conn.delete_item(item_id)

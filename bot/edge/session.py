@@ -146,7 +146,7 @@ class CallSession(EngineEvents):
         self._clock.confirmed.set()
         self.log.answered()
         if self.bot.amd:
-            self._amd = AmdWatch(self.log, self.bot.amd_on_machine)
+            self._amd = AmdWatch(self.log, self.bot.amd_on_machine, self._now())
         return await self._serve_call(self._conn, answer=False)
 
     async def _serve_call(self, conn: RealtimeConnection, *, answer: bool) -> str:
@@ -275,8 +275,8 @@ class CallSession(EngineEvents):
             self.say(self.bot.filler)
 
     def _create_response(self) -> None:
-        if self._conn is None or self._amd is not None:
-            return
+        if self._conn is None or self._amd is not None or self._deaf:
+            return  # (no engine; or a callee not yet known to be a person, or a machine)
         self._create_sent = True
         self._conn.create_response()
 
@@ -302,7 +302,7 @@ class CallSession(EngineEvents):
             if self._recording is not None:
                 for f in frames:
                     self._recording.add(f)
-            if self._amd is not None and (amd := self._amd.frames(frames)) is not None:
+            if self._amd is not None and (amd := self._amd.frames(frames, now)) is not None:
                 self._on_amd(amd)
             conn = self._conn
             if conn is None:
@@ -317,7 +317,10 @@ class CallSession(EngineEvents):
             await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
 
     def _on_amd(self, action: AmdAction) -> None:
-        self._amd = None
+        heard, self._amd = self._amd.items if self._amd else [], None
+        if self._conn is not None and action is not AmdAction.SPEAK:
+            for item in heard:  # (a greeting the engine would otherwise answer)
+                self._conn.delete_item(item)
         if action is AmdAction.SPEAK:
             self._create_response()  # (to their "Hello?", which the engine has heard)
         elif action is AmdAction.LEAVE_MESSAGE:
