@@ -32,7 +32,7 @@ from bot.audio.resample import resample_once
 from bot.dialer import ask_hang_up, request_call, status
 from bot.engine.tts import PiperVoice
 from tests.sipp import render, sipp_callee, ulaw_file
-from tests.stack import free_port, running_stack
+from tests.stack import free_port, free_sip_port, running_stack
 
 HUMANS = ("Hello?", "Yeah, hello?", "Hi, who's this?", "Hello, Dana speaking.", "Yes?", "Hi there.", "Uh, hello?",
           "Dana here.", "Good morning!", "Hello, who is calling please?", "Hey.", "Mm, hello?", "Yes, hello?",
@@ -111,7 +111,7 @@ async def one(redis: Redis, callee: Callee, work: Path) -> dict[str, object]:
     port = free_port(socket.SOCK_DGRAM)
     audio = ulaw_file(callee.audio, work / "audio.ul")
     scenario = render("uas_answer.xml", work / "callee.xml", WAV=audio, RING_MS=300, WAIT_MS=60000)
-    media = free_port(socket.SOCK_DGRAM)  # (free now: random ones met the workers' RTP ranges)
+    media = free_sip_port(3)  # SIPp binds audio RTP there and video at +2
     sipp = await sipp_callee(scenario, port=port, workdir=work, media_port=media, timeout_s=90)
     dial_id = await request_call(redis, f"sip:+1555030{random.randrange(1000):03d}@127.0.0.1:{port}")
     found: dict[str, str] = {}

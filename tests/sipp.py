@@ -100,7 +100,14 @@ async def sipp_callee(scenario: Path, *, port: int, workdir: Path, media_port: i
                 s.bind(("127.0.0.1", port))
         except OSError:
             break
+        if proc.returncode is not None:
+            break
         await asyncio.sleep(0.05)
+    with contextlib.suppress(TimeoutError):  # (its media sockets are bound after the SIP one)
+        await asyncio.wait_for(asyncio.shield(proc.wait()), 0.3)
+    if proc.returncode is not None:  # (it could not start: a port taken, a bad scenario)
+        errors = workdir / "errors.log"
+        raise RuntimeError(f"SIPp callee exited at once: {errors.read_text() if errors.exists() else ''}")
     return asyncio.ensure_future(result())
 
 

@@ -132,7 +132,7 @@ class CallSession(EngineEvents):
         try:
             self._conn = await self._connect(self.target)
         except EngineUnavailable as exc:
-            log.error("call %s: %s; not calling", call.call_id, exc)
+            log.error("call %s: %s; cancelling the call", call.call_id, exc)
             call.hangup()
             self.outcome = "engine_unavailable"
             self.log.ended(self.outcome, call.media)
