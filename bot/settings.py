@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     noise_reduction: bool = True  # ask the engine for input noise suppression
     idle_timeout_ms: int = Field(10_000, ge=0)  # silent caller: reprompt after this (0: never)
     idle_max_reprompts: int = Field(2, ge=0)  # then a polite goodbye and hang-up
+    caller_id: str = Field("voicebot", pattern=r"^[A-Za-z0-9+._-]{1,64}$")  # From user part of calls we place
     ring_timeout_s: float = Field(30.0, gt=0)  # an outbound call not answered this long: CANCEL, no_answer
     ack_timeout_s: float = Field(8.0, ge=0)  # answered, never ACKed this long: the call ends, no_ack (0: pjsip's 32 s)
     media_timeout_s: float = Field(30.0, ge=0)  # no RTP from the caller this long: BYE, media_timeout (0: never)

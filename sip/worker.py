@@ -76,7 +76,7 @@ class SipWorker:
         trunk = TrunkConfig(s.trunk_registrar, s.trunk_user, s.trunk_password.get_secret_value()) if (
             s.trunk_registrar and s.trunk_user and s.trunk_password) else None  # fmt: skip
         rtp = (self.host, s.rtp_port_base or rtp_ports_for(self.port), 4 * self.endpoint.capacity + 8)
-        self.account.open(f"sip:voicebot@{self.host}:{self.port}", rtp, trunk)
+        self.account.open(f"sip:{s.caller_id}@{self.host}:{self.port}", rtp, trunk)  # (the From of calls we place)
         self.endpoint.start()
         log.info("worker %s: SIP on %s:%d (udp, tcp), %d calls at most", self.worker_id, self.host, self.port,
                  self.endpoint.capacity)  # fmt: skip

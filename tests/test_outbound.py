@@ -44,7 +44,7 @@ async def until(redis: Redis, dial_id: str, state: str, within_s: float) -> dict
 async def callee(scenario: str, work: Path, calls: int = 1, **values: object) -> tuple[int, asyncio.Task]:  # type: ignore[type-arg]
     work.mkdir()  # noqa: ASYNC240 (before the callee starts)
     port = free_port(socket.SOCK_DGRAM)
-    rendered = render(scenario, work / "callee.xml", **values)
+    rendered = render(scenario, work / "callee.xml", **{"FROM": ".*", **values})
     media = free_sip_port(3)  # SIPp binds audio RTP there and video at +2 (a random one met the workers' RTP)
     return port, await sipp_callee(rendered, port=port, workdir=work, media_port=media, calls=calls, timeout_s=120)
 
@@ -74,9 +74,16 @@ async def test_an_outbound_call_answered_greets_the_callee_and_ends_on_request(s
 async def test_busy_declined_and_unanswered_calls_are_told_apart(stack: Stack, redis_url: str, redis: Redis,
                                                                  tmp_path: Path) -> None:  # fmt: skip
     engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
-    async with lone_worker(engine, redis_url, VOICEBOT_RING_TIMEOUT_S="8"):  # (a loaded machine answers late)
+    async with lone_worker(engine, redis_url, VOICEBOT_RING_TIMEOUT_S="8",  # (a loaded machine answers late)
+                           VOICEBOT_CALLER_ID="+15551230000"):  # fmt: skip
         for name, scenario, values, outcome, sip_status in (
-            ("busy", "uas_refuse.xml", {"CODE": 486, "REASON": "Busy Here"}, "busy", "486"),
+            (
+                "busy",
+                "uas_refuse.xml",
+                {"CODE": 486, "REASON": "Busy Here", "FROM": "sip:[+]15551230000@"},
+                "busy",
+                "486",
+            ),
             ("declined", "uas_refuse.xml", {"CODE": 603, "REASON": "Decline"}, "rejected", "603"),
             ("ringing", "uas_ring.xml", {"WAIT_MS": 20000}, "no_answer", None),
         ):
