@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bot import private_redis
 from sip.probe import options_ping
@@ -53,6 +53,7 @@ class Stack:
     run_dir: Path
     env: dict[str, str]
     tls_port: int = 0
+    log: IO[bytes] | None = None  # the open stack.log (closed when the stack stops)
 
     @property
     def uri(self) -> str:
@@ -63,8 +64,44 @@ class Stack:
         return f"sip:bot@127.0.0.1:{self.tls_port};transport=tls"
 
 
+class StackExited(RuntimeError):
+    def __init__(self, log_path: Path) -> None:
+        self.tail = log_path.read_text(errors="replace")[-3000:]
+        super().__init__(f"voicebot run exited; the end of {log_path}:\n{self.tail}")
+
+    @property
+    def lost_a_port(self) -> bool:
+        """A port picked free was taken before the stack bound it (by another test's connections)."""
+        return "already in use" in self.tail.lower()
+
+
 @contextlib.asynccontextmanager
 async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncIterator[Stack]:
+    """The stack on free ports; started once more, on new ports, if one was taken in between."""
+    for attempt in (1, 2):
+        try:
+            stack = await _start_stack(tmp, workers, **env_overrides)
+            break
+        except StackExited as exited:
+            if attempt == 2 or not exited.lost_a_port:
+                raise
+            print(f"stack start lost a port race, starting again:\n{exited.tail}", file=sys.stderr)
+    try:
+        yield stack
+    finally:
+        proc = stack.proc
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if stack.log is not None:
+            stack.log.close()
+
+
+async def _start_stack(tmp: Path, workers: int, **env_overrides: str) -> Stack:
     sip_port = free_sip_port(workers + 1)
     redis_port, engine_port = free_port(), free_port()
     # (With a front door, SIP over TLS too, and the media proxy on a port of its own.)
@@ -74,7 +111,8 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
            "VOICEBOT_MEDIA_PROXY_PORT": str(free_port(socket.SOCK_DGRAM)), "VOICEBOT_METRICS_PORT": str(free_port()),
            **env_overrides}  # fmt: skip
     env.pop("REDIS_URL", None)
-    log = (tmp / "stack.log").open("wb")
+    log_path = tmp / "stack.log"
+    log = log_path.open("ab")
     proc = await asyncio.create_subprocess_exec(
         VOICEBOT, "--log-level", "INFO", "run", "--sip-port", str(sip_port), "--workers", str(workers),
         env=env, stdout=asyncio.subprocess.PIPE, stderr=log,
@@ -85,21 +123,19 @@ async def running_stack(tmp: Path, workers: int, **env_overrides: str) -> AsyncI
             while True:
                 line = await proc.stdout.readline()
                 if not line:
-                    raise RuntimeError(f"voicebot run exited; see {tmp / 'stack.log'}")
+                    await proc.wait()
+                    log.close()
+                    raise StackExited(log_path)
                 if line.startswith(b"voicebot ready"):
                     break
-        redis_url = private_redis.url_for(tmp, "127.0.0.1", redis_port)  # (its password, kept in the run dir)
-        yield Stack(sip_port, redis_url, engine_port, proc, tmp, env,
-                    int(env["VOICEBOT_SIP_TLS_PORT"]))  # fmt: skip
-    finally:
+    except BaseException:
         if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+            proc.kill()
+            await proc.wait()
         log.close()
+        raise
+    redis_url = private_redis.url_for(tmp, "127.0.0.1", redis_port)  # (its password, kept in the run dir)
+    return Stack(sip_port, redis_url, engine_port, proc, tmp, env, int(env["VOICEBOT_SIP_TLS_PORT"]), log)
 
 
 async def softphone(uri: str, *say: str, record: Path | None = None, caller: str = "softphone",
