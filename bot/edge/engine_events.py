@@ -8,71 +8,23 @@ calls to the tool runner, and what the bot was to do once its last words were he
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from bot.audio import g711
-from bot.edge.amd_watch import AmdWatch
-from bot.edge.barge import Strategy, Turn
-from bot.edge.call_actions import CallActions
-from bot.edge.call_log import CallLog, Decision
+from bot.edge.barge import Turn
+from bot.edge.call_log import Decision
 from bot.edge.engine_link import RealtimeConnection
-from bot.edge.port import CallPort
-from bot.edge.replay import Replay
-from bot.edge.tool_runner import ToolRunner
+from bot.edge.session_host import SessionHost
 from bot.redact import redact
-from bot.turn_policies.barge_in import BargeAction
-from bot.turn_policies.idle import IdlePolicy
 
 log = logging.getLogger(__name__)
 
 
-class EngineEvents:
-    """What the host (the call session) holds and does, as far as these handlers use it."""
-
-    call: CallPort
-    barge: Strategy
-    idle: IdlePolicy
-    log: CallLog
-    caller_speaking: bool
-    _conn: RealtimeConnection | None
-    _group: asyncio.TaskGroup | None
-    _runner: ToolRunner | None
-    _actions: CallActions
-    _replay: Replay
-    _active_response: str | None
-    _create_sent: bool
-    _held_speech: bool
-    _deaf: bool
-    _amd: AmdWatch | None
-    _echo_items: set[str]
-    _caller_said: list[str]
-    _after_playout: tuple[str, dict[str, Any]] | None
-
-    @property
-    def bot_active(self) -> bool:
-        raise NotImplementedError
-
-    def _now(self) -> float:
-        raise NotImplementedError
-
-    def _act(self, action: BargeAction | None) -> None:
-        raise NotImplementedError
-
-    def _barge_in(self) -> None:
-        raise NotImplementedError
-
-    def _create_response(self) -> None:
-        raise NotImplementedError
-
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        raise NotImplementedError
-
-    def finish(self, outcome: str) -> None:
-        raise NotImplementedError
+class EngineEvents(SessionHost):
+    """The engine's events, one handler each (the host is the call session)."""
 
     def _forget_engine_state(self) -> None:
         """What belonged to the lost session: its reply in flight, its audio, a hang-up it owed."""

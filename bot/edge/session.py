@@ -26,11 +26,12 @@ from bot.edge.call_actions import CallActions
 from bot.edge.call_clock import CallClock, now_ms
 from bot.edge.call_log import CallLog, Decision
 from bot.edge.config import BotConfig
+from bot.edge.control_events import ControlEvents
 from bot.edge.engine_events import EngineEvents
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
 from bot.edge.engine_recovery import EngineRecovery
 from bot.edge.fallback_audio import FallbackAudio
-from bot.edge.port import CallPort, Confirmed, Disconnected, Dtmf, MediaReady, TransferStatus
+from bot.edge.port import CallPort
 from bot.edge.recording import CallRecording
 from bot.edge.replay import Replay
 from bot.edge.ringing import until_answered
@@ -65,7 +66,7 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     return [leaf for e in group.exceptions for leaf in (_leaves(e) if isinstance(e, BaseExceptionGroup) else [e])]
 
 
-class CallSession(EngineEvents):
+class CallSession(EngineEvents, ControlEvents):
     def __init__(self, call: CallPort, target: RealtimeTarget, bot: BotConfig, tools: ToolRegistry,
                  store: CallStore | None, worker: str, connect: Connect = open_websocket,
                  barge: Strategy | None = None, fallback: FallbackAudio | None = None) -> None:  # fmt: skip
@@ -209,55 +210,6 @@ class CallSession(EngineEvents):
         self._group.create_task(coro, name=f"{name}-{self.call.call_id}")
 
     _now = staticmethod(now_ms)
-
-    # --- call control events (hang-up, media, DTMF, transfer) --------------------------------------
-    async def _control(self) -> None:
-        while True:
-            event = await self.call.events.get()
-            if isinstance(event, MediaReady) and not self._media_up:
-                self._media_up = True
-                self._spawn(self._uplink(), "up")
-                self._spawn(self._clock.run(self), "timers")
-                self._create_response()  # the greeting (on a call we placed: once it is a person)
-            elif isinstance(event, Confirmed):
-                self._clock.confirmed.set()
-            elif isinstance(event, Disconnected):
-                self.finish(self.outcome)  # caller_hung_up, unless the bot ended it first
-                return
-            elif isinstance(event, Dtmf):
-                self._on_dtmf(event)
-            elif isinstance(event, TransferStatus) and event.final:
-                self._on_transfer_status(event)
-
-    def _on_dtmf(self, event: Dtmf) -> None:
-        now = self._now()
-        self.idle.caller_active(now)
-        self.log.said("dtmf", event.digit)
-        entry = self.keypad.key(event.digit, now)
-        if entry:
-            self.keypad_entry(entry)
-
-    def keypad_entry(self, entry: str) -> None:
-        """A finished keypad entry is the caller's turn: it interrupts the bot like speech does.
-        (Keys pressed while the engine is lost are replayed to the next one, and answered.)"""
-        self.log.said("caller", f"(keypad) {entry}")
-        self._replay.caller(entry)
-        if self._conn is None:
-            return
-        self._barge_in()
-        self._conn.send_text(entry)
-        self._create_response()
-
-    def _on_transfer_status(self, event: TransferStatus) -> None:
-        if 200 <= event.code < 300:
-            self.call.hangup()
-            self.finish("transferred")
-            return
-        log.warning("call %s: transfer failed with %d", self.call.call_id, event.code)
-        if self._conn is None:  # the transfer was the way out of an engine outage
-            self._spawn(self._goodbye(), "goodbye")
-            return
-        self.say(self.bot.transfer_failed)
 
     def say(self, text: str) -> None:
         if self._conn is None or self._amd is not None:

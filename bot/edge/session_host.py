@@ -1,0 +1,83 @@
+"""What the call session holds and does, as far as the parts mixed into it use it: the engine's
+events (bot/edge/engine_events.py) and the call's control events (bot/edge/control_events.py).
+`CallSession` (bot/edge/session.py) is the one host; these declarations let each part be typed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+from bot.edge.amd_watch import AmdWatch
+from bot.edge.barge import Strategy
+from bot.edge.call_actions import CallActions
+from bot.edge.call_clock import CallClock
+from bot.edge.call_log import CallLog
+from bot.edge.config import BotConfig
+from bot.edge.engine_link import RealtimeConnection
+from bot.edge.port import CallPort
+from bot.edge.replay import Replay
+from bot.edge.tool_runner import ToolRunner
+from bot.turn_policies.barge_in import BargeAction
+from bot.turn_policies.dtmf import DtmfCollector
+from bot.turn_policies.idle import IdlePolicy
+
+
+class SessionHost:
+    call: CallPort
+    bot: BotConfig
+    barge: Strategy
+    idle: IdlePolicy
+    keypad: DtmfCollector
+    log: CallLog
+    caller_speaking: bool
+    outcome: str
+    _clock: CallClock
+    _conn: RealtimeConnection | None
+    _group: asyncio.TaskGroup | None
+    _runner: ToolRunner | None
+    _actions: CallActions
+    _replay: Replay
+    _active_response: str | None
+    _create_sent: bool
+    _held_speech: bool
+    _deaf: bool
+    _media_up: bool
+    _amd: AmdWatch | None
+    _echo_items: set[str]
+    _caller_said: list[str]
+    _after_playout: tuple[str, dict[str, Any]] | None
+
+    @property
+    def bot_active(self) -> bool:
+        raise NotImplementedError
+
+    def _now(self) -> float:
+        raise NotImplementedError
+
+    def _act(self, action: BargeAction | None) -> None:
+        raise NotImplementedError
+
+    def _barge_in(self) -> None:
+        raise NotImplementedError
+
+    def _create_response(self) -> None:
+        raise NotImplementedError
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        raise NotImplementedError
+
+    def finish(self, outcome: str) -> None:
+        raise NotImplementedError
+
+    def say(self, text: str) -> None:
+        raise NotImplementedError
+
+    def say_goodbye(self, text: str, outcome: str) -> None:
+        raise NotImplementedError
+
+    async def _uplink(self) -> None:
+        raise NotImplementedError
+
+    async def _goodbye(self) -> None:
+        raise NotImplementedError
