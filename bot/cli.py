@@ -45,6 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument(
         "--srtp", action="store_true", help="offer SRTP only (RTP/SAVP); with ;transport=tls: SIP over TLS"
     )
+    call.add_argument("--end-silence-s", type=float, default=1.2, help="silence that ends the far end's turn")
+
+    take = sub.add_parser("answer", help="softphone: take one call (a callee, an agent), speak, record, print")
+    take.add_argument("--port", type=int, required=True, help="SIP port to listen on (127.0.0.1, UDP)")
+    take.add_argument("--first", help="said as soon as the call is answered, e.g. 'Hello?'")
+    take.add_argument("--say", action="append", help="an utterance, said after the far end's turn (repeat)")
+    take.add_argument("--record", type=Path, help="write everything the far end sent to this WAV")
+    take.add_argument("--wait-s", type=float, default=60.0, help="give up if no call comes in this long")
+    take.add_argument("--ring-s", type=float, default=0.0, help="ring this long before answering")
+    take.add_argument("--end-silence-s", type=float, default=1.2, help="silence that ends the far end's turn")
 
     run = sub.add_parser("run", help="run everything: Redis (if needed), the engine, SIP workers, Kamailio")
     run.add_argument("--sip-port", type=int, default=None)
@@ -117,7 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         from softphone.phone import LineEcho
 
         echo = LineEcho(args.echo_delay_ms, args.echo_db, args.noise_dbfs) if args.echo else None
-        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller, echo, args.srtp))
+        return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller, echo, args.srtp,
+                                    args.end_silence_s))  # fmt: skip
+    if args.command == "answer":
+        from softphone.cli import run_answer
+
+        return asyncio.run(run_answer(args.port, args.say, args.first, args.record, args.wait_s, args.ring_s,
+                                      args.end_silence_s))  # fmt: skip
     if args.command == "calls":
         from bot import private_redis
         from bot.calls_cli import print_calls

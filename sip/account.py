@@ -21,9 +21,12 @@ class TrunkConfig:
 
 
 class InboundAccount(pj.Account):  # type: ignore[misc]
-    def __init__(self, on_incoming: Callable[[int], None]) -> None:
+    def __init__(self, on_incoming: Callable[[int], None], keep_invite: bool = False) -> None:
+        """`keep_invite`: keep the last INVITE as received (a test phone reads its headers)."""
         super().__init__()
         self._on_incoming = on_incoming
+        self._keep_invite = keep_invite
+        self.last_invite = ""
         self.registered: bool | None = None
 
     def open(self, id_uri: str, rtp: tuple[str, int, int], trunk: TrunkConfig | None = None,
@@ -46,6 +49,8 @@ class InboundAccount(pj.Account):  # type: ignore[misc]
         self.create(cfg)
 
     def onIncomingCall(self, prm: Any) -> None:
+        if self._keep_invite:
+            self.last_invite = str(prm.rdata.wholeMsg)
         self._on_incoming(int(prm.callId))
 
     def onRegState(self, prm: Any) -> None:

@@ -1,4 +1,5 @@
-"""The `voicebot call` command: place a call with the softphone and print what the bot said."""
+"""The `voicebot call` and `voicebot answer` commands: place a call to the bot, or take one it
+places, with the softphone; print what the far end said."""
 
 from __future__ import annotations
 
@@ -58,25 +59,52 @@ def transcribe_report(report: CallReport) -> None:
 
 
 async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Path | None, caller: str,
-                   echo: LineEcho | None = None, srtp: bool = False) -> int:  # fmt: skip
+                   echo: LineEcho | None = None, srtp: bool = False, end_silence_s: float = 1.2) -> int:  # fmt: skip
     """Exit status 0 only if the call connected and the bot answered with audio."""
     utterances = _utterances(say, wav)
-    phone = Softphone(caller=caller, echo=echo, tls="transport=tls" in uri.lower(), srtp=srtp)
+    phone = Softphone(caller=caller, echo=echo, tls="transport=tls" in uri.lower(), srtp=srtp,
+                      end_silence_s=end_silence_s)  # fmt: skip
     try:
         report = await phone.call(uri, utterances)
     finally:
         await phone.close()
+    return _report(report, record)
+
+
+async def run_answer(port: int, say: list[str] | None, first: str | None, record: Path | None, wait_s: float,
+                     ring_s: float, end_silence_s: float = 1.2) -> int:  # fmt: skip
+    """Take one call on `port` (a callee, an agent). Exit status 0 only if the caller spoke to us."""
+    utterances = _utterances(say, None)
+    hello = _utterances([first], None)[0] if first else None
+    phone = Softphone(port=port, caller="callee", end_silence_s=end_silence_s)
+    print(f"listening: sip:callee@127.0.0.1:{port}", flush=True)
+    try:
+        report = await phone.answer(utterances, first=hello, wait_s=wait_s, ring_s=ring_s)
+    finally:
+        await phone.close()
+    return _report(report, record)
+
+
+def invite_headers(invite: str) -> dict[str, str]:
+    """The X- headers of an INVITE as received (the context a transfer brings an agent)."""
+    head = invite.split("\r\n\r\n", 1)[0]
+    found = (line.split(":", 1) for line in head.splitlines()[1:] if line.lower().startswith("x-"))
+    return {name.strip(): value.strip() for name, value in found}
+
+
+def _report(report: CallReport, record: Path | None) -> int:
     if record is not None:
         write_wav(record, report.recording)
     transcribe_report(report)
     print(f"connected: {report.connected}")
-    print(f"bot: {report.greeting_text}")
+    print(f"far end: {report.greeting_text}")
     for turn in report.turns:
         latency = f"{turn.latency_ms:.0f} ms" if turn.latency_ms is not None else "no answer"
         print(f"you: {turn.said}")
-        print(f"bot ({latency}): {turn.bot_text}")
-    figures = {"call_id": report.call_id, "connected": report.connected, "bot_answered": report.bot_answered, "greeting": report.greeting_text,
-               "latency_ms": [t.latency_ms for t in report.turns], "bot": [t.bot_text for t in report.turns],
-               "keys_heard": report.keys_heard, "srtp": report.srtp}  # fmt: skip
+        print(f"far end ({latency}): {turn.bot_text}")
+    figures = {"call_id": report.call_id, "connected": report.connected, "bot_answered": report.bot_answered,
+               "greeting": report.greeting_text, "latency_ms": [t.latency_ms for t in report.turns],
+               "bot": [t.bot_text for t in report.turns], "keys_heard": report.keys_heard, "srtp": report.srtp,
+               "invite_headers": invite_headers(report.invite)}  # fmt: skip
     print(json.dumps(figures))
     return 0 if report.bot_answered else 1

@@ -1,8 +1,10 @@
-"""`voicebot call`: a pjsua2 softphone (UAC) that calls the bot, speaks, records, and reports.
+"""`voicebot call` / `voicebot answer`: a pjsua2 softphone that calls the bot (UAC) or takes a call
+the bot places (UAS: a callee, an agent a call is handed to), speaks, records, and reports.
 
-It waits for the bot's greeting, then says each utterance after the bot has finished speaking,
-records everything the bot sends (over real RTP, G.711), transcribes the bot's turns, and measures
-from the end of each utterance to the bot's first audio.
+It waits for the far end's first turn (the bot's greeting; on a call it takes, after its own
+optional "Hello?"), then says each utterance after the far end has finished speaking, records
+everything it hears (over real RTP, G.711), and measures from the end of each utterance to the far
+end's first audio. Turns are transcribed by the command (softphone/cli.py).
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ class CallReport:
     disconnect_code: int | None = None
     keys_heard: str = ""  # DTMF the bot sent us
     srtp: bool = False  # the call's media was SRTP (pjsua's own account of the stream)
+    invite: str = ""  # a call we took: its INVITE as received
 
     @property
     def bot_answered(self) -> bool:
@@ -115,13 +118,16 @@ class CallReport:
 
 class Softphone:
     def __init__(self, port: int = 0, caller: str = "softphone", echo: LineEcho | None = None,
-                 tls: bool = False, srtp: bool = False) -> None:  # fmt: skip
+                 tls: bool = False, srtp: bool = False, end_silence_s: float = 1.2) -> None:  # fmt: skip
         """`caller`: the user part of our From URI, e.g. a phone number as a trunk would present it.
         `echo`: the line returns the bot's voice to it (and adds noise). `tls`: able to call
-        `...;transport=tls`; `srtp`: offers SRTP only."""
+        `...;transport=tls`; `srtp`: offers SRTP only. `end_silence_s`: the far end's turn is over
+        once it has been silent this long."""
         self.echo = echo
+        self.end_silence_s = end_silence_s
         self.endpoint = SipEndpoint(EndpointConfig(host="127.0.0.1", port=port, max_calls=1, tcp=False, tls=tls))
-        self.account = InboundAccount(lambda _id: None)
+        self._offered: asyncio.Queue[SipCall] | None = None  # the call offered to us, while we wait for one
+        self.account = InboundAccount(self._incoming, keep_invite=True)
         self.account.open(f"sip:{caller}@127.0.0.1", ("127.0.0.1", 40000 + os.getpid() % 20000, 20), srtp=srtp)
         self._recorded = bytearray()
         self._control: CallControl | None = None
@@ -152,30 +158,74 @@ class Softphone:
         control = self._control = CallControl(call)
         report.call_id = control.call_id
         try:
-            if not await self._until_media(control):
-                return report
-            report.connected = True
-            report.srtp = "SRTP status: Active" in call.dump(True, "")
-            said = [u if isinstance(u, Utterance) else Utterance(*u) for u in utterances]
-            over = said[0] if said and said[0].over_bot_ms is not None else None
-            report.greeting_pcm = await self._bot_turn(control, max_turn_s, over=over)
-            for i, utterance in enumerate(said):
-                if utterance.over_bot_ms is not None:
-                    continue  # said during the bot's previous turn
-                turn = Turn(utterance.text)
-                await self._say(control, utterance.pcm)
-                spoke_at = time.monotonic()
-                nxt = said[i + 1] if i + 1 < len(said) and said[i + 1].over_bot_ms is not None else None
-                turn.bot_pcm = await self._bot_turn(control, max_turn_s, since=spoke_at, turn=turn, over=nxt)
-                report.turns.append(turn)
+            if await self._until_media(control):
+                report.connected = True
+                report.srtp = "SRTP status: Active" in call.dump(True, "")
+                await self._converse(control, report, utterances, max_turn_s)
         finally:
-            control.hangup()
-            for _ in range(100):
-                if not control.alive:
-                    break
-                await asyncio.sleep(0.02)
-            report.recording = bytes(self._recorded)
+            await self._end(control, report)
         return report
+
+    def _incoming(self, pj_call_id: int) -> None:
+        """On the loop thread, inside libHandleEvents: a call offered while we wait for one is ours.
+        (Its `Call` is made here: one not made in this callback is hung up by pjsua2.)"""
+        if self._offered is not None and self._call is None and self._offered.empty():
+            try:
+                self._call = SipCall(self.account, pj_call_id, self.endpoint.ports, self._gone)
+            except pj.Error as exc:
+                log.warning("offered call %d vanished: %s", pj_call_id, exc.info())
+                return
+            self._offered.put_nowait(self._call)
+
+    async def answer(self, utterances: list[Utterance], *, first: Utterance | None = None, wait_s: float = 60.0,
+                     ring_s: float = 0.0, max_turn_s: float = 20.0) -> CallReport:  # fmt: skip
+        """Wait for a call (at most `wait_s`), let it ring `ring_s`, answer, say `first` at once (a
+        person's "Hello?"), then the conversation as for a call we place. Never raises for call failures."""
+        self.endpoint.start()
+        self.endpoint.active_calls = 1
+        report = self._report = CallReport()
+        self._offered = asyncio.Queue(1)
+        try:
+            call = await asyncio.wait_for(self._offered.get(), wait_s)
+        except TimeoutError:
+            log.error("no call came within %.0f s", wait_s)
+            return report
+        control = self._control = CallControl(call)
+        report.call_id, report.invite = control.call_id, self.account.last_invite
+        try:
+            control.answer(180)
+            await asyncio.sleep(ring_s)
+            if control.answer(200) and await self._until_media(control):
+                report.connected = True
+                if first is not None:
+                    await self._say(control, first.pcm)
+                await self._converse(control, report, utterances, max_turn_s)
+        finally:
+            await self._end(control, report)
+        return report
+
+    async def _converse(self, control: CallControl, report: CallReport,
+                        utterances: list[tuple[str, bytes]] | list[Utterance], max_turn_s: float) -> None:  # fmt: skip
+        said = [u if isinstance(u, Utterance) else Utterance(*u) for u in utterances]
+        over = said[0] if said and said[0].over_bot_ms is not None else None
+        report.greeting_pcm = await self._bot_turn(control, max_turn_s, over=over)
+        for i, utterance in enumerate(said):
+            if utterance.over_bot_ms is not None:
+                continue  # said during the far end's previous turn
+            turn = Turn(utterance.text)
+            await self._say(control, utterance.pcm)
+            spoke_at = time.monotonic()
+            nxt = said[i + 1] if i + 1 < len(said) and said[i + 1].over_bot_ms is not None else None
+            turn.bot_pcm = await self._bot_turn(control, max_turn_s, since=spoke_at, turn=turn, over=nxt)
+            report.turns.append(turn)
+
+    async def _end(self, control: CallControl, report: CallReport) -> None:
+        control.hangup()
+        for _ in range(100):
+            if not control.alive:
+                break
+            await asyncio.sleep(0.02)
+        report.recording = bytes(self._recorded)
 
     async def _until_media(self, control: CallControl, timeout_s: float = 10.0) -> bool:
         try:
@@ -198,8 +248,7 @@ class Softphone:
             await asyncio.sleep(0.01)
 
     async def _bot_turn(self, control: CallControl, max_s: float, since: float | None = None,
-                        turn: Turn | None = None, end_silence_s: float = 1.2,
-                        over: Utterance | None = None) -> bytes:  # fmt: skip
+                        turn: Turn | None = None, over: Utterance | None = None) -> bytes:  # fmt: skip
         """Record the bot until it has spoken and then stayed silent for `end_silence_s`; `over`:
         say this while it talks, `over.over_bot_ms` after its first audio (the bot may pause for it)."""
         heard = bytearray()
@@ -231,7 +280,7 @@ class Softphone:
             talking = control.media.playout.busy
             if talking:
                 quiet_since = now  # the bot may hold its turn while we talk over it
-            if spoken_at is not None and not talking and over is None and now - quiet_since >= end_silence_s:
+            if spoken_at is not None and not talking and over is None and now - quiet_since >= self.end_silence_s:
                 break
             await asyncio.sleep(0.01)
         return bytes(heard)
