@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         "--srtp", action="store_true", help="offer SRTP only (RTP/SAVP); with ;transport=tls: SIP over TLS"
     )
     call.add_argument("--end-silence-s", type=float, default=1.2, help="silence that ends the far end's turn")
+    call.add_argument("--max-turn-s", type=float, default=20.0, help="longest the far end's turn is listened to")
 
     take = sub.add_parser("answer", help="softphone: take one call (a callee, an agent), speak, record, print")
     take.add_argument("--port", type=int, required=True, help="SIP port to listen on (127.0.0.1, UDP)")
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     take.add_argument("--wait-s", type=float, default=60.0, help="give up if no call comes in this long")
     take.add_argument("--ring-s", type=float, default=0.0, help="ring this long before answering")
     take.add_argument("--end-silence-s", type=float, default=1.2, help="silence that ends the far end's turn")
+    take.add_argument("--max-turn-s", type=float, default=20.0, help="longest the far end's turn is listened to")
 
     run = sub.add_parser("run", help="run everything: Redis (if needed), the engine, SIP workers, Kamailio")
     run.add_argument("--sip-port", type=int, default=None)
@@ -128,12 +130,12 @@ def main(argv: list[str] | None = None) -> int:
 
         echo = LineEcho(args.echo_delay_ms, args.echo_db, args.noise_dbfs) if args.echo else None
         return asyncio.run(run_call(args.uri, args.say, args.wav, args.record, args.caller, echo, args.srtp,
-                                    args.end_silence_s))  # fmt: skip
+                                    args.end_silence_s, args.max_turn_s))  # fmt: skip
     if args.command == "answer":
         from softphone.cli import run_answer
 
         return asyncio.run(run_answer(args.port, args.say, args.first, args.record, args.wait_s, args.ring_s,
-                                      args.end_silence_s))  # fmt: skip
+                                      args.end_silence_s, args.max_turn_s))  # fmt: skip
     if args.command == "calls":
         from bot import private_redis
         from bot.calls_cli import print_calls

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     bot_instructions: str | None = None  # default: flows/assistant.md
     bot_voice: str = "alloy"
     transfer_uri: str | None = None  # SIP URI of the human agents' queue
+    # cold: a REFER (the caller's phone or trunk calls the agent); warm: the bot holds the caller,
+    # dials the agent, tells them who is calling, joins them and leaves (bot/edge/warm_transfer.py)
+    transfer_mode: Literal["cold", "warm"] = "cold"
+    agent_ring_timeout_s: float = Field(
+        20.0, gt=0
+    )  # a warm transfer's agent not answering this long: back to the caller
     max_concurrent_calls: int = Field(0, ge=0)  # across all workers; more get 503. 0: no global limit
     turn_detection: Literal["semantic_vad", "server_vad"] = "semantic_vad"  # how a caller's turn ends
     turn_eagerness: Literal["low", "medium", "high", "auto"] = "high"  # semantic_vad: how soon

@@ -15,7 +15,17 @@ from typing import Any
 
 import pjsua2 as pj
 
-from bot.edge.port import MAX_EVENTS, CallEvent, CallMedia, Confirmed, Disconnected, Dtmf, MediaReady, TransferStatus
+from bot.edge.port import (
+    MAX_EVENTS,
+    CallEvent,
+    CallMedia,
+    CallPort,
+    Confirmed,
+    Disconnected,
+    Dtmf,
+    MediaReady,
+    TransferStatus,
+)
 from sip.media import BridgePort, PortPool
 
 log = logging.getLogger(__name__)
@@ -100,10 +110,22 @@ class SipCall(pj.Call):  # type: ignore[misc]
     def send_dtmf(self, digits: str) -> None:
         self.dialDtmf(digits)
 
-    def dial(self, uri: str) -> None:
+    def dial(self, uri: str, headers: dict[str, str] | None = None) -> None:
         prm = pj.CallOpParam(True)
+        _add_headers(prm, headers or {})
         self.makeCall(uri, prm)
         self.learn_identity()
+
+    def bridge_with(self, other: SipCall) -> None:
+        """Each call's audio to the other's on the conference bridge; the bot's ports leave both."""
+        assert self.audio_index is not None and other.audio_index is not None
+        mine, theirs = self.getAudioMedia(self.audio_index), other.getAudioMedia(other.audio_index)
+        for call, audio in ((self, mine), (other, theirs)):
+            if call._port is not None:
+                audio.stopTransmit(call._port)
+                call._port.stopTransmit(audio)
+        mine.startTransmit(theirs)
+        theirs.startTransmit(mine)
 
 
 class CallControl:
@@ -146,6 +168,13 @@ class CallControl:
 
     def send_dtmf(self, digits: str) -> bool:
         return self._do(lambda c: c.send_dtmf(digits), "dtmf")
+
+    def bridge(self, other: CallPort) -> bool:
+        theirs = other._call if isinstance(other, CallControl) else None
+        if theirs is None or theirs.audio_index is None or self._call is None or self._call.audio_index is None:
+            log.warning("call %s: no media to bridge to %s", self.call_id, other.call_id)
+            return False
+        return self._do(lambda c: c.bridge_with(theirs), f"bridge to {other.call_id}")
 
     def rtp_received(self) -> int | None:
         """RTP packets the caller's stream has brought so far (pjmedia's RTCP receive counter: the

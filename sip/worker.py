@@ -60,7 +60,8 @@ class SipWorker:
             self.crm = HttpCrm(s.crm_url, s.crm_secret.get_secret_value() if s.crm_secret else "")
         self.tools = build_registry(self.crm, FlowState(redis))
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
-                             transfer_target=s.transfer_uri, max_concurrent_calls=s.max_concurrent_calls,
+                             transfer_target=s.transfer_uri, transfer_mode=s.transfer_mode,
+                             agent_ring_timeout_s=s.agent_ring_timeout_s, max_concurrent_calls=s.max_concurrent_calls,
                              idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts,
                              record_dir=s.record_dir, media_timeout_s=s.media_timeout_s, ack_timeout_s=s.ack_timeout_s,
                              turns=TurnConfig(s.turn_detection, s.turn_eagerness, edge_interruption=s.edge_interruption,
@@ -124,7 +125,7 @@ class SipWorker:
         self._calls[pj_call_id] = (call, control)
         self.endpoint.active_calls = len(self._calls)
         session = CallSession(control, self.target, self.bot, self.tools, self.store, self.worker_id,
-                              fallback=self.fallback)  # fmt: skip
+                              fallback=self.fallback, legs=self)  # fmt: skip
         task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{call.call_id}")
         self._sessions.add(task)
         task.add_done_callback(self._session_done)
@@ -157,26 +158,44 @@ class SipWorker:
                 await asyncio.sleep(2.0)
 
     def _place(self, request: DialRequest) -> None:
-        call = SipCall(self.account, pj.PJSUA_INVALID_ID, self.endpoint.ports, self._gone)
         try:
-            call.dial(request.uri)
+            control = self._new_call(request.uri, {})
         except pj.Error as exc:
             log.warning("worker %s: could not dial %s: %s", self.worker_id, request.uri, exc.info())
             self.store.dial_state(request.id, {"state": "ended", "outcome": "failed", "error": exc.info()[:200]})
             return
-        control = CallControl(call)
-        self._calls[call.getId()] = (call, control)
-        self.endpoint.active_calls = len(self._calls)
         bot = dataclasses.replace(self.bot, instructions=request.instructions_for(self.bot.instructions))
-        session = CallSession(control, self.target, bot, self.tools, self.store, self.worker_id, fallback=self.fallback)
+        session = CallSession(control, self.target, bot, self.tools, self.store, self.worker_id, fallback=self.fallback,
+                              legs=self)  # fmt: skip
         session.log.dial_id = request.id
         self._outbound[request.id] = session
-        log.info("worker %s: dialing %s (request %s, call %s)", self.worker_id, request.uri, request.id, call.call_id)
+        log.info(
+            "worker %s: dialing %s (request %s, call %s)", self.worker_id, request.uri, request.id, control.call_id
+        )
         task = asyncio.get_running_loop().create_task(session.run_outbound(self.settings.ring_timeout_s),
-                                                      name=f"call-{call.call_id}")  # fmt: skip
+                                                      name=f"call-{control.call_id}")  # fmt: skip
         self._sessions.add(task)
         task.add_done_callback(self._session_done)
         task.add_done_callback(lambda _: self._outbound.pop(request.id, None))
+
+    def dial(self, uri: str, headers: dict[str, str]) -> CallControl | None:
+        """Another call from this worker, for a session (a warm transfer's agent): the session owns it
+        and hangs it up; None if no line is free or pjsua refuses it at once."""
+        if len(self._calls) >= self.endpoint.capacity:
+            return None
+        try:
+            return self._new_call(uri, headers)
+        except pj.Error as exc:
+            log.warning("worker %s: could not dial %s: %s", self.worker_id, uri, exc.info())
+            return None
+
+    def _new_call(self, uri: str, headers: dict[str, str]) -> CallControl:
+        call = SipCall(self.account, pj.PJSUA_INVALID_ID, self.endpoint.ports, self._gone)
+        call.dial(uri, headers)
+        control = CallControl(call)
+        self._calls[call.getId()] = (call, control)
+        self.endpoint.active_calls = len(self._calls)
+        return control
 
     def _owned_failed(self, task: asyncio.Task[None]) -> None:
         """A background task of the worker failed: the worker exits (non-zero) and is restarted."""

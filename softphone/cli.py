@@ -59,27 +59,28 @@ def transcribe_report(report: CallReport) -> None:
 
 
 async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Path | None, caller: str,
-                   echo: LineEcho | None = None, srtp: bool = False, end_silence_s: float = 1.2) -> int:  # fmt: skip
+                   echo: LineEcho | None = None, srtp: bool = False, end_silence_s: float = 1.2,
+                   max_turn_s: float = 20.0) -> int:  # fmt: skip
     """Exit status 0 only if the call connected and the bot answered with audio."""
     utterances = _utterances(say, wav)
     phone = Softphone(caller=caller, echo=echo, tls="transport=tls" in uri.lower(), srtp=srtp,
                       end_silence_s=end_silence_s)  # fmt: skip
     try:
-        report = await phone.call(uri, utterances)
+        report = await phone.call(uri, utterances, max_turn_s=max_turn_s)
     finally:
         await phone.close()
     return _report(report, record)
 
 
 async def run_answer(port: int, say: list[str] | None, first: str | None, record: Path | None, wait_s: float,
-                     ring_s: float, end_silence_s: float = 1.2) -> int:  # fmt: skip
+                     ring_s: float, end_silence_s: float = 1.2, max_turn_s: float = 20.0) -> int:  # fmt: skip
     """Take one call on `port` (a callee, an agent). Exit status 0 only if the caller spoke to us."""
     utterances = _utterances(say, None)
     hello = _utterances([first], None)[0] if first else None
     phone = Softphone(port=port, caller="callee", end_silence_s=end_silence_s)
     print(f"listening: sip:callee@127.0.0.1:{port}", flush=True)
     try:
-        report = await phone.answer(utterances, first=hello, wait_s=wait_s, ring_s=ring_s)
+        report = await phone.answer(utterances, first=hello, wait_s=wait_s, ring_s=ring_s, max_turn_s=max_turn_s)
     finally:
         await phone.close()
     return _report(report, record)

@@ -24,7 +24,17 @@ from bot.audio import g711
 from bot.audio.frames import FRAME_MS, LINE_FRAME_BYTES
 from bot.edge.config import BotConfig, TurnConfig
 from bot.edge.engine_link import ENGINES, EngineUnavailable, RealtimeConnection, RealtimeTarget
-from bot.edge.port import MAX_EVENTS, CallEvent, CallMedia, Confirmed, Disconnected, Dtmf, MediaReady, TransferStatus
+from bot.edge.port import (
+    MAX_EVENTS,
+    CallEvent,
+    CallMedia,
+    CallPort,
+    Confirmed,
+    Disconnected,
+    Dtmf,
+    MediaReady,
+    TransferStatus,
+)
 from bot.realtime.client_events import (
     ClientEvent,
     ConversationItemCreate,
@@ -84,6 +94,7 @@ class MemoryCall:
     referred: asyncio.Event = field(default_factory=asyncio.Event)  # a transfer asked for
     rtp_stops_at: float | None = None  # loop ms from which the caller's audio no longer arrives
     acks: bool = True  # the caller ACKs the answer
+    bridged_to: list[str] = field(default_factory=list)  # calls whose audio this call's was joined to
     _gone: bool = False
 
     @property
@@ -120,6 +131,10 @@ class MemoryCall:
 
     def rtp_received(self) -> int:
         return self.media.inbound.received  # here every frame the caller sends is a packet
+
+    def bridge(self, other: CallPort) -> bool:
+        self.bridged_to.append(other.call_id)
+        return not self._gone
 
     # --- the far end ---------------------------------------------------------------------------
     def speak(self, start_ms: float, duration_ms: float) -> None:

@@ -139,11 +139,14 @@ async def _start_stack(tmp: Path, workers: int, **env_overrides: str) -> Stack:
 
 
 async def softphone(uri: str, *say: str, record: Path | None = None, caller: str = "softphone",
-                    echo: bool = False, srtp: bool = False) -> tuple[int, str]:  # fmt: skip
+                    echo: bool = False, srtp: bool = False, end_silence_s: float | None = None,
+                    max_turn_s: float | None = None) -> tuple[int, str]:  # fmt: skip
     """`voicebot call`: exit status and what it printed (and, when it failed, the end of what it
     logged). `echo`: the line returns the bot's voice (−12 dB, 60 ms late) under line noise (−50 dBFS)."""
     args = [VOICEBOT, "--log-level", "WARNING", "call", uri, "--from", caller, *(["--echo"] if echo else []),
-            *(["--srtp"] if srtp else [])]  # fmt: skip
+            *(["--srtp"] if srtp else []),
+            *(["--end-silence-s", str(end_silence_s)] if end_silence_s is not None else []),
+            *(["--max-turn-s", str(max_turn_s)] if max_turn_s is not None else [])]  # fmt: skip
     for text in say:
         args += ["--say", text]
     if record is not None:

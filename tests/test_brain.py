@@ -257,3 +257,15 @@ async def test_hold_on_keeps_the_line_open(encoder: SentenceEncoder) -> None:
     d = Dialog(encoder)
     assert await d.say("Hang on one second, let me grab my card.") == "Sure, take your time."
     assert d.brain.decision and d.brain.decision.said == "wait"
+
+
+async def test_a_tool_that_hands_the_call_on_is_said_as_it_worded_it(encoder: SentenceEncoder) -> None:
+    """'Please hold.' is the last thing said before a transfer: no 'anything else?' after it."""
+    dialog = Dialog(encoder)
+    assert await dialog.say("Can I speak to a real person?", '{"message": "Let me transfer you. Please hold."}') == (
+        ToolCall("transfer_to_agent", {})
+    )
+    assert dialog.history[-1].text == "Let me transfer you. Please hold."
+    other = Dialog(encoder)
+    await other.say("Balance?", '{"message": "Your balance is 20 dollars."}')
+    assert other.history[-1].text.startswith("Your balance is 20 dollars. ") and "?" in other.history[-1].text

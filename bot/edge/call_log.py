@@ -27,6 +27,9 @@ class Decision(enum.Enum):
     ENGINE_LOST = "engine_lost"  # the engine connection failed mid-call: the edge holds and reconnects
     ENGINE_BACK = "engine_back"  # reconnected after (lost_ms), (items) of the conversation replayed
     ENGINE_GONE = "engine_gone"  # no engine within the reconnect window: apology, then transfer or end
+    AGENT_DIALED = "agent_dialed"  # a warm transfer: the caller on hold, the agent's line ringing (target)
+    AGENT_JOINED = "agent_joined"  # the agent heard the summary and was joined to the caller (agent_call_id)
+    AGENT_UNAVAILABLE = "agent_unavailable"  # no agent took the call (why): the caller is back with the bot
     AMD = "amd"  # an outbound call's callee: a person or a machine (verdict, decided_ms)
 
 

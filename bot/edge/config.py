@@ -40,6 +40,9 @@ class BotConfig:
     instructions: str
     voice: str = "alloy"
     transfer_target: str | None = None  # SIP URI of the human queue
+    transfer_mode: Literal["cold", "warm"] = "cold"  # a REFER, or the bot dials the agent and joins them
+    agent_ring_timeout_s: float = 20.0
+    no_agent: str = "I'm sorry, none of our agents could take your call just now. Would you like us to call you back?"
     ack_timeout_s: float = 8.0  # an answer not ACKed this long ends the call (pjsip would wait 32 s)
     media_timeout_s: float = 30.0  # no audio from the caller this long (a dead phone, a lost network): BYE
     goodbye_grace_s: float = 10.0  # longest wait for a goodbye to finish playing before hanging up

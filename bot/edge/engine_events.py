@@ -157,6 +157,10 @@ class EngineEvents(SessionHost):
             self._spawn(self._after_words(action, args), action)
 
     async def _after_words(self, action: str, args: dict[str, Any]) -> None:
+        if action == "transfer" and self._warm is not None:
+            await self._actions.when_played()
+            await self._hand_over(args)
+            return
         outcome = await self._actions.after_last_words(action, args, self._caller_said)
         if outcome is not None:
             self.finish(outcome)

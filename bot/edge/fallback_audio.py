@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import array
 import asyncio
-import base64
-import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
 
-from bot.audio import g711
 from bot.audio.frames import LINE_RATE
 from bot.edge.config import BotConfig
-from bot.edge.engine_link import EngineUnavailable, RealtimeTarget, open_websocket
-from bot.edge.session_setup import session_update
+from bot.edge.engine_link import RealtimeTarget
+from bot.edge.spoken import spoken
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT_S = 30.0
@@ -53,29 +50,8 @@ class FallbackAudio:
 
     async def fetch(self, target: RealtimeTarget, bot: BotConfig) -> None:
         """Have the engine speak every line in one session of its own."""
-        conn = await open_websocket(target)
-        pump = asyncio.ensure_future(conn.pump())
-        try:
-            conn.update_session(session_update(conn.capabilities, bot, []))
-            spoken: dict[str, bytes] = {}
-            events = conn.events()
-            for name, text in lines_of(bot).items():
-                conn.say(text)
-                audio = bytearray()
-                async for event in events:
-                    if event["type"] == "response.audio.delta":
-                        audio += g711.ulaw_to_pcm16(base64.b64decode(event["delta"]))
-                    elif event["type"] == "response.done":
-                        break
-                else:
-                    raise EngineUnavailable("the engine closed the session before speaking the fallback lines")
-                spoken[name] = bytes(audio)
-            self.lines = spoken
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await pump
-            await conn.close()
+        lines = lines_of(bot)
+        self.lines = dict(zip(lines, await spoken(target, bot, list(lines.values())), strict=True))
 
     async def keep_fetching(self, target: RealtimeTarget, bot: BotConfig) -> None:
         """Until fetched: the engine may not be up yet, or busy. Owned by the worker."""

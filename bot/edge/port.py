@@ -1,8 +1,10 @@
 """What a phone call offers the call session, whatever carries it: the call port.
 
 Events come in on `events` (media up, the answer ACKed, keys pressed, a transfer's progress, the call gone); frames
-move through `media` (the caller's, the bot's); the verbs answer, hang up, transfer (REFER) and send
-keys. `sip/call.py` adapts a pjsua2 call to it; the unit tests use an in-memory one.
+move through `media` (the caller's, the bot's); the verbs answer, hang up, transfer (REFER), send
+keys, and bridge the call's audio straight to another call's (the bot leaves the media). A session
+that may hand its caller to an agent also gets a `LineDialer`: another call from the same worker.
+`sip/call.py` adapts a pjsua2 call to it; the unit tests use an in-memory one.
 Every verb returns False, and does nothing, once the call is gone.
 """
 
@@ -68,3 +70,8 @@ class CallPort(Protocol):
     def transfer(self, target: str, headers: dict[str, str]) -> bool: ...
     def send_dtmf(self, digits: str) -> bool: ...
     def rtp_received(self) -> int | None: ...  # RTP packets from the caller so far (None: no stream)
+    def bridge(self, other: CallPort) -> bool: ...  # the two calls hear each other, no longer the bot
+
+
+class LineDialer(Protocol):
+    def dial(self, uri: str, headers: dict[str, str]) -> CallPort | None: ...  # None: no line, or refused at once

@@ -15,7 +15,7 @@ from bot.edge.call_log import CallLog
 from bot.edge.port import CallPort, Confirmed, Disconnected, MediaReady
 
 
-async def until_answered(call: CallPort, ring_timeout_s: float, log: CallLog) -> str | None:
+async def until_answered(call: CallPort, ring_timeout_s: float, log: CallLog | None = None) -> str | None:
     """None once the callee answered; else the outcome (busy, no_answer, rejected, failed).
     Not answered within `ring_timeout_s`: the call is cancelled, no_answer."""
     media = False
@@ -24,7 +24,8 @@ async def until_answered(call: CallPort, ring_timeout_s: float, log: CallLog) ->
             while not isinstance(event := await call.events.get(), Confirmed):
                 media = media or isinstance(event, MediaReady)
                 if isinstance(event, Disconnected):
-                    log.note(sip_status=event.code)
+                    if log is not None:
+                        log.note(sip_status=event.code)
                     return outcome_of(event.code)
     except TimeoutError:
         call.hangup()  # CANCEL

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,15 @@ from bot.edge.engine_events import EngineEvents
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
 from bot.edge.engine_recovery import EngineRecovery
 from bot.edge.fallback_audio import FallbackAudio
-from bot.edge.port import CallPort
+from bot.edge.port import CallPort, LineDialer
 from bot.edge.recording import CallRecording
 from bot.edge.replay import Replay
 from bot.edge.ringing import until_answered
 from bot.edge.session_setup import session_update
+from bot.edge.spoken import Connect
 from bot.edge.ticks import until_tick
 from bot.edge.tool_runner import ToolRunner
+from bot.edge.warm_transfer import WarmTransfer
 from bot.state import CallStore
 from bot.turn_policies.barge_in import BargeAction
 from bot.turn_policies.dtmf import DtmfCollector
@@ -50,7 +52,6 @@ UPLINK_TICK_S = 0.04  # two frames per append: half the wakeups and messages, <=
 # Retry-After (RFC 3261 21.5.4). The front door passes it to the caller instead of trying every
 # worker and marking each one down (infra/kamailio/kamailio.cfg).
 SERVICE_WIDE = {"Retry-After": "5"}
-Connect = Callable[[RealtimeTarget], Awaitable[RealtimeConnection]]
 
 
 class _CallOver(Exception):
@@ -69,7 +70,8 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
 class CallSession(EngineEvents, ControlEvents):
     def __init__(self, call: CallPort, target: RealtimeTarget, bot: BotConfig, tools: ToolRegistry,
                  store: CallStore | None, worker: str, connect: Connect = open_websocket,
-                 barge: Strategy | None = None, fallback: FallbackAudio | None = None) -> None:  # fmt: skip
+                 barge: Strategy | None = None, fallback: FallbackAudio | None = None,
+                 legs: LineDialer | None = None) -> None:  # fmt: skip
         self.call = call
         self.target = target
         self.bot = bot
@@ -98,6 +100,10 @@ class CallSession(EngineEvents, ControlEvents):
         self._amd: AmdWatch | None = None  # an outbound call's answering-machine detection, while it listens
         self._deaf = False  # leaving a voicemail: the machine's sounds are no turns and interrupt nothing
         self._recording = CallRecording() if bot.record_dir else None
+        warm = legs is not None and bot.transfer_mode == "warm" and bool(bot.transfer_target)
+        self._warm = WarmTransfer(call, legs, bot, self.log, target, connect) if legs and warm else None
+        self._on_hold = False  # a warm transfer: the caller hears music, the engine hears nothing
+        self._joined: CallPort | None = None  # the agent's call, once the caller was handed to them
         self._actions = CallActions(call, bot, self.log)
         self._replay = Replay()  # what to give a new engine session if this one is lost
         self._recovery = EngineRecovery(call, bot, target, connect, tools.schemas(), self.log, self._actions,
@@ -157,6 +163,8 @@ class CallSession(EngineEvents, ControlEvents):
         finally:
             if self._conn is not None:
                 await self._conn.close()
+            if self._joined is not None and self._warm is not None:
+                await self._warm.held(self._joined)  # (the engine is gone; the call lasts as long as they talk)
             if call.alive:
                 call.hangup()
             self.barge.detach(call.media.inbound)
@@ -211,6 +219,20 @@ class CallSession(EngineEvents, ControlEvents):
 
     _now = staticmethod(now_ms)
 
+    async def _hand_over(self, args: dict[str, Any]) -> None:
+        """A warm transfer (bot/edge/warm_transfer.py); the caller is back with the bot if it fails."""
+        assert self._warm is not None
+        self._on_hold = True
+        try:
+            agent = await self._warm.run(args, self._caller_said)
+        finally:
+            self._on_hold = False
+        if agent is not None:
+            self._joined = agent
+            self.finish("transferred")
+        else:
+            self.say(self.bot.no_agent)
+
     def say(self, text: str) -> None:
         if self._conn is None or self._amd is not None:
             return  # (no engine: the fallback lines speak for the edge; AMD listening: silent)
@@ -257,8 +279,9 @@ class CallSession(EngineEvents, ControlEvents):
             if self._amd is not None and (amd := self._amd.frames(frames, now)) is not None:
                 self._on_amd(amd)
             conn = self._conn
-            if conn is None:
-                self._recovery.heard(frames)
+            if conn is None or self._on_hold:
+                if conn is None:
+                    self._recovery.heard(frames)
                 await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
                 continue
             for action in self.barge.frames(frames, self.bot_active, now):

@@ -18,6 +18,7 @@ from bot.edge.engine_link import RealtimeConnection
 from bot.edge.port import CallPort
 from bot.edge.replay import Replay
 from bot.edge.tool_runner import ToolRunner
+from bot.edge.warm_transfer import WarmTransfer
 from bot.turn_policies.barge_in import BargeAction
 from bot.turn_policies.dtmf import DtmfCollector
 from bot.turn_policies.idle import IdlePolicy
@@ -44,6 +45,7 @@ class SessionHost:
     _deaf: bool
     _media_up: bool
     _amd: AmdWatch | None
+    _warm: WarmTransfer | None
     _echo_items: set[str]
     _caller_said: list[str]
     _after_playout: tuple[str, dict[str, Any]] | None
@@ -80,4 +82,7 @@ class SessionHost:
         raise NotImplementedError
 
     async def _goodbye(self) -> None:
+        raise NotImplementedError
+
+    async def _hand_over(self, args: dict[str, Any]) -> None:
         raise NotImplementedError

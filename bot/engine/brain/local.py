@@ -38,6 +38,7 @@ STOCK_OPENINGS = (*wording.OPENERS, wording.ASK_TIME, *wording.ANYTHING_ELSE, *w
                   "Sorry, I didn't catch that.", "Okay, I won't do that.", "Sorry, I don't have an answer to that.",
                   "Sorry, I didn't quite get that.", "Thanks for calling.")  # fmt: skip
 _CORRECTING = re.compile(r"\b(actually|i meant|i mean|sorry|wrong|make it|change it|instead)\b", re.I)
+_HANDING_OFF = re.compile(r"\b(please hold|hold on|one moment|goodbye|bye)\W*$", re.I)
 _BARE_KINDS = ("number", "money", "date", "time", "enum", "boolean", "digits", "code")  # correctable by a bare value
 
 
@@ -274,8 +275,8 @@ class LocalBrain:
             return f"{said} {BACK} {wording.ask_line(suspended.tool, suspended.asking, self._turn)}"
         self._pending = None
         self._offered_more = True
-        if worded and said.rstrip().endswith("?"):
-            return said
+        if worded and (said.rstrip().endswith("?") or _HANDING_OFF.search(said)):
+            return said  # (its own question; or the call goes elsewhere: "Please hold.", "Goodbye!")
         if not worded and not said.startswith(wording.ERROR_OPENING):
             said = f"{wording.RESULT_OPENERS[self._turn % len(wording.RESULT_OPENERS)]} {said}"
         return f"{said} {self._anything_else()}"
