@@ -12,6 +12,7 @@ nobody is called twice).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ KEEP_S = 7 * 24 * 3600  # a request's hash is kept this long after it was made
 BUSY = {486, 600}
 NO_ANSWER = {408, 480, 487}
 REJECTED = {403, 603, 607}
+
+
+_NUMBER = re.compile(r"^\+?\d{3,15}$")
 
 
 class DialError(Exception):
@@ -55,6 +59,18 @@ class _Leave(dict[str, str]):
         return "{" + key + "}"
 
 
+def routed(target: str, route: str | None) -> str | None:
+    """The URI to dial: a SIP URI as it is; a phone number through `route` (the trunk: `sip:HOST[:PORT]`,
+    giving `sip:NUMBER@HOST[:PORT]`); None for a number with no route."""
+    if not _NUMBER.match(target):
+        return target
+    if not route:
+        return None
+    host = route.split(":", 1)[1] if route.startswith(("sip:", "sips:")) else route
+    scheme = "sips" if route.startswith("sips:") else "sip"
+    return f"{scheme}:{target}@{host.split('@')[-1]}"
+
+
 def outcome_of(status: int) -> str:
     """busy / no_answer / rejected / failed, from the final SIP status of a call never answered."""
     if status in BUSY:
@@ -70,8 +86,8 @@ async def request_call(redis: Redis, uri: str, instructions: str | None = None,
                        variables: dict[str, str] | None = None, dial_id: str | None = None) -> str:  # fmt: skip
     """Queue a call; its id. With `dial_id` given (a campaign's own, kept before asking), asking again
     after a crash queues nothing twice: a request that exists already is left as it is."""
-    if not uri.startswith(("sip:", "sips:")) or len(uri) > 512:
-        raise DialError(f"not a SIP URI: {uri[:80]!r}")
+    if not ((uri.startswith(("sip:", "sips:")) and len(uri) <= 512) or _NUMBER.match(uri)):
+        raise DialError(f"not a SIP URI or a phone number: {uri[:80]!r}")
     if await redis.xlen(STREAM) >= MAX_QUEUED:
         raise DialError(f"{MAX_QUEUED} calls queued already; try again later")
     dial_id = dial_id or new_id()

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # cold: a REFER (the caller's phone or trunk calls the agent); warm: the bot holds the caller,
     # dials the agent, tells them who is calling, joins them and leaves (bot/edge/warm_transfer.py)
     transfer_mode: Literal["cold", "warm"] = "cold"
+    timezone: str = "UTC"  # the business's IANA zone: what a caller's "tomorrow at 10" means
+    callback_soon_s: float = Field(900.0, gt=0)  # "call me back as soon as you can": this much later
     agent_ring_timeout_s: float = Field(
         20.0, gt=0
     )  # a warm transfer's agent not answering this long: back to the caller
@@ -83,6 +85,8 @@ class Settings(BaseSettings):
     sip_max_calls: int = Field(4, ge=1)  # per worker; the pjsua2 wheel caps this at 4
     rtp_port_base: int = 0  # first RTP port of a worker; 0 derives it from the SIP port
     trunk_registrar: str | None = None  # e.g. sip:trunk.example.com — register there with digest auth
+    # Where phone numbers we dial go (sip:HOST[:PORT]): numbers become sip:NUMBER@HOST. Default: the registrar.
+    outbound_route: str | None = Field(None, pattern=r"^sips?:[A-Za-z0-9.\-\[\]:]+$")
     trunk_user: str | None = None
     trunk_password: SecretStr | None = None
     # The front door (Kamailio): sources it trusts as trunks (comma-separated addresses or CIDRs, no

@@ -6,6 +6,8 @@ from importlib import resources
 
 from flows import account
 from flows.call_state import FlowState
+from flows.callbacks import CallbackBook
+from flows.callbacks import register as register_callbacks
 from flows.crm import CrmBackend
 from flows.knowledge import KnowledgeBase
 from flows.registry import CallContext, FlowError, ToolRegistry, ToolResult
@@ -16,9 +18,12 @@ def instructions() -> str:
     return resources.files("flows").joinpath("assistant.md").read_text()
 
 
-def build_registry(crm: CrmBackend, state: FlowState, kb: KnowledgeBase | None = None) -> ToolRegistry:
+def build_registry(crm: CrmBackend, state: FlowState, kb: KnowledgeBase | None = None,
+                   callbacks: CallbackBook | None = None) -> ToolRegistry:  # fmt: skip
     registry = ToolRegistry()
     account.register(registry, crm, state)
+    if callbacks is not None:
+        register_callbacks(registry, callbacks)
     knowledge = kb or KnowledgeBase()
 
     @registry.tool(

@@ -8,12 +8,14 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import time
 
 import pjsua2 as pj
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.dialer import DialQueue, DialRequest
+from bot import callbacks
+from bot.dialer import DialQueue, DialRequest, routed
 from bot.edge.config import BotConfig, TurnConfig
 from bot.edge.engine_link import RealtimeTarget
 from bot.edge.fallback_audio import FallbackAudio
@@ -21,6 +23,7 @@ from bot.edge.session import CallSession
 from bot.settings import Settings
 from bot.state import CallStore
 from flows.call_state import FlowState
+from flows.callbacks import CallbackBook
 from flows.contact_center import build_registry, instructions
 from flows.crm import Crm, CrmBackend
 from flows.http_crm import HttpCrm
@@ -58,7 +61,9 @@ class SipWorker:
         self.crm: CrmBackend = Crm(redis)
         if s.crm_url:
             self.crm = HttpCrm(s.crm_url, s.crm_secret.get_secret_value() if s.crm_secret else "")
-        self.tools = build_registry(self.crm, FlowState(redis))
+        flow_state = FlowState(redis)
+        self.tools = build_registry(self.crm, flow_state, callbacks=CallbackBook(redis, flow_state, s.timezone,
+                                                                                 s.callback_soon_s))  # fmt: skip
         self.bot = BotConfig(instructions=s.bot_instructions or instructions(), voice=s.bot_voice,
                              transfer_target=s.transfer_uri, transfer_mode=s.transfer_mode,
                              agent_ring_timeout_s=s.agent_ring_timeout_s, max_concurrent_calls=s.max_concurrent_calls,
@@ -132,7 +137,9 @@ class SipWorker:
 
     async def _dial_loop(self, queue: DialQueue) -> None:
         """Outbound requests, taken one at a time while a line is free; a request asked to hang up
-        (DELETE /calls/{id}) is ended. Redis unreachable: retried, never fatal."""
+        (DELETE /calls/{id}) is ended; every second the callbacks now due are queued (bot/callbacks.py).
+        Redis unreachable: retried, never fatal."""
+        released_at = 0.0
         while True:
             try:
                 await queue.ensure_group()
@@ -145,6 +152,9 @@ class SipWorker:
                 for dial_id, session in list(self._outbound.items()):
                     if await queue.cancelled(dial_id):
                         session.hang_up_by_request()
+                if (now := time.monotonic()) >= released_at + 1.0:
+                    released_at = now
+                    await callbacks.release_due(queue.redis, self.bot.instructions)
                 if len(self._calls) >= self.endpoint.capacity:
                     await asyncio.sleep(0.25)
                     continue
@@ -158,8 +168,15 @@ class SipWorker:
                 await asyncio.sleep(2.0)
 
     def _place(self, request: DialRequest) -> None:
+        s = self.settings
+        uri = routed(request.uri, s.outbound_route or s.trunk_registrar)
+        if uri is None:
+            log.warning("worker %s: no outbound route for the number %s", self.worker_id, request.uri)
+            self.store.dial_state(request.id, {"state": "ended", "outcome": "failed",
+                                               "error": "no outbound route for numbers (VOICEBOT_OUTBOUND_ROUTE)"})  # fmt: skip
+            return
         try:
-            control = self._new_call(request.uri, {})
+            control = self._new_call(uri, {})
         except pj.Error as exc:
             log.warning("worker %s: could not dial %s: %s", self.worker_id, request.uri, exc.info())
             self.store.dial_state(request.id, {"state": "ended", "outcome": "failed", "error": exc.info()[:200]})

@@ -269,3 +269,27 @@ async def test_a_tool_that_hands_the_call_on_is_said_as_it_worded_it(encoder: Se
     other = Dialog(encoder)
     await other.say("Balance?", '{"message": "Your balance is 20 dollars."}')
     assert other.history[-1].text.startswith("Your balance is 20 dollars. ") and "?" in other.history[-1].text
+
+
+CALLBACK = tool("schedule_callback", "Book a callback (we call the caller back as soon as someone is free, or at the "
+                "day and time they ask for).", {"date": {"type": "string"}, "time": {"type": "string"},
+                                                "reason": {"type": "string"}})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("said", "args"),
+    [
+        ("Yes please, um, call me back tomorrow at ten.", {"date": "2026-11-26", "time": "10:00"}),
+        ("Could somebody ring me back as soon as possible?", {}),
+        ("Yeah, can you just have someone call me back this afternoon, say 3 o'clock?",
+         {"date": "2026-11-25", "time": "15:00"}),
+        ("Okay, yes, a callback would be great.", {}),
+        ("Call me back on Friday, at half past two.", {"date": "2026-11-27", "time": "14:30"}),
+    ],
+)  # fmt: skip
+async def test_a_callback_is_booked_for_the_time_the_caller_says(encoder: SentenceEncoder, said: str,
+                                                                 args: dict[str, str]) -> None:  # fmt: skip
+    dialog = Dialog(encoder, tools=(*SHOP, CALLBACK))
+    asked = await dialog.say(said)
+    assert isinstance(asked, str) and asked.startswith("Just to confirm, you'd like to book a callback"), asked
+    assert await dialog.say("Yes, that's right.") == ToolCall("schedule_callback", args)
