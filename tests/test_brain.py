@@ -293,3 +293,10 @@ async def test_a_callback_is_booked_for_the_time_the_caller_says(encoder: Senten
     asked = await dialog.say(said)
     assert isinstance(asked, str) and asked.startswith("Just to confirm, you'd like to book a callback"), asked
     assert await dialog.say("Yes, that's right.") == ToolCall("schedule_callback", args)
+
+
+async def test_a_callee_picking_up_with_hello_hears_the_calls_own_greeting(encoder: SentenceEncoder) -> None:
+    """On a call we place the callee speaks first: their "Hello?" gets the instructions' greeting."""
+    dialog = Dialog(encoder, instructions="Greeting: Hi, this is Acme calling about your order.\n" + SHOP_INSTRUCTIONS)
+    assert await dialog.say("Hello?") == "Hi, this is Acme calling about your order."
+    assert await dialog.say("Hello? Who is this?") != "Hi, this is Acme calling about your order."  # only once

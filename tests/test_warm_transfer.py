@@ -9,15 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.sipp import render, sipp_callee
 from tests.stack import call_of, free_sip_port, report_of, running_stack, softphone
 
 VOICEBOT = str(Path(sys.executable).with_name("voicebot"))
 
 
-async def agent_phone(port: int, *say: str, wait_s: float = 120.0) -> asyncio.subprocess.Process:
-    """`voicebot answer` on `port`, listening once this returns."""
+async def agent_phone(port: int, *say: str, first: str | None = None,
+                      wait_s: float = 120.0) -> asyncio.subprocess.Process:  # fmt: skip
+    """`voicebot answer` on `port` (a person who takes the call), listening once this returns."""
     args = [VOICEBOT, "--log-level", "WARNING", "answer", "--port", str(port), "--wait-s", str(wait_s),
-            "--max-turn-s", "30"]  # fmt: skip
+            "--max-turn-s", "30", *(["--first", first] if first else [])]  # fmt: skip
     for text in say:
         args += ["--say", text]
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -61,3 +63,38 @@ async def test_the_agent_hears_who_is_calling_then_caller_and_agent_talk_and_the
     # The bot left the media: not a word from it once the agent was joined.
     joined_at = events.index("agent_joined")
     assert not [line for line in lines[joined_at:] if line["role"] == "bot"], lines[joined_at:]
+
+
+async def test_no_agent_answering_brings_the_caller_back_and_the_callback_they_accept_is_placed(
+    tmp_path: Path,
+) -> None:
+    """The agent's line rings out (a SIPp callee that never answers, cancelled after 4 s): the caller
+    hears the offer of a callback, accepts it, and is called back at their number (through the
+    outbound route), greeted as a callback."""
+    agent_port, home_port = free_sip_port(1), free_sip_port(1)
+    ringing = render("uas_ring.xml", tmp_path / "ring.xml", WAIT_MS=60000)
+    (tmp_path / "run").mkdir()
+    agent = await sipp_callee(ringing, port=agent_port, workdir=tmp_path, media_port=free_sip_port(3), timeout_s=90)
+    async with running_stack(tmp_path / "run", workers=1, VOICEBOT_TRANSFER_MODE="warm",
+                             VOICEBOT_TRANSFER_URI=f"sip:agent@127.0.0.1:{agent_port}",
+                             VOICEBOT_AGENT_RING_TIMEOUT_S="4", VOICEBOT_CALLBACK_SOON_S="2",
+                             VOICEBOT_OUTBOUND_ROUTE=f"sip:127.0.0.1:{home_port}") as stack:  # fmt: skip
+        home = await agent_phone(home_port, "Oh, great, thanks for calling me back.", first="Hello?")
+        code, out = await softphone(stack.uri, "I'd like to speak with someone, please.",
+                                    "Yes please, call me back as soon as you can.", "Yes, that's right.",
+                                    caller="+15550142", end_silence_s=2.5, max_turn_s=45)  # fmt: skip
+        called_back, home_out = await report_from(home)
+        first_call = report_of(out)["call_id"]
+        record, lines = await call_of(stack, first_call)
+        callback_record, _ = await call_of(stack, called_back["call_id"])
+    assert code == 0, out
+    assert (await agent).successful == 1  # it rang, and was cancelled
+    offer = report_of(out)["bot"][0].lower()
+    assert "call you back" in offer, out
+    assert record["outcome"] == "callback_scheduled", record
+    assert "agent_unavailable" in [line.get("event") for line in lines], lines
+    assert any(line["role"] == "tool" and line["text"].startswith("schedule_callback") for line in lines), lines
+    # The callback: to the caller's number, greeted as a callback, a conversation after it.
+    assert called_back["connected"] and "calling you back" in called_back["greeting"].lower(), home_out
+    assert callback_record["direction"] == "outbound" and "+15550142" in callback_record["callee"], callback_record
+    assert callback_record.get("dial_id", "").startswith("callback-"), callback_record

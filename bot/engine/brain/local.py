@@ -163,8 +163,9 @@ class LocalBrain:
         if top is None or top.score < ACCEPT:
             if "thanks" in said:
                 return self._say("welcome", f"{WELCOME} {self._anything_else()}")
-            if "greeting" in said:
-                return self._say("greeting", GREETING)
+            if "greeting" in said:  # a first "Hello?" (a callee picking up): the instructions' own greeting
+                first = not any(t.role == "assistant" for t in request.history)
+                return self._say("greeting", (first and greeting(request.instructions)) or GREETING)
         return self._act(Ranking(scored, ranking.fills), text)
 
     def _act(self, ranking: Ranking, text: str) -> BrainOutput:
