@@ -159,6 +159,27 @@ async def softphone(uri: str, *say: str, record: Path | None = None, caller: str
     return proc.returncode or 0, text
 
 
+async def answering_phone(port: int, *say: str, first: str | None = None,
+                      wait_s: float = 120.0) -> asyncio.subprocess.Process:  # fmt: skip
+    """`voicebot answer` on `port` (a person who takes the call), listening once this returns."""
+    args = [VOICEBOT, "--log-level", "WARNING", "answer", "--port", str(port), "--wait-s", str(wait_s),
+            "--max-turn-s", "30", *(["--first", first] if first else [])]  # fmt: skip
+    for text in say:
+        args += ["--say", text]
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    async with asyncio.timeout(60):
+        while not (await proc.stdout.readline()).startswith(b"listening:"):
+            pass
+    return proc
+
+
+async def phone_report(proc: asyncio.subprocess.Process) -> tuple[dict[str, Any], str]:
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    text = out.decode(errors="replace") + "\n[stderr]\n" + err.decode(errors="replace")[-3000:]
+    return report_of(text), text
+
+
 def bot_rtp_ports(stack: Stack, workers: int = 4) -> set[int]:
     from sip.worker import rtp_ports_for  # (pjsua2: only where a test needs the workers' ports)
 

@@ -300,3 +300,15 @@ async def test_a_callee_picking_up_with_hello_hears_the_calls_own_greeting(encod
     dialog = Dialog(encoder, instructions="Greeting: Hi, this is Acme calling about your order.\n" + SHOP_INSTRUCTIONS)
     assert await dialog.say("Hello?") == "Hi, this is Acme calling about your order."
     assert await dialog.say("Hello? Who is this?") != "Hi, this is Acme calling about your order."  # only once
+
+
+async def test_the_instructions_own_answer_comes_before_the_general_look_up(encoder: SentenceEncoder) -> None:
+    """A call's instructions state a fact; a question it answers is answered from it, not sent to the
+    knowledge base tool (which knows the business in general, not this call)."""
+    lookup = tool("answer_question", "Answer a general question about the company from the knowledge base.",
+                  {"question": {"type": "string"}}, ("question",))  # fmt: skip
+    visit = ("Greeting: Hi, this is Acme calling about your technician visit tomorrow.\n"
+             "The technician arrives between 10 am and noon and the visit takes about an hour.")  # fmt: skip
+    for asked in ("How long will it take?", "Okay, and roughly how long is the visit?"):
+        reply = await Dialog(encoder, tools=(*SHOP, lookup), instructions=visit).say(asked)
+        assert isinstance(reply, str) and "about an hour" in reply, (asked, reply)

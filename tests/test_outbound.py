@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from bot.dialer import ask_hang_up, request_call, status
 from tests.audio import phone_ulaw
 from tests.sipp import render, sipp_callee, ulaw_file
-from tests.stack import VOICEBOT, Stack, call_of, free_port, free_sip_port, lone_worker
+from tests.stack import VOICEBOT, Stack, answering_phone, call_of, free_port, free_sip_port, lone_worker, phone_report
 
 REMINDER = ("You are calling {name} from Acme Telecom to remind them of their appointment on {day}. "
             "Say who you are and why you call, then answer their questions.")  # fmt: skip
@@ -94,6 +94,35 @@ async def test_busy_declined_and_unanswered_calls_are_told_apart(stack: Stack, r
             if sip_status is not None:
                 assert ended["sip_status"] == sip_status, f"{name}: {ended}"
             assert (await sipp).successful == 1, name
+
+
+VISIT = ("Greeting: Hi {name}, this is Acme Telecom calling about your technician visit tomorrow. Is now a good time?\n"
+         "The technician arrives between 10 am and noon and the visit takes about an hour.\n"
+         "Please have your router and its power cable ready for the technician.")  # fmt: skip
+
+
+async def test_a_person_who_answers_holds_a_two_turn_conversation(stack: Stack, tmp_path: Path) -> None:
+    """A callee (a pjsua2 phone) picks up with "Hello?": the bot introduces the call from its
+    instructions, then answers two of the callee's questions from them, over real SIP."""
+    port = free_sip_port(1)
+    phone = await answering_phone(port, "Oh, okay, yes. Um, what time will the technician get here?",
+                                  "Okay. And how long does the visit usually take?",
+                                  first="Hello?")  # fmt: skip
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        dial_id = await request_call(redis, f"sip:+15550177@127.0.0.1:{port}", VISIT, {"name": "Jordan"})
+        heard, out = await phone_report(phone)
+        ended = await until(redis, dial_id, "ended", 30)
+    finally:
+        await redis.aclose()
+    assert heard["connected"], out
+    assert "technician visit" in heard["greeting"].lower() and "jordan" in heard["greeting"].lower(), out
+    first, second = (said.lower() for said in heard["bot"])
+    assert "10" in first or "ten" in first, out  # between 10 am and noon
+    assert "hour" in second, out  # about an hour
+    record, lines = await call_of(stack, ended["call_id"])
+    assert record["direction"] == "outbound" and ended["amd"] == "human", (record, ended)
+    assert [line["role"] for line in lines if line["role"] in ("caller", "bot")].count("bot") >= 3, lines
 
 
 async def test_voicebot_dial_follows_the_call_to_its_outcome(stack: Stack, redis_url: str, tmp_path: Path) -> None:

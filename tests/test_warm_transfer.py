@@ -4,48 +4,22 @@ the two and leaves; or, when no agent answers, comes back to the caller and offe
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from pathlib import Path
-from typing import Any
 
 from tests.sipp import render, sipp_callee
-from tests.stack import call_of, free_sip_port, report_of, running_stack, softphone
-
-VOICEBOT = str(Path(sys.executable).with_name("voicebot"))
-
-
-async def agent_phone(port: int, *say: str, first: str | None = None,
-                      wait_s: float = 120.0) -> asyncio.subprocess.Process:  # fmt: skip
-    """`voicebot answer` on `port` (a person who takes the call), listening once this returns."""
-    args = [VOICEBOT, "--log-level", "WARNING", "answer", "--port", str(port), "--wait-s", str(wait_s),
-            "--max-turn-s", "30", *(["--first", first] if first else [])]  # fmt: skip
-    for text in say:
-        args += ["--say", text]
-    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        while not (await proc.stdout.readline()).startswith(b"listening:"):
-            pass
-    return proc
-
-
-async def report_from(proc: asyncio.subprocess.Process) -> tuple[dict[str, Any], str]:
-    out, err = await asyncio.wait_for(proc.communicate(), 180)
-    text = out.decode(errors="replace") + "\n[stderr]\n" + err.decode(errors="replace")[-3000:]
-    return report_of(text), text
+from tests.stack import answering_phone, call_of, free_sip_port, phone_report, report_of, running_stack, softphone
 
 
 async def test_the_agent_hears_who_is_calling_then_caller_and_agent_talk_and_the_bot_is_gone(tmp_path: Path) -> None:
     agent_port = free_sip_port(1)
     async with running_stack(tmp_path, workers=1, VOICEBOT_TRANSFER_MODE="warm",
                              VOICEBOT_TRANSFER_URI=f"sip:agent@127.0.0.1:{agent_port}") as stack:  # fmt: skip
-        agent = await agent_phone(agent_port, "Hi, this is Dana at the help desk. How can I help you?",
+        agent = await answering_phone(agent_port, "Hi, this is Dana at the help desk. How can I help you?",
                                   "Okay, I'm sorry about that, let me check the line for you. Goodbye.")  # fmt: skip
         code, out = await softphone(stack.uri, "Hi, um, can I talk to a real person, please?",
                                     "Hi Dana, yes, my internet has been down since this morning.",
                                     caller="+15550142", end_silence_s=2.5, max_turn_s=45)  # fmt: skip
-        heard_by_agent, agent_out = await report_from(agent)
+        heard_by_agent, agent_out = await phone_report(agent)
         record, lines = await call_of(stack, report_of(out)["call_id"])
     caller = report_of(out)
     assert code == 0, out
@@ -79,11 +53,11 @@ async def test_no_agent_answering_brings_the_caller_back_and_the_callback_they_a
                              VOICEBOT_TRANSFER_URI=f"sip:agent@127.0.0.1:{agent_port}",
                              VOICEBOT_AGENT_RING_TIMEOUT_S="4", VOICEBOT_CALLBACK_SOON_S="2",
                              VOICEBOT_OUTBOUND_ROUTE=f"sip:127.0.0.1:{home_port}") as stack:  # fmt: skip
-        home = await agent_phone(home_port, "Oh, great, thanks for calling me back.", first="Hello?")
+        home = await answering_phone(home_port, "Oh, great, thanks for calling me back.", first="Hello?")
         code, out = await softphone(stack.uri, "I'd like to speak with someone, please.",
                                     "Yes please, call me back as soon as you can.", "Yes, that's right.",
                                     caller="+15550142", end_silence_s=2.5, max_turn_s=45)  # fmt: skip
-        called_back, home_out = await report_from(home)
+        called_back, home_out = await phone_report(home)
         first_call = report_of(out)["call_id"]
         record, lines = await call_of(stack, first_call)
         callback_record, _ = await call_of(stack, called_back["call_id"])

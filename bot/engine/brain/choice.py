@@ -20,6 +20,7 @@ Fills = dict[str, dict[str, Any]]  # per tool: the arguments the caller's words 
 
 ACCEPT = 0.50  # combined score a tool or fact needs to be acted on
 MARGIN = 0.05  # how far the winner must lead the next tool, or the caller is asked which
+FACT_MARGIN = 0.1  # a fact of the instructions this close to the knowledge look-up answers instead
 ARGS_BONUS = 0.12  # a tool whose required arguments the words fill (all of them: the whole bonus)
 VERB_PENALTY = 0.10  # a tool that changes something, named without its verb ("do you fly to Tokyo?")
 READ_ONLY = frozenset(("get", "check", "look", "lookup", "find", "search", "list", "show", "track", "tell", "answer",
@@ -70,6 +71,9 @@ def winner(ranked: list[Scored], text: str, specs: dict[str, ToolSpec], fills: F
     """What to do with a turn: a tool, a fact, a question between tools, or nothing clear."""
     top = ranked[0] if ranked else None
     knowledge = next((t for t in specs.values() if is_knowledge_tool(t)), None)
+    fact = next((s for s in ranked if s.option.kind == "fact"), None)
+    if top is not None and fact is not None and _answered_by_instructions(top, fact, knowledge, text):
+        return Verdict("fact", fact.option.key)
     if top is None or top.score < ACCEPT:
         if knowledge and is_question(text):  # a question nothing else fits: the catch-all looks it up
             return Verdict("knowledge", knowledge.name)
@@ -95,6 +99,16 @@ def winner(ranked: list[Scored], text: str, specs: dict[str, ToolSpec], fills: F
     if rivals:
         return Verdict("clarify", options=(top.option.key, *(s.option.key for s in rivals[:2])))
     return Verdict("tool", top.option.key)
+
+
+def _answered_by_instructions(top: Scored, fact: Scored, knowledge: ToolSpec | None, text: str) -> bool:
+    """The instructions' own answer comes before the general look-up: a question whose best match is
+    a fact nearly good enough, or a fact nearly as good as the knowledge tool that leads."""
+    if fact.score < ACCEPT - FACT_MARGIN:
+        return False
+    if fact is top:
+        return top.score < ACCEPT and is_question(text)
+    return knowledge is not None and top.option.key == knowledge.name and top.score - fact.score < FACT_MARGIN
 
 
 def _same_thing(top: Scored, ranked: list[Scored], text: str, rivals: list[Scored]) -> list[Scored]:

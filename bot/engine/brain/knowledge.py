@@ -16,6 +16,7 @@ _DIRECTIVE = re.compile(
     re.I,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_GREETING = re.compile(r"^\s*greeting\s*:", re.I)
 _QA = re.compile(r"^\s*Q:\s*(?P<q>.+?)\s*A:\s*(?P<a>.+)$", re.I)
 
 
@@ -23,6 +24,8 @@ def facts(instructions: str) -> list[tuple[str, str]]:
     """(what a caller might ask, what to answer) pairs from the instructions."""
     out: list[tuple[str, str]] = []
     for line in instructions.splitlines():
+        if _GREETING.match(line):
+            continue  # (said first, not an answer)
         qa = _QA.match(line)
         if qa:
             out.append((qa["q"], qa["a"]))
@@ -36,5 +39,5 @@ def facts(instructions: str) -> list[tuple[str, str]]:
 
 def greeting(instructions: str) -> str | None:
     """A line such as 'Greeting: Thanks for calling Acme, how can I help?'"""
-    m = re.search(r"^\s*greeting\s*:\s*(.+)$", instructions, re.I | re.M)
+    m = re.search(r"^\s*greeting\s*:\s*(.+)$", instructions, re.I | re.M)  # (the first one)
     return m.group(1).strip().strip("\"'") if m else None
