@@ -1,7 +1,7 @@
 """The supervisor's calls API (on its HTTP port, beside /metrics), for placing and following
 outbound calls (bot/dialer.py):
 
-  POST   /calls        {"uri": "sip:...", "instructions": "...", "variables": {...}}  → 201 {"id": ...}
+  POST   /calls        {"uri": "sip:...", "instructions": "...", "variables": {...}, "amd": true}  → 201 {"id": ...}
   GET    /calls/{id}   → 200 the request's state (queued, ringing, answered, ended; outcome, call_id...)
   DELETE /calls/{id}   → 202: the call is cancelled or hung up
 
@@ -57,7 +57,11 @@ def add_calls_api(app: web.Application, redis: Redis, key: str | None) -> None:
             return _error(400, "invalid_variables", f"variables: an object of at most {MAX_VARIABLES} names")
         try:
             dial_id = await request_call(
-                redis, body["uri"], instructions, {str(k): str(v) for k, v in variables.items()}
+                redis,
+                body["uri"],
+                instructions,
+                {str(k): str(v) for k, v in variables.items()},
+                amd=body.get("amd") is not False,
             )
         except DialError as exc:
             return _error(400, "not_queued", str(exc))

@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     dial.add_argument("--instructions", type=Path, help="the bot's instructions for this call ({name}: a --var)")
     dial.add_argument("--var", action="append", default=[], help="name=value for the instructions (repeat)")
     dial.add_argument("--wait-s", type=float, default=600.0, help="follow the call this long (0: only queue it)")
+    dial.add_argument("--no-amd", action="store_true", help="no answering-machine detection (a call into a phone menu)")
 
     camp = sub.add_parser("campaign", help="call a CSV of contacts (number + variables) through the workers")
     camp.add_argument("contacts", type=Path, help="CSV with a 'number' column (and optionally 'tz'), then variables")
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.dial_cli import dial as dial_call
 
         url = settings.redis_url or private_redis.url_for(Path(settings.run_dir), "127.0.0.1", settings.redis_port)
-        return asyncio.run(dial_call(url, args.uri, args.instructions, args.var, args.wait_s))
+        return asyncio.run(dial_call(url, args.uri, args.instructions, args.var, args.wait_s, not args.no_amd))
     if args.command == "campaign":
         from bot import private_redis
         from bot.dial_cli import campaign

@@ -25,13 +25,14 @@ def variables(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-async def dial(redis_url: str, uri: str, instructions: Path | None, pairs: list[str], wait_s: float) -> int:
+async def dial(redis_url: str, uri: str, instructions: Path | None, pairs: list[str], wait_s: float,
+               amd: bool = True) -> int:  # fmt: skip
     """0 once the call has ended (any outcome: it is in the JSON), 1 if it could not be asked for."""
     text = instructions.read_text() if instructions else None  # noqa: ASYNC240 (once, before anything runs)
     redis = Redis.from_url(redis_url)
     try:
         try:
-            dial_id = await request_call(redis, uri, text, variables(pairs))
+            dial_id = await request_call(redis, uri, text, variables(pairs), amd=amd)
         except DialError as exc:
             print(json.dumps({"error": str(exc)}))
             return 1

@@ -47,6 +47,7 @@ class DialRequest:
     uri: str
     instructions: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    amd: bool = True  # answering-machine detection on answer (off for calls into phone menus)
 
     def instructions_for(self, default: str) -> str:
         """The call's instructions with `{name}` filled from the request's variables (unknown: left)."""
@@ -83,7 +84,8 @@ def outcome_of(status: int) -> str:
 
 
 async def request_call(redis: Redis, uri: str, instructions: str | None = None,
-                       variables: dict[str, str] | None = None, dial_id: str | None = None) -> str:  # fmt: skip
+                       variables: dict[str, str] | None = None, dial_id: str | None = None,
+                       amd: bool = True) -> str:  # fmt: skip
     """Queue a call; its id. With `dial_id` given (a campaign's own, kept before asking), asking again
     after a crash queues nothing twice: a request that exists already is left as it is."""
     if not ((uri.startswith(("sip:", "sips:")) and len(uri) <= 512) or _NUMBER.match(uri)):
@@ -91,7 +93,7 @@ async def request_call(redis: Redis, uri: str, instructions: str | None = None,
     if await redis.xlen(STREAM) >= MAX_QUEUED:
         raise DialError(f"{MAX_QUEUED} calls queued already; try again later")
     dial_id = dial_id or new_id()
-    args = (uri, time.time(), KEEP_S, dial_id, instructions or "", json.dumps(variables or {}))
+    args = (uri, time.time(), KEEP_S, dial_id, instructions or "", json.dumps(variables or {}), "1" if amd else "0")
     await redis.eval(_QUEUE_ONCE, 2, f"dial:{dial_id}", STREAM, *args)
     return dial_id
 
@@ -102,7 +104,8 @@ _QUEUE_ONCE = """
 if redis.call('HSETNX', KEYS[1], 'state', 'queued') == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'uri', ARGV[1], 'requested', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('XADD', KEYS[2], '*', 'id', ARGV[4], 'uri', ARGV[1], 'instructions', ARGV[5], 'variables', ARGV[6])
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[4], 'uri', ARGV[1], 'instructions', ARGV[5], 'variables', ARGV[6],
+           'amd', ARGV[7])
 return 1
 """
 
@@ -150,7 +153,8 @@ class DialQueue:
             variables = {str(k): str(v) for k, v in json.loads(data.get("variables") or "{}").items()}
         except (ValueError, AttributeError):
             variables = {}
-        return DialRequest(data.get("id", ""), data.get("uri", ""), data.get("instructions") or None, variables)
+        return DialRequest(data.get("id", ""), data.get("uri", ""), data.get("instructions") or None, variables,
+                           amd=data.get("amd") != "0")  # fmt: skip
 
     async def cancelled(self, dial_id: str) -> bool:
         return bool(await self.redis.hexists(f"dial:{dial_id}", "hang_up"))

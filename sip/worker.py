@@ -181,7 +181,8 @@ class SipWorker:
             log.warning("worker %s: could not dial %s: %s", self.worker_id, request.uri, exc.info())
             self.store.dial_state(request.id, {"state": "ended", "outcome": "failed", "error": exc.info()[:200]})
             return
-        bot = dataclasses.replace(self.bot, instructions=request.instructions_for(self.bot.instructions))
+        bot = dataclasses.replace(self.bot, instructions=request.instructions_for(self.bot.instructions),
+                                  amd=self.bot.amd and request.amd)  # fmt: skip
         session = CallSession(control, self.target, bot, self.tools, self.store, self.worker_id, fallback=self.fallback,
                               legs=self)  # fmt: skip
         session.log.dial_id = request.id

@@ -159,11 +159,11 @@ async def softphone(uri: str, *say: str, record: Path | None = None, caller: str
     return proc.returncode or 0, text
 
 
-async def answering_phone(port: int, *say: str, first: str | None = None,
-                      wait_s: float = 120.0) -> asyncio.subprocess.Process:  # fmt: skip
+async def answering_phone(port: int, *say: str, first: str | None = None, wait_s: float = 120.0,
+                          end_silence_s: float = 1.2) -> asyncio.subprocess.Process:  # fmt: skip
     """`voicebot answer` on `port` (a person who takes the call), listening once this returns."""
     args = [VOICEBOT, "--log-level", "WARNING", "answer", "--port", str(port), "--wait-s", str(wait_s),
-            "--max-turn-s", "30", *(["--first", first] if first else [])]  # fmt: skip
+            "--max-turn-s", "30", "--end-silence-s", str(end_silence_s), *(["--first", first] if first else [])]  # fmt: skip
     for text in say:
         args += ["--say", text]
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

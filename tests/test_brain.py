@@ -312,3 +312,32 @@ async def test_the_instructions_own_answer_comes_before_the_general_look_up(enco
     for asked in ("How long will it take?", "Okay, and roughly how long is the visit?"):
         reply = await Dialog(encoder, tools=(*SHOP, lookup), instructions=visit).say(asked)
         assert isinstance(reply, str) and "about an hour" in reply, (asked, reply)
+
+
+KEYPAD = tool("press_keys", "Press keys on the phone keypad (send DTMF tones), e.g. to reach an extension or an option "
+              "in another phone system's menu.", {"digits": {"type": "string"}}, ("digits",))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("heard", "goal", "key"),
+    [
+        ("Thank you for calling Globex. For sales, press one. For billing, press two. For technical support, "
+         "press three.", "reach the billing department to ask about invoice 4471", "2"),
+        ("Press 1 for new orders. Press 2 for an existing order or a return. Press 0 to speak to an operator.",
+         "ask where our order of toner cartridges is, order 5520", "2"),
+        ("If you're calling about a prescription refill, press 1. If you are a doctor's office, press 2. "
+         "For store hours, press 3.", "find out the store's opening hours on Saturday", "3"),
+        ("Para español, oprima nueve. For account questions press 4, or to speak with a representative, press 0.",
+         "cancel our subscription", "0"),  # nothing fits: the operator
+    ],
+)  # fmt: skip
+async def test_another_phone_systems_menu_is_answered_with_the_key_for_the_goal(encoder: SentenceEncoder, heard: str,
+                                                                                goal: str, key: str) -> None:  # fmt: skip
+    dialog = Dialog(encoder, tools=(*SHOP, KEYPAD), instructions=f"You are calling Globex for Acme.\nGoal: {goal}.")
+    assert await dialog.say(heard) == ToolCall("press_keys", {"digits": key})
+
+
+async def test_with_a_goal_a_turn_that_is_no_menu_is_answered_as_usual(encoder: SentenceEncoder) -> None:
+    dialog = Dialog(encoder, tools=(*SHOP, KEYPAD), instructions="Goal: reach billing.\n" + SHOP_INSTRUCTIONS)
+    reply = await dialog.say("What are your opening hours?")
+    assert isinstance(reply, str) and "8 am to 6 pm" in reply, reply

@@ -125,6 +125,27 @@ async def test_a_person_who_answers_holds_a_two_turn_conversation(stack: Stack, 
     assert [line["role"] for line in lines if line["role"] in ("caller", "bot")].count("bot") >= 3, lines
 
 
+async def test_a_call_into_a_phone_menu_presses_the_key_for_its_goal(stack: Stack) -> None:
+    """No answering-machine detection (a menu is a long greeting); the bot says nothing over the menu
+    and presses the option its instructions' goal asks for (RFC 4733, heard by the callee's phone)."""
+    port = free_sip_port(1)
+    menu = ("Thank you for calling Globex. Please listen carefully, as our options have changed. For sales, "
+            "press one. For billing and invoices, press two. For technical support, press three.")  # fmt: skip
+    phone = await answering_phone(port, first=menu, end_silence_s=3.0)
+    goal = "You are calling Globex on behalf of Acme Telecom.\nGoal: reach billing to ask about invoice 4471."
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        dial_id = await request_call(redis, f"sip:+15550188@127.0.0.1:{port}", goal, amd=False)
+        heard, out = await phone_report(phone)
+        ended = await until(redis, dial_id, "ended", 30)
+    finally:
+        await redis.aclose()
+    assert heard["connected"] and heard["keys_heard"] == "2", out
+    _, lines = await call_of(stack, ended["call_id"])
+    assert any(line["role"] == "tool" and line["text"].startswith("press_keys") for line in lines), lines
+    assert "amd" not in ended, ended
+
+
 async def test_voicebot_dial_follows_the_call_to_its_outcome(stack: Stack, redis_url: str, tmp_path: Path) -> None:
     engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
     async with lone_worker(engine, redis_url):

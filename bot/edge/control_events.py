@@ -20,7 +20,8 @@ class ControlEvents(SessionHost):
                 self._media_up = True
                 self._spawn(self._uplink(), "up")
                 self._spawn(self._clock.run(self), "timers")
-                self._create_response()  # the greeting (on a call we placed: once it is a person)
+                if self._greets:
+                    self._create_response()  # the greeting (on a call we placed: once it is a person)
             elif isinstance(event, Confirmed):
                 self._clock.confirmed.set()
             elif isinstance(event, Disconnected):

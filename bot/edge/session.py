@@ -93,6 +93,7 @@ class CallSession(EngineEvents, ControlEvents):
         self._create_sent = False  # a response.create is on its way (no response.created yet)
         self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
         self._media_up = False
+        self._greets = True  # the bot speaks first once media is up (on a call we placed, after AMD)
         self.caller_speaking = False
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary
         self._echo_items: set[str] = set()  # turns dropped as the bot's own echo
@@ -154,6 +155,8 @@ class CallSession(EngineEvents, ControlEvents):
         self.log.answered()
         if self.bot.amd:
             self._amd = AmdWatch(self.log, self.bot.amd_on_machine, self._now())
+        else:
+            self._greets = False  # (a phone menu, or a line known to be a person: they speak first)
         return await self._serve_call(self._conn, answer=False)
 
     async def _serve_call(self, conn: RealtimeConnection, *, answer: bool) -> str:

@@ -44,6 +44,7 @@ class SessionHost:
     _held_speech: bool
     _deaf: bool
     _media_up: bool
+    _greets: bool
     _amd: AmdWatch | None
     _warm: WarmTransfer | None
     _echo_items: set[str]

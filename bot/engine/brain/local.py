@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.engine.brain import acts, slots, wording
+from bot.engine.brain import acts, menu, slots, wording
 from bot.engine.brain.base import BrainOutput, DialogRequest, ToolCall, ToolSpec
 from bot.engine.brain.choice import ACCEPT, MARGIN, consequential, has_value, winner
 from bot.engine.brain.index import Embed, Ranking, SessionIndex
@@ -38,6 +38,7 @@ STOCK_OPENINGS = (*wording.OPENERS, wording.ASK_TIME, *wording.ANYTHING_ELSE, *w
                   "Sorry, I didn't catch that.", "Okay, I won't do that.", "Sorry, I don't have an answer to that.",
                   "Sorry, I didn't quite get that.", "Thanks for calling.")  # fmt: skip
 _CORRECTING = re.compile(r"\b(actually|i meant|i mean|sorry|wrong|make it|change it|instead)\b", re.I)
+_OPERATOR = re.compile(r"\b(operator|representative|agent|someone|a person|customer service)\b", re.I)
 _HANDING_OFF = re.compile(r"\b(please hold|hold on|one moment|goodbye|bye)\W*$", re.I)
 _BARE_KINDS = ("number", "money", "date", "time", "enum", "boolean", "digits", "code")  # correctable by a bare value
 
@@ -116,6 +117,9 @@ class LocalBrain:
     async def _on_user(self, request: DialogRequest, text: str) -> BrainOutput:
         if not text:
             return self._say("repeat", NOT_HEARD)
+        keys = await self._menu_keys(request, text)
+        if keys is not None:
+            return keys
         said = acts.acts(text)
         pending = self._pending
         if pending and pending.confirming:
@@ -265,6 +269,22 @@ class LocalBrain:
         if not offered or (len(offered) >= 2 and offered[0].score - offered[1].score < MARGIN / 2):
             return None
         return self._specs.get(offered[0].option.key)
+
+    async def _menu_keys(self, request: DialogRequest, text: str) -> BrainOutput | None:
+        """On a call into another phone system: its menu's option for the instructions' goal, pressed
+        (with a keypad tool), else its operator option, else silence (the menu goes on: nothing is
+        said over it); None when this turn is no menu."""
+        wanted = menu.goal(request.instructions)
+        press = next((t for t in request.tools if humanize(t.name).split(" ")[0] in ("press", "dial", "send")), None)
+        heard = menu.options(text) if wanted and press else []
+        if not heard or press is None or wanted is None:
+            return None
+        picked = await menu.choose(heard, wanted, self._embed)
+        picked = picked or next((o for o in heard if _OPERATOR.search(o.label)), None)
+        if picked is None:
+            return self._say("menu", "")
+        digits = next(iter(press.required), None) or next(iter(press.parameters.get("properties", {})), "digits")
+        return ToolCall(press.name, {digits: picked.key})
 
     # --- replies that are not about a caller's request -------------------------------------------
 
