@@ -5,6 +5,7 @@ one rings until the bot gives up."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -69,6 +70,39 @@ async def test_an_outbound_call_answered_greets_the_callee_and_ends_on_request(s
     assert record["direction"] == "outbound" and record["dial_id"] == dial_id
     assert f"127.0.0.1:{port}" in record["callee"]
     assert (await sipp).successful == 1  # the callee got the bot's BYE
+
+
+async def test_a_number_dialed_leaves_through_the_trunk_and_answers_its_challenge(stack: Stack, redis_url: str,
+                                                                                 redis: Redis, tmp_path: Path) -> None:  # fmt: skip
+    """With a trunk account, a bare number goes to the outbound route (the trunk), which challenges
+    the INVITE: the worker answers with the account's digest credentials, and the call is answered."""
+    registrar = render("uas_registrar.xml", tmp_path / "registrar.xml", USER="acme", PASSWORD="tr0nk-pass")
+    registrar_port = free_sip_port(1)
+    registering = await asyncio.create_subprocess_exec(
+        "sipp", "-sf", str(registrar), "-i", "127.0.0.1", "-p", str(registrar_port), "-m", "1", "-nostdin",
+        "-timeout", "60s", cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    hello = ulaw_file(b"\xff" * 2400 + phone_ulaw("Hello, who's this?") + b"\xff" * 240_000, tmp_path / "hello.ul")
+    port, trunk = await callee("uas_trunk_auth.xml", tmp_path / "trunk", WAV=hello, WAIT_MS=40000, USER="acme",
+                               PASSWORD="tr0nk-pass")  # fmt: skip
+    engine = f"ws://127.0.0.1:{stack.engine_port}/v1/realtime"
+    try:
+        async with lone_worker(engine, redis_url, VOICEBOT_TRUNK_REGISTRAR=f"sip:127.0.0.1:{registrar_port}",
+                               VOICEBOT_TRUNK_USER="acme", VOICEBOT_TRUNK_PASSWORD="tr0nk-pass",
+                               VOICEBOT_OUTBOUND_ROUTE=f"sip:127.0.0.1:{port}"):  # fmt: skip
+            dial_id = await request_call(redis, "+15550199", REMINDER, {"name": "Lee", "day": "Monday"})
+            answered = await until(redis, dial_id, "answered", 20)
+            assert await ask_hang_up(redis, dial_id)
+            ended = await until(redis, dial_id, "ended", 15)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            registering.kill()
+        await registering.wait()
+    record, _ = await call_of(redis_url, answered["call_id"])
+    assert ended["outcome"] == "hung_up_by_request", ended
+    assert f"sip:+15550199@127.0.0.1:{port}" in record["callee"], record
+    result = await trunk
+    assert result.successful == 1, result.stderr + (tmp_path / "trunk" / "errors.log").read_text(errors="replace")
 
 
 async def test_busy_declined_and_unanswered_calls_are_told_apart(stack: Stack, redis_url: str, redis: Redis,
