@@ -11,7 +11,6 @@ not spoken): the agent's leg is ended and the caller is back with the bot, which
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -104,11 +103,12 @@ class WarmTransfer:
 
     async def held(self, agent: CallPort) -> None:
         """The joined calls, until either ends: then the other is hung up too."""
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             while self.call.alive and agent.alive:  # noqa: ASYNC110 (pjsua's state, polled)
                 await asyncio.sleep(BRIDGE_POLL_S)
-        agent.hangup()
-        self.call.hangup()
+        finally:  # (the worker stopping cancels this: both are hung up all the same)
+            agent.hangup()
+            self.call.hangup()
 
     def _unavailable(self, why: str) -> CallPort | None:
         """Logged and recorded; None (no agent) for `run` to return."""
