@@ -26,12 +26,14 @@ from bot.audio.frames import FRAME_MS, LINE_RATE
 from bot.audio.frames import LINE_FRAME_BYTES as FRAME_BYTES
 from bot.audio.level import rms
 from bot.edge.buffers import InboundBuffer, PlayoutBuffer
-from bot.edge.port import CallMedia, Disconnected, Dtmf, MediaReady
+from bot.edge.port import CallMedia, Dtmf
+from bot.edge.ringing import until_media
 from sip.account import InboundAccount
 from sip.call import CallControl, SipCall
 from sip.endpoint import EndpointConfig, SipEndpoint
 
 log = logging.getLogger(__name__)
+MEDIA_TIMEOUT_S = 10.0  # a call whose audio is not up this soon failed
 SPEECH_RMS = 150  # a bot frame above this level is speech (line silence decodes to ~0)
 
 
@@ -158,7 +160,7 @@ class Softphone:
         control = self._control = CallControl(call)
         report.call_id = control.call_id
         try:
-            if await self._until_media(control):
+            if await until_media(control, MEDIA_TIMEOUT_S):
                 report.connected = True
                 report.srtp = "SRTP status: Active" in call.dump(True, "")
                 await self._converse(control, report, utterances, max_turn_s)
@@ -195,7 +197,7 @@ class Softphone:
         try:
             control.answer(180)
             await asyncio.sleep(ring_s)
-            if control.answer(200) and await self._until_media(control):
+            if control.answer(200) and await until_media(control, MEDIA_TIMEOUT_S):
                 report.connected = True
                 if first is not None:
                     await self._say(control, first.pcm)
@@ -226,18 +228,6 @@ class Softphone:
                 break
             await asyncio.sleep(0.02)
         report.recording = bytes(self._recorded)
-
-    async def _until_media(self, control: CallControl, timeout_s: float = 10.0) -> bool:
-        try:
-            async with asyncio.timeout(timeout_s):
-                while True:
-                    event = await control.events.get()
-                    if isinstance(event, MediaReady):
-                        return True
-                    if isinstance(event, Disconnected):
-                        return False
-        except TimeoutError:
-            return False
 
     @staticmethod
     async def _say(control: CallControl, pcm: bytes) -> None:

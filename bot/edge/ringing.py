@@ -33,3 +33,17 @@ async def until_answered(call: CallPort, ring_timeout_s: float, log: CallLog | N
     if media:
         call.events.put_nowait(MediaReady())
     return None
+
+
+async def until_media(call: CallPort, timeout_s: float) -> bool:
+    """True once the call's audio is up; False if it ends first, or not within `timeout_s`."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                event = await call.events.get()
+                if isinstance(event, MediaReady):
+                    return True
+                if isinstance(event, Disconnected):
+                    return False
+    except TimeoutError:
+        return False

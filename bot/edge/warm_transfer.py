@@ -20,8 +20,8 @@ from bot.audio.hold_music import hold_music
 from bot.edge.call_log import CallLog, Decision
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import RealtimeTarget
-from bot.edge.port import CallPort, Disconnected, LineDialer, MediaReady
-from bot.edge.ringing import until_answered
+from bot.edge.port import CallPort, LineDialer
+from bot.edge.ringing import until_answered, until_media
 from bot.edge.spoken import Connect, spoken
 from bot.edge.transfer import header_value, transfer_headers
 
@@ -73,7 +73,7 @@ class WarmTransfer:
             failed = await until_answered(agent, self.bot.agent_ring_timeout_s)
             if failed is not None:
                 return self._unavailable(f"the agent's line: {failed}")
-            if not await _media_of(agent):
+            if not await until_media(agent, MEDIA_WAIT_S):
                 return self._unavailable("the agent's audio never came up")
             try:
                 (pcm,) = await speech
@@ -125,19 +125,6 @@ class WarmTransfer:
                 playout.finish(f"hold-{n}")
                 n += 1
             await asyncio.sleep(0.5)
-
-
-async def _media_of(agent: CallPort) -> bool:
-    try:
-        async with asyncio.timeout(MEDIA_WAIT_S):
-            while True:
-                event = await agent.events.get()
-                if isinstance(event, MediaReady):
-                    return True
-                if isinstance(event, Disconnected):
-                    return False
-    except TimeoutError:
-        return False
 
 
 async def _played(agent: CallPort) -> None:
