@@ -30,6 +30,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeout
 from redis.typing import EncodableT, FieldT
 
+from bot.call_metrics import REDIS_QUEUE, REDIS_RETRIES
 from bot.redact import redact
 from bot.safe_text import MAX_LINE_CHARS, safe_text
 
@@ -202,6 +203,7 @@ class CallStore:
             self._pending.popleft()
             self.dropped += 1
         self._pending.append(write)
+        REDIS_QUEUE.set(len(self._pending))
         self._drained.clear()
         self._wake.set()
 
@@ -228,6 +230,7 @@ class CallStore:
                 except UNAVAILABLE as exc:
                     delay = RETRY_S[min(attempt, len(RETRY_S) - 1)]
                     attempt += 1
+                    REDIS_RETRIES.inc()
                     if attempt == 1:
                         log.warning("redis unavailable (%s); %d writes held, retrying", exc, len(self._pending))
                     await asyncio.sleep(delay)
@@ -238,6 +241,7 @@ class CallStore:
                 for _ in batch:
                     if self._pending:
                         self._pending.popleft()
+                REDIS_QUEUE.set(len(self._pending))
             self._drained.set()
 
     async def _write(self, batch: list[Write]) -> None:

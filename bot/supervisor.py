@@ -111,6 +111,8 @@ class Supervisor:
         http: web.AppRunner | None = None
         try:
             env = dict(os.environ)
+            if self.settings.metrics_port:  # the workers' and the engine's counts, merged at /metrics
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics.prepare(self.run_dir))
             env["REDIS_URL"] = self.redis_url = self.settings.redis_url or await self._start_redis(env)
             await self._seed(env["REDIS_URL"])
             http = await self._serve_http()
@@ -329,7 +331,7 @@ class Supervisor:
         delay = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
         log.error("%s exited with %s; restart %d in %.1f s", child.name, code, child.restarts + 1, delay)
         child.kill_group()  # (Kamailio's forks still hold the SIP port and answer 503)
-        self.metrics.died(child.name)
+        self.metrics.died(child.name, child.proc.pid if child.proc else None)
         if child.worker_id is not None:
             await self._hang_up_for(child.worker_id)
         child.restarts += 1

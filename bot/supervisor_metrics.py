@@ -1,18 +1,24 @@
 """What `voicebot run`'s supervisor reports at GET /metrics (prometheus-client): each child process
-up or not, and how often it was restarted. Labels are the children's names (redis, engine,
-worker-1..N, rtpengine, kamailio): a bounded set.
+up or not, and how often it was restarted (labels: the children's names, a bounded set), merged
+with what the workers and the engine count (bot/call_metrics.py): they write prometheus-client's
+multiprocess files under the run dir's `metrics/` (PROMETHEUS_MULTIPROC_DIR, set for them only),
+which this process reads at each scrape. A child that died is marked dead (its live gauges go).
 
 Served on the supervisor's HTTP port (`VOICEBOT_METRICS_HOST:VOICEBOT_METRICS_PORT`, 127.0.0.1:8080).
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest, multiprocess
 
 
 class SupervisorMetrics:
     def __init__(self) -> None:
+        self.children_dir: Path | None = None  # the children's multiprocess files, once prepared
         self.registry = CollectorRegistry()
         self.restarts = Counter("voicebot_child_restarts", "Times a child process was restarted after it died",
                                 ["child"], registry=self.registry)  # fmt: skip
@@ -22,13 +28,30 @@ class SupervisorMetrics:
         self.restarts.labels(child)  # (the series exists from the start, at 0)
         self.up.labels(child).set(1)
 
-    def died(self, child: str) -> None:
+    def prepare(self, run_dir: Path) -> Path:
+        """An empty folder for the children's files (a previous run's are stale)."""
+        folder = run_dir / "metrics"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.children_dir = folder
+        return folder
+
+    def died(self, child: str, pid: int | None = None) -> None:
         self.up.labels(child).set(0)
         self.restarts.labels(child).inc()
+        if pid is not None and self.children_dir is not None:
+            multiprocess.mark_process_dead(pid, str(self.children_dir))  # type: ignore[no-untyped-call]
+
+    def exposition(self) -> bytes:
+        body = generate_latest(self.registry)
+        if self.children_dir is not None:
+            children = CollectorRegistry()
+            multiprocess.MultiProcessCollector(children, path=str(self.children_dir))  # type: ignore[no-untyped-call]
+            body += generate_latest(children)
+        return body
 
     def add_to(self, app: web.Application) -> None:
         async def metrics(request: web.Request) -> web.Response:
-            body = generate_latest(self.registry)
-            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+            return web.Response(body=self.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
         app.router.add_get("/metrics", metrics)

@@ -10,6 +10,7 @@ import logging
 import time
 from collections import deque
 
+from bot.call_metrics import CALL_SETUP, CALLS, CALLS_ACTIVE, DECISIONS, PLAYOUT_DROPPED, PLAYOUT_UNDERRUNS
 from bot.edge.port import CallMedia, CallPort
 from bot.state import CallStore
 
@@ -41,23 +42,29 @@ class CallLog:
         self.started = time.time()
         self.decisions: deque[tuple[Decision, dict[str, str | int]]] = deque(maxlen=MAX_DECISIONS)  # the newest
         self.dial_id: str | None = None  # a call we placed: its request (bot/dialer.py) follows the call
+        self.direction = "inbound"
+        self._counted = False  # in voicebot_calls_active (bot/call_metrics.py)
 
     async def admit(self, limit: int) -> bool:
         """Room for this call under the limit across all workers (0: no limit)."""
         return not (self.store and limit) or await self.store.admit(self.call.call_id, limit)
 
     def ringing(self) -> None:
+        self._up()
         if self.store:
             self.store.call_started(self.call.call_id, self.call.remote_uri, self.call.local_uri, self.worker)
 
     def dialing(self) -> None:
         """A call we placed: from us (local URI) to the callee (remote URI)."""
+        self.direction = "outbound"
+        self._up()
         if self.store:
             self.store.call_started(self.call.call_id, self.call.local_uri, self.call.remote_uri, self.worker,
                                     direction="outbound", dial_id=self.dial_id or "")  # fmt: skip
             self._dial(state="ringing", call_id=self.call.call_id, worker=self.worker)
 
     def answered(self) -> None:
+        CALL_SETUP.labels(self.direction).observe(time.time() - self.started)
         if self.store:
             self.store.call_answered(self.call.call_id)
             self._dial(state="answered", answered=time.time())
@@ -67,6 +74,11 @@ class CallLog:
         if self.store:
             self.store.call_fields(self.call.call_id, fields)
             self._dial(**fields)
+
+    def _up(self) -> None:
+        if not self._counted:
+            self._counted = True
+            CALLS_ACTIVE.labels(self.direction).inc()
 
     def _dial(self, **fields: str | int | float) -> None:
         if self.store and self.dial_id:
@@ -79,6 +91,7 @@ class CallLog:
 
     def decided(self, decision: Decision, text: str, **figures: str | int) -> None:
         log.info("call %s: %s", self.call.call_id, text)
+        DECISIONS.labels(decision.value).inc()
         self.decisions.append((decision, figures))
         if self.store:
             self.store.transcript(self.call.call_id, "system", text, event=decision.value, data=figures)
@@ -87,6 +100,12 @@ class CallLog:
         log.info("call %s ended: %s after %.1f s; caller frames %d, playout underruns %d, dropped %d",
                  self.call.call_id, outcome, time.time() - self.started, media.inbound.received,
                  media.playout.underruns, media.playout.dropped)  # fmt: skip
+        CALLS.labels(self.direction, outcome).inc()
+        PLAYOUT_UNDERRUNS.inc(media.playout.underruns)
+        PLAYOUT_DROPPED.inc(media.playout.dropped)
+        if self._counted:
+            self._counted = False
+            CALLS_ACTIVE.labels(self.direction).dec()
         if self.store:
             self.store.call_ended(self.call.call_id, outcome, self.started)
             self._dial(state="ended", outcome=outcome, ended=time.time())

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.audio import g711
+from bot.call_metrics import TURN_LATENCY
 from bot.edge.barge import Turn
 from bot.edge.call_log import Decision
 from bot.edge.engine_link import RealtimeConnection
@@ -63,6 +64,9 @@ class EngineEvents(SessionHost):
     def _on_audio_delta(self, event: dict[str, Any]) -> None:
         if event.get("response_id") != self._active_response:
             return  # audio of a reply already cancelled: never play it
+        if self._turn_ended_at is not None:
+            TURN_LATENCY.observe((self._now() - self._turn_ended_at) / 1000)
+            self._turn_ended_at = None
         self.call.media.playout.push(event["item_id"], g711.ulaw_to_pcm16(base64.b64decode(event["delta"])))
 
     def _on_audio_done(self, event: dict[str, Any]) -> None:
@@ -96,8 +100,10 @@ class EngineEvents(SessionHost):
             self._conn.delete_item(item_id)
         elif turn is Turn.REDO:
             self._barge_in()
+            self._turn_ended_at = self._now()
             self._create_response()
         elif turn is Turn.REPLY:
+            self._turn_ended_at = self._now()
             self._create_response()
 
     def _on_caller_transcript(self, event: dict[str, Any]) -> None:

@@ -45,6 +45,7 @@ class SessionHost:
     _deaf: bool
     _media_up: bool
     _greets: bool
+    _turn_ended_at: float | None  # the caller's last turn ended (loop ms), until the reply's first audio
     _amd: AmdWatch | None
     _warm: WarmTransfer | None
     _echo_items: set[str]

@@ -5,9 +5,11 @@ reply to the outputs is asked for once every tool is done."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.call_metrics import TOOL_CALLS, TOOL_SECONDS
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
 FILLER_AFTER_S = 1.0  # a tool slower than this gets a spoken filler
@@ -34,9 +36,10 @@ class ToolRunner:
 
     def start(self, group: asyncio.TaskGroup, name: str, call_id: str, arguments: str) -> None:
         self.running += 1
-        group.create_task(self._run(name, call_id, arguments), name=f"tool-{name}")
+        group.create_task(self._run(name, call_id, arguments), name=f"tool-{name[:40]}")
 
     async def _run(self, name: str, call_id: str, arguments: str) -> None:
+        began = time.perf_counter()
         try:
             work = asyncio.ensure_future(self._tools.call(name, arguments, self._context))
             try:
@@ -48,6 +51,9 @@ class ToolRunner:
                 work.cancel()
         finally:
             self.running -= 1
+        label = name if name in self._tools.names() else "unknown"  # (a bounded label set)
+        TOOL_CALLS.labels(label, "error" if "error" in result.output else "ok").inc()
+        TOOL_SECONDS.labels(label).observe(time.perf_counter() - began)
         if result.action is not None:
             self._on_action(result.action, result.action_args)
         self._send_output(call_id, result.output)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.call_metrics import ENGINE_REFUSED, ENGINE_SESSIONS
 from bot.engine.admission import EDGE, Admission
 from bot.engine.runtime import EngineRuntime
 from bot.engine.session import EngineSession
@@ -54,11 +55,13 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         and settings.engine_api_key is not None
         and not _authorised(request, settings.engine_api_key.get_secret_value())
     ):
+        ENGINE_REFUSED.inc()
         return _error(401, "invalid_api_key", "missing or wrong API key (send api-key or Authorization: Bearer)")
     client = EDGE if edge else (request.remote or "unknown")
     admission = request.app[ADMISSION]
     if (refused := admission.admit(client)) is not None:
         log.warning("session refused for %s: %s", client, refused)
+        ENGINE_REFUSED.inc()
         return _error(503, "server_busy", refused)
     try:
         # The transport limit is above the event limit so an oversize event gets an error event, not a close.
@@ -68,11 +71,13 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         session = EngineSession(ws, runtime, dialect, request.query.get("model", "voicebot-local"))
         sessions = request.app[SESSIONS]
         sessions.add(session)
+        ENGINE_SESSIONS.inc()
         log.info("session %s opened for %s (%s, %s)", session.id, client, dialect.value, request.path)
         try:
             await session.run()
         finally:
             sessions.discard(session)
+            ENGINE_SESSIONS.dec()
             log.info("session %s closed", session.id)
         return ws
     finally:

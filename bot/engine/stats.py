@@ -9,6 +9,8 @@ from collections import deque
 
 import numpy as np
 
+from bot.call_metrics import ENGINE_STAGE
+
 STAGES = ("asr_compute_ms", "asr_wait_ms", "brain_ms", "tts_first_ms", "first_audio_ms")
 
 
@@ -20,6 +22,7 @@ class EngineStats:
 
     def record(self, stage: str, ms: float) -> None:
         self._samples[stage].append(ms)
+        ENGINE_STAGE.labels(stage.removesuffix("_ms")).observe(ms / 1000)
 
     def summary(self) -> dict[str, object]:
         out: dict[str, object] = {
