@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
-from bot.redact import RedactingFilter
+from bot.log_format import configure
 from bot.settings import Settings
 
 
@@ -93,10 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     calls.add_argument("--transcript", action="store_true", help="print each call's transcript")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter())
     settings = Settings()
+    configure(args.log_level, settings.log_format, args.command)
     if args.command == "engine":
         from bot.engine.server import serve
         from bot.errors import ConfigError

@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(8080, ge=0, le=65535)
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with the call id (bot/log_format.py)
     run_dir: str = "var/run"  # where `voicebot run` keeps Redis data and Kamailio's rendered config
 
     @field_validator("timezone")

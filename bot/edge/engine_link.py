@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 import aiohttp
 
 from bot.errors import VoicebotError
+from bot.log_format import CALL_ID_HEADER
 from bot.realtime.client_events import (
     ConversationItemCreate,
     ConversationItemDelete,
@@ -85,6 +86,7 @@ class RealtimeTarget:
     # at once answers late, not never, and every handshake given up on was work it did for nobody.
     connect_timeout_s: float = 15.0
     ca_file: str | None = None  # trusted for a wss:// engine (a self-signed certificate, say)
+    call_id: str | None = None  # the call a session is for: our engine logs under it
 
     def ssl(self) -> ssl.SSLContext | bool:
         """aiohttp's `ssl`: the system's CAs (True), or a context that trusts `ca_file` too."""
@@ -108,6 +110,8 @@ class RealtimeTarget:
                 headers["Authorization"] = f"Bearer {self.api_key}"
         if caps.beta_header:
             headers["OpenAI-Beta"] = "realtime=v1"
+        if self.call_id and self.kind == "local":
+            headers[CALL_ID_HEADER] = self.call_id
         return headers
 
 

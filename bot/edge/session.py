@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Coroutine
@@ -40,6 +41,7 @@ from bot.edge.spoken import Connect
 from bot.edge.ticks import until_tick
 from bot.edge.tool_runner import ToolRunner
 from bot.edge.warm_transfer import WarmTransfer
+from bot.log_format import CALL_ID
 from bot.state import CallStore
 from bot.turn_policies.barge_in import BargeAction
 from bot.turn_policies.dtmf import DtmfCollector
@@ -73,7 +75,7 @@ class CallSession(EngineEvents, ControlEvents):
                  barge: Strategy | None = None, fallback: FallbackAudio | None = None,
                  legs: LineDialer | None = None) -> None:  # fmt: skip
         self.call = call
-        self.target = target
+        self.target = target = dataclasses.replace(target, call_id=call.call_id)
         self.bot = bot
         self.tools = tools
         self.log = CallLog(store, call, worker)
@@ -115,6 +117,7 @@ class CallSession(EngineEvents, ControlEvents):
     async def run(self) -> str:
         """Answer, bridge until either side ends, record the outcome. Returns it."""
         call = self.call
+        CALL_ID.set(call.call_id)  # (this task's context: every log line of the call carries it)
         if not await self.log.admit(self.bot.max_concurrent_calls):
             log.warning("call %s refused: %d calls already up", call.call_id, self.bot.max_concurrent_calls)
             call.answer(503, "All Lines Busy", SERVICE_WIDE)
@@ -136,6 +139,7 @@ class CallSession(EngineEvents, ControlEvents):
         """A call we placed, ringing: the engine session, then the callee's answer or how the call
         failed (busy, no_answer, rejected, failed: bot/dialer.py), then the bridge as for a caller."""
         call = self.call
+        CALL_ID.set(call.call_id)
         self.outcome = "callee_hung_up"  # unless the bot ends it
         self.log.dialing()
         try:

@@ -17,7 +17,9 @@ from bot.engine.admission import EDGE, Admission
 from bot.engine.runtime import EngineRuntime
 from bot.engine.session import EngineSession
 from bot.errors import ConfigError
+from bot.log_format import CALL_ID, CALL_ID_HEADER
 from bot.realtime.dialect import Dialect
+from bot.safe_text import safe_text
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         ENGINE_REFUSED.inc()
         return _error(401, "invalid_api_key", "missing or wrong API key (send api-key or Authorization: Bearer)")
     client = EDGE if edge else (request.remote or "unknown")
+    CALL_ID.set(safe_text(request.headers.get(CALL_ID_HEADER, ""), 100) or None)  # (this request's task)
     admission = request.app[ADMISSION]
     if (refused := admission.admit(client)) is not None:
         log.warning("session refused for %s: %s", client, refused)

@@ -1,0 +1,73 @@
+"""Structured logs (VOICEBOT_LOG_FORMAT=json): one JSON object per line with the call it belongs to,
+masked; the edge names the call to our engine, so the engine's lines carry the same call id."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from bot.edge.engine_link import RealtimeTarget
+from bot.log_format import CALL_ID, CALL_ID_HEADER, CallIdFilter, JsonFormatter
+from bot.redact import RedactingFilter
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactingFilter())
+    handler.addFilter(CallIdFilter())
+    handler.setFormatter(JsonFormatter("sip-worker"))
+    logger = logging.getLogger("test.json")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield out
+    logger.removeHandler(handler)
+
+
+async def test_each_line_is_one_object_with_the_call_of_the_task_that_logged(json_lines: io.StringIO) -> None:
+    log = logging.getLogger("test.json")
+
+    async def call(call_id: str) -> None:
+        CALL_ID.set(call_id)
+        log.info("caller said their card is %s", "4111 1111 1111 1111")
+
+        async def tool() -> None:  # a task the call starts logs under the call too
+            log.warning("tool slow")
+
+        await asyncio.create_task(tool())
+
+    await asyncio.gather(call("call-A"), call("call-B"))
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("outside any call")
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    in_calls = sorted((line["call_id"], line["msg"]) for line in lines if "call_id" in line)
+    card = "caller said their card is [card ending 1111]"  # masked before it is written
+    assert in_calls == [("call-A", card), ("call-A", "tool slow"), ("call-B", card), ("call-B", "tool slow")], lines
+    last = lines[-1]
+    assert "call_id" not in last and last["level"] == "error" and "ValueError: boom" in last["exc"]
+    assert {line["process"] for line in lines} == {"sip-worker"} and all(
+        line["ts"].endswith("+00:00") for line in lines
+    )
+
+
+async def test_our_engine_logs_a_session_under_the_call_the_edge_names(engine_url: str,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    caplog.handler.addFilter(CallIdFilter())
+    target = RealtimeTarget(f"{engine_url.replace('http', 'ws')}/v1/realtime", call_id="sip-call-42")
+    assert target.headers()[CALL_ID_HEADER] == "sip-call-42"
+    assert CALL_ID_HEADER not in RealtimeTarget("wss://example.invalid", kind="openai", call_id="x").headers()
+    with caplog.at_level(logging.INFO, logger="bot.engine.server"):
+        async with aiohttp.ClientSession() as http, http.ws_connect(target.url, headers=target.headers()) as ws:
+            assert json.loads((await ws.receive()).data)["type"] == "session.created"
+        await asyncio.sleep(0.2)  # the server logs the close after the client left
+    opened = [r for r in caplog.records if "opened" in r.getMessage()]
+    assert opened and all(getattr(r, "call_id", None) == "sip-call-42" for r in opened), caplog.records
