@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     camp.add_argument("--dnc", type=Path, help="do-not-call list: one number per line")
 
     sub.add_parser("seed", help="load the demo CRM fixture into Redis")
+    sub.add_parser("deliveries", help="post-call deliveries not yet made, and those given up on")
 
     calls = sub.add_parser("calls", help="recent calls from Redis: outcome, duration, and transcripts")
     calls.add_argument("-n", type=int, default=10, help="how many")
@@ -157,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         plan = {"name": args.name, "concurrency": args.concurrency, "pace_per_s": args.pace, "retries": args.retries,
                 "retry_delay_s": args.retry_delay_s, "uri_template": args.uri_template, "window": args.window}  # fmt: skip
         return asyncio.run(campaign(url, args.contacts, plan, args.dnc, args.instructions))
+    if args.command == "deliveries":
+        from bot import private_redis
+        from bot.post_call import print_deliveries
+
+        url = settings.redis_url or private_redis.url_for(Path(settings.run_dir), "127.0.0.1", settings.redis_port)
+        return asyncio.run(print_deliveries(url))
     if args.command == "seed":
         from redis.asyncio import Redis
 

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(8080, ge=0, le=65535)
+    # Post-call delivery (bot/post_call.py): each ended call's document POSTed here, HMAC-signed with the secret
+    post_call_url: str | None = Field(None, pattern=r"^https?://")
+    post_call_secret: SecretStr | None = None
+    post_call_retry_s: float = Field(5.0, gt=0)  # the first retry's delay; later ones grow (x3, x12, x60...)
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with the call id (bot/log_format.py)
     run_dir: str = "var/run"  # where `voicebot run` keeps Redis data and Kamailio's rendered config
 

@@ -50,10 +50,15 @@ redis.call('SADD', KEYS[1], ARGV[1])
 return 1
 """
 
+POST_CALL_DUE = "postcall:due"  # calls whose post-call document is to be delivered (bot/post_call.py)
+
 
 class CallStore:
-    def __init__(self, redis: Redis, max_pending: int = 10_000, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: Redis, max_pending: int = 10_000, clock: Callable[[], float] = time.time,
+                 post_call: bool = False) -> None:  # fmt: skip
+        """`post_call`: a call's end also queues its post-call delivery (bot/post_call.py)."""
         self.redis = redis
+        self.post_call = post_call
         self._pending: deque[Write] = deque()
         self.max_pending = max_pending
         self.dropped = 0
@@ -124,6 +129,8 @@ class CallStore:
         def write(p: Pipeline) -> None:
             p.hset(f"call:{call_id}", mapping=mapping)
             p.srem("calls:live", call_id)
+            if self.post_call:
+                p.zadd(POST_CALL_DUE, {call_id: now}, nx=True)  # (once, however often this write is retried)
 
         self._queue(write)
 
@@ -180,6 +187,8 @@ class CallStore:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hset(f"call:{call_id}", mapping=mapping)
                 pipe.srem("calls:live", call_id)
+                if self.post_call:
+                    pipe.zadd(POST_CALL_DUE, {call_id: now}, nx=True)
                 await pipe.execute()
 
     # --- reading ----------------------------------------------------------------------------------

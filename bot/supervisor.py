@@ -27,6 +27,7 @@ from bot.calls_api import add_calls_api
 from bot.edge.engine_link import RealtimeTarget
 from bot.front_door import RPC_SOCKET, FrontDoor
 from bot.front_door_rpc import end_dialogs
+from bot.post_call import Deliverer
 from bot.settings import Settings
 from bot.state import CallStore
 from bot.supervisor_metrics import SupervisorMetrics
@@ -134,12 +135,15 @@ class Supervisor:
             print(f"voicebot ready: sip:bot@{self.host}:{self.sip_port}{tls}", flush=True)
             if ready is not None:
                 ready.set()
-            reaper = asyncio.create_task(self._reap(env["REDIS_URL"]), name="reaper")
+            owned = [asyncio.create_task(self._reap(env["REDIS_URL"]), name="reaper")]
+            if self.settings.post_call_url:
+                owned.append(asyncio.create_task(self._deliver(env["REDIS_URL"]), name="post-call"))
             try:
                 await self._watch(stop)
             finally:
-                reaper.cancel()
-                await asyncio.gather(reaper, return_exceptions=True)
+                for task in owned:
+                    task.cancel()
+                await asyncio.gather(*owned, return_exceptions=True)
         finally:
             await self._stop_all()
             if http is not None:
@@ -287,13 +291,30 @@ class Supervisor:
             await asyncio.sleep(0.1)
         raise SystemExit(f"nothing answers SIP OPTIONS on {self.host}:{port}")
 
+    async def _deliver(self, redis_url: str) -> None:
+        """Post-call documents (bot/post_call.py); the deliverer failing is logged and it starts again."""
+        s = self.settings
+        redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        first = s.post_call_retry_s
+        deliverer = Deliverer(redis, str(s.post_call_url), s.post_call_secret.get_secret_value() if s.post_call_secret
+                              else "", tuple(first * k for k in (1, 3, 12, 60, 180, 720)))  # fmt: skip
+        try:
+            while True:
+                try:
+                    await deliverer.run()
+                except Exception:
+                    log.exception("post-call deliverer failed; starting it again in 5 s")
+                    await asyncio.sleep(5.0)
+        finally:
+            await redis.aclose()
+
     async def _reap(self, redis_url: str) -> None:
         """Every few seconds: end the calls of workers that stopped heartbeating (killed, hung).
 
         A call is ended only when its worker was silent on two passes in a row, so a Redis outage
         (heartbeats lost, then written again) never ends a call that is still up."""
         redis = Redis.from_url(redis_url)
-        store = CallStore(redis)
+        store = CallStore(redis, post_call=bool(self.settings.post_call_url))
         suspects: set[str] = set()
         try:
             while True:
@@ -346,7 +367,7 @@ class Supervisor:
         Redis unreachable: the worker's next life ends the records, at its last heartbeat."""
         redis = Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            store = CallStore(redis)
+            store = CallStore(redis, post_call=bool(self.settings.post_call_url))
             calls = await store.calls_of(worker_id)
             await store.end_calls(calls, "worker_died")
         except (RedisError, OSError) as exc:

@@ -56,7 +56,7 @@ class SipWorker:
     async def run(self) -> None:
         s = self.settings
         redis = Redis.from_url(s.redis_url or "redis://127.0.0.1:6379/0", socket_timeout=2, socket_connect_timeout=2)
-        self.store = CallStore(redis)
+        self.store = CallStore(redis, post_call=bool(s.post_call_url))
         self.store.start()
         self.crm: CrmBackend = Crm(redis)
         if s.crm_url:
