@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -87,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("seed", help="load the demo CRM fixture into Redis")
     sub.add_parser("deliveries", help="post-call deliveries not yet made, and those given up on")
+    mserve = sub.add_parser("metrics-server", help="serve GET /metrics from a folder of multiprocess metric files")
+    mserve.add_argument("--dir", type=Path, required=True, help="the processes' PROMETHEUS_MULTIPROC_DIR")
+    mserve.add_argument("--host", default="127.0.0.1")
+    mserve.add_argument("--port", type=int, default=8080)
 
     calls = sub.add_parser("calls", help="recent calls from Redis: outcome, duration, and transcripts")
     calls.add_argument("-n", type=int, default=10, help="how many")
@@ -158,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         plan = {"name": args.name, "concurrency": args.concurrency, "pace_per_s": args.pace, "retries": args.retries,
                 "retry_delay_s": args.retry_delay_s, "uri_template": args.uri_template, "window": args.window}  # fmt: skip
         return asyncio.run(campaign(url, args.contacts, plan, args.dnc, args.instructions))
+    if args.command == "metrics-server":
+        from bot.supervisor_metrics import serve_folder
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_folder(args.dir, args.host, args.port))
+        return 0
     if args.command == "deliveries":
         from bot import private_redis
         from bot.post_call import print_deliveries

@@ -9,11 +9,38 @@ Served on the supervisor's HTTP port (`VOICEBOT_METRICS_HOST:VOICEBOT_METRICS_PO
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest, multiprocess
+
+
+def merged(folder: Path) -> bytes:
+    """What the processes writing into `folder` count, merged (prometheus-client's multiprocess mode)."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))  # type: ignore[no-untyped-call]
+    return bytes(generate_latest(registry))
+
+
+async def serve_folder(folder: Path, host: str, port: int) -> None:
+    """`voicebot metrics-server`: GET /metrics for processes that run without a supervisor (each in
+    its own container, sharing `folder`: docker-compose.yml). Until cancelled."""
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=merged(folder), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    print(f"metrics: http://{host}:{port}/metrics", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
 
 
 class SupervisorMetrics:
@@ -44,11 +71,7 @@ class SupervisorMetrics:
 
     def exposition(self) -> bytes:
         body = generate_latest(self.registry)
-        if self.children_dir is not None:
-            children = CollectorRegistry()
-            multiprocess.MultiProcessCollector(children, path=str(self.children_dir))  # type: ignore[no-untyped-call]
-            body += generate_latest(children)
-        return body
+        return body + merged(self.children_dir) if self.children_dir is not None else body
 
     def add_to(self, app: web.Application) -> None:
         async def metrics(request: web.Request) -> web.Response:

@@ -11,6 +11,8 @@ command -v rtpengine >/dev/null || need+=(rtpengine-daemon)
 command -v openssl >/dev/null || need+=(openssl)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+# the metrics scrape config is tested by a real Prometheus scraping the stack
+command -v prometheus >/dev/null || need+=(prometheus)
 # echo cancellation at the edge (speexdsp-aec loads it with ctypes)
 ldconfig -p 2>/dev/null | grep -q "libspeexdsp.so.1 " || need+=(libspeexdsp1)
 if [ ${#need[@]} -eq 0 ]; then
