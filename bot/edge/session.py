@@ -168,11 +168,14 @@ class CallSession(EngineEvents, ControlEvents):
         call = self.call
         try:
             await self._bridge(conn, answer)
+            if self._joined is not None and self._warm is not None:  # handed to an agent: the bot leaves
+                if self._conn is not None:
+                    await self._conn.close()
+                    self._conn = None
+                await self._warm.held(self._joined)  # (the call lasts as long as they talk)
         finally:
             if self._conn is not None:
                 await self._conn.close()
-            if self._joined is not None and self._warm is not None:
-                await self._warm.held(self._joined)  # (the engine is gone; the call lasts as long as they talk)
             if call.alive:
                 call.hangup()
             self.barge.detach(call.media.inbound)
