@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
 
-from bot.dialer import request_call
+from bot.dialer import MAX_QUEUED, STREAM, DialError, request_call
 from bot.state import text_dict
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,18 @@ async def release_due(redis: Redis, default_instructions: str, now: float | None
                             record.get("said", ""), record.get("customer_id", ""))  # fmt: skip
         variables = {"callback_id": callback_id, "first_call_id": callback.first_call_id}
         dial_id = f"callback-{callback_id}"
-        await request_call(redis, callback.number, instructions_for(callback, default_instructions), variables,
-                           dial_id=dial_id)  # fmt: skip
+        if await redis.xlen(STREAM) >= MAX_QUEUED:
+            break  # the dial queue is full: these wait for the next pass
+        try:
+            await request_call(redis, callback.number, instructions_for(callback, default_instructions), variables,
+                               dial_id=dial_id)  # fmt: skip
+        except DialError as exc:  # (not a number or URI we can dial: it never will be)
+            log.warning("callback %s cannot be placed: %s", callback_id, exc)
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.hset(f"callback:{callback_id}", mapping={"state": "failed", "error": str(exc)[:200]})
+                pipe.zrem(DUE, callback_id)
+                await pipe.execute()
+            continue
         async with redis.pipeline(transaction=True) as pipe:
             pipe.hset(f"callback:{callback_id}", mapping={"state": "queued", "dial_id": dial_id})
             pipe.zrem(DUE, callback_id)

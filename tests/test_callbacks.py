@@ -82,6 +82,14 @@ async def test_a_booked_callback_is_queued_once_when_due_with_the_first_calls_co
     await store.aclose()
 
 
+async def test_a_callback_that_cannot_be_dialed_is_marked_failed_and_the_rest_go_on(redis: Redis) -> None:
+    bad = await callbacks.book(redis, callbacks.Callback("not a number", NOW, "call-1"))
+    good = await callbacks.book(redis, callbacks.Callback("+15550143", NOW, "call-2"))
+    assert await callbacks.release_due(redis, "Instructions.") == [good]
+    assert (await callbacks.get(redis, bad))["state"] == "failed"
+    assert await redis.zcard(callbacks.DUE) == 0 and await redis.xlen(STREAM) == 1
+
+
 def test_numbers_go_through_the_outbound_route_and_uris_as_they_are() -> None:
     assert routed("+15550142", "sip:trunk.example.com") == "sip:+15550142@trunk.example.com"
     assert routed("5550142", "sip:127.0.0.1:5099") == "sip:5550142@127.0.0.1:5099"
