@@ -28,6 +28,7 @@ from bot.edge.transfer import header_value, transfer_headers
 log = logging.getLogger(__name__)
 HOLD_QUEUED_MS = 2000  # hold music is topped up when less than this is queued
 MEDIA_WAIT_S = 5.0  # an answered agent leg whose audio does not come up this soon is given up
+SUMMARY_WAIT_S = 15.0  # the engine speaking the summary (it began while the line rang)
 SUMMARY_TAIL_S = 0.4  # the summary's last frames still sit in the agent's jitter buffer
 BRIDGE_POLL_S = 0.2
 
@@ -67,6 +68,7 @@ class WarmTransfer:
         music = asyncio.ensure_future(self._hold_music())
         speech = asyncio.ensure_future(spoken(self._target, self.bot, [summary], self._connect))  # while it rings
         agent = self.legs.dial(uri, transfer_headers(self.call.call_id, args, caller_said))
+        joined: CallPort | None = None
         try:
             if agent is None:
                 return self._unavailable("no line free to dial the agent")
@@ -76,8 +78,8 @@ class WarmTransfer:
             if not await until_media(agent, MEDIA_WAIT_S):
                 return self._unavailable("the agent's audio never came up")
             try:
-                (pcm,) = await speech
-            except (ConnectionError, OSError) as exc:
+                (pcm,) = await asyncio.wait_for(speech, SUMMARY_WAIT_S)
+            except (ConnectionError, OSError, TimeoutError) as exc:
                 return self._unavailable(f"the summary could not be spoken ({exc})")
             agent.media.playout.push("summary", pcm)
             agent.media.playout.finish("summary")
@@ -91,15 +93,16 @@ class WarmTransfer:
             self._log.decided(Decision.AGENT_JOINED, f"agent {agent.call_id} heard the summary and was joined",
                               agent_call_id=agent.call_id, summary_ms=len(pcm) // 16)  # fmt: skip
             self._log.note(agent_call_id=agent.call_id, transfer="warm")
-            joined, agent = agent, None
+            joined = agent
             return joined
         finally:
             for task in (music, speech):
                 task.cancel()
             await asyncio.gather(music, speech, return_exceptions=True)
-            if agent is not None:
-                agent.hangup()
-                self.call.media.playout.clear()  # (the hold music)
+            if joined is None:  # no agent: their line ends, and so does the hold music
+                if agent is not None:
+                    agent.hangup()
+                self.call.media.playout.clear()
 
     async def held(self, agent: CallPort) -> None:
         """The joined calls, until either ends: then the other is hung up too."""
