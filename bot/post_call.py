@@ -28,6 +28,7 @@ from flows.http_crm import sign
 
 log = logging.getLogger(__name__)
 DUE = POST_CALL_DUE
+FAILED = "postcall:failed"  # the ids of deliveries given up on (their `postcall:<id>` says why)
 RETRY_S = (5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)  # after attempt 1, 2, 3... (then the last, again)
 MAX_ATTEMPTS = 10
 KEEP_S = 7 * 24 * 3600  # a delivery's status is kept this long
@@ -102,6 +103,7 @@ class Deliverer:
             pipe.expire(f"postcall:{call_id}", KEEP_S)
             if failed:
                 pipe.zrem(DUE, call_id)
+                pipe.sadd(FAILED, call_id)
             else:
                 pipe.zadd(DUE, {call_id: time.time() + self.retry_s[min(attempts, len(self.retry_s)) - 1]})
             await pipe.execute()
@@ -118,19 +120,15 @@ async def listing(redis: Redis) -> list[dict[str, str]]:
         status = text_dict(await redis.hgetall(f"postcall:{call_id}"))
         out.append({"call_id": call_id, "state": status.get("state", "pending"), "next_try": f"{raw[1]:.0f}",
                     "attempts": status.get("attempts", "0"), "error": status.get("error", "")})  # fmt: skip
-    cursor = 0
-    while True:
-        cursor, keys = await redis.scan(cursor, match="postcall:*", count=500)
-        for key in keys:
-            name = key.decode() if isinstance(key, bytes) else str(key)
-            if name == DUE:
-                continue
-            status = text_dict(await redis.hgetall(name))
-            if status.get("state") == "failed":
-                out.append({"call_id": name.split(":", 1)[1], "state": "failed", "next_try": "",
-                            "attempts": status.get("attempts", "0"), "error": status.get("error", "")})  # fmt: skip
-        if not cursor:
-            return out
+    for raw in sorted(await redis.smembers(FAILED)):
+        call_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+        status = text_dict(await redis.hgetall(f"postcall:{call_id}"))
+        if not status:  # (its record expired after KEEP_S: forgotten)
+            await redis.srem(FAILED, call_id)
+            continue
+        out.append({"call_id": call_id, "state": "failed", "next_try": "", "attempts": status.get("attempts", "0"),
+                    "error": status.get("error", "")})  # fmt: skip
+    return out
 
 
 async def print_deliveries(redis_url: str) -> int:

@@ -99,3 +99,24 @@ async def test_each_call_is_delivered_once_through_outages_and_a_killed_supervis
         await asyncio.sleep(2.0)  # nothing more comes
     assert [d["call_id"] for d in receiver.received] == [first, second], receiver.received
     assert all(receiver.signed)
+
+
+async def test_a_delivery_given_up_on_is_listed_as_failed(redis_url: str) -> None:
+    import aiohttp
+
+    from bot import post_call
+
+    redis = Redis.from_url(redis_url.rsplit("/", 1)[0] + "/9")
+    await redis.flushdb()
+    try:
+        await redis.zadd(post_call.DUE, {"call-lost": 0})
+        deliverer = post_call.Deliverer(redis, f"http://127.0.0.1:{free_port()}/nobody", SECRET, retry_s=(0.0,))
+        async with aiohttp.ClientSession() as http:
+            results = [await deliverer.deliver(http, "call-lost") for _ in range(post_call.MAX_ATTEMPTS)]
+        assert results == [False] * post_call.MAX_ATTEMPTS
+        listed = await post_call.listing(redis)
+        assert [(d["call_id"], d["state"], d["attempts"]) for d in listed] == [("call-lost", "failed", "10")], listed
+        assert "ClientConnectorError" in listed[0]["error"] and not await redis.zcard(post_call.DUE)
+    finally:
+        await redis.flushdb()
+        await redis.aclose()

@@ -105,7 +105,7 @@ class CallSession(EngineEvents, ControlEvents):
         self._deaf = False  # leaving a voicemail: the machine's sounds are no turns and interrupt nothing
         self._recording = CallRecording() if bot.record_dir else None
         warm = legs is not None and bot.transfer_mode == "warm" and bool(bot.transfer_target)
-        self._warm = WarmTransfer(call, legs, bot, self.log, target, connect) if legs and warm else None
+        self._warm = WarmTransfer(call, legs, bot, self.log, target, connect) if warm and legs else None
         self._on_hold = False  # a warm transfer: the caller hears music, the engine hears nothing
         self._joined: CallPort | None = None  # the agent's call, once the caller was handed to them
         self._actions = CallActions(call, bot, self.log)

@@ -1,10 +1,12 @@
 """What the call session holds and does, as far as the parts mixed into it use it: the engine's
 events (bot/edge/engine_events.py) and the call's control events (bot/edge/control_events.py).
-`CallSession` (bot/edge/session.py) is the one host; these declarations let each part be typed."""
+`CallSession` (bot/edge/session.py) is the one host and implements every abstract method here;
+these declarations let each part be typed."""
 
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Coroutine
 from typing import Any
 
@@ -24,7 +26,7 @@ from bot.turn_policies.dtmf import DtmfCollector
 from bot.turn_policies.idle import IdlePolicy
 
 
-class SessionHost:
+class SessionHost(ABC):
     call: CallPort
     bot: BotConfig
     barge: Strategy
@@ -53,38 +55,38 @@ class SessionHost:
     _after_playout: tuple[str, dict[str, Any]] | None
 
     @property
-    def bot_active(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def bot_active(self) -> bool: ...
 
-    def _now(self) -> float:
-        raise NotImplementedError
+    @abstractmethod
+    def _now(self) -> float: ...
 
-    def _act(self, action: BargeAction | None) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _act(self, action: BargeAction | None) -> None: ...
 
-    def _barge_in(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _barge_in(self) -> None: ...
 
-    def _create_response(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _create_response(self) -> None: ...
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None: ...
 
-    def finish(self, outcome: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def finish(self, outcome: str) -> None: ...
 
-    def say(self, text: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def say(self, text: str) -> None: ...
 
-    def say_goodbye(self, text: str, outcome: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def say_goodbye(self, text: str, outcome: str) -> None: ...
 
-    async def _uplink(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def _uplink(self) -> None: ...
 
-    async def _goodbye(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def _goodbye(self) -> None: ...
 
-    async def _hand_over(self, args: dict[str, Any]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def _hand_over(self, args: dict[str, Any]) -> None: ...

@@ -98,7 +98,9 @@ class WarmTransfer:
         finally:
             for task in (music, speech):
                 task.cancel()
-            await asyncio.gather(music, speech, return_exceptions=True)
+            music_ended, _ = await asyncio.gather(music, speech, return_exceptions=True)
+            if isinstance(music_ended, Exception):  # (the summary's failure was handled above)
+                log.error("call %s: hold music failed", self.call.call_id, exc_info=music_ended)
             if joined is None:  # no agent: their line ends, and so does the hold music
                 if agent is not None:
                     agent.hangup()
