@@ -179,7 +179,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     print(f"normal calls afterwards: {calls_ok}/{args.calls} answered, held and recorded")
     return {"messages": total, "mutations_per_target": args.mutations, "crashes": len(died) + crashes,
             "restarts": restarts, "processes_changed": died, "big_invite": big, "calls_ok": calls_ok,
-            "calls": args.calls, "replies": replies}  # fmt: skip
+            "calls": args.calls, "later_calls_ok": calls_ok == args.calls, "replies": replies}  # fmt: skip
 
 
 def main() -> None:

@@ -25,6 +25,13 @@ TURN_LATENCY = Histogram("voicebot_turn_latency_seconds", "End of the caller's t
 TOOL_CALLS = Counter("voicebot_tool_calls", "Tool calls, by tool and outcome (ok / error)", ["tool", "outcome"])
 TOOL_SECONDS = Histogram("voicebot_tool_seconds", "Tool call duration", ["tool"], buckets=_SECONDS)
 PLAYOUT_UNDERRUNS = Counter("voicebot_playout_underruns", "Bot audio frames due before the engine sent them")
+REPLY_GAP = Histogram(
+    "voicebot_reply_gap_seconds",
+    "The caller's last voiced frame to the bot's first reply frame "
+    "played on the line (the edge's mouth-to-ear, per turn)",
+    buckets=_SECONDS,
+)
+RECORDING_GAP = Counter("voicebot_recording_gap_seconds", "Call audio written as silence because the disk fell behind")
 PLAYOUT_DROPPED = Counter("voicebot_playout_dropped_frames", "Bot audio frames dropped (the playout buffer full)")
 REDIS_QUEUE = Gauge("voicebot_redis_write_queue", "Call-record writes waiting for Redis", multiprocess_mode="livesum")
 REDIS_RETRIES = Counter("voicebot_redis_write_retries", "Call-record write batches retried after a Redis error")

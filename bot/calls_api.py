@@ -1,7 +1,7 @@
 """The supervisor's calls API (on its HTTP port, beside /metrics), for placing and following
 outbound calls (bot/dialer.py):
 
-  POST   /calls        {"uri": "sip:...", "instructions": "...", "variables": {...}, "amd": true}  → 201 {"id": ...}
+  POST   /calls        {"uri": "sip:...", "instructions": "...", "variables": {...}, "amd": true, "record": true}  → 201 {"id": ...}
   GET    /calls/{id}   → 200 the request's state (queued, ringing, answered, ended; outcome, call_id...)
   DELETE /calls/{id}   → 202: the call is cancelled or hung up
 
@@ -62,6 +62,7 @@ def add_calls_api(app: web.Application, redis: Redis, key: str | None) -> None:
                 instructions,
                 {str(k): str(v) for k, v in variables.items()},
                 amd=body.get("amd") is not False,
+                record=body.get("record") is not False,
             )
         except DialError as exc:
             return _error(400, "not_queued", str(exc))

@@ -48,6 +48,7 @@ class DialRequest:
     instructions: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     amd: bool = True  # answering-machine detection on answer (off for calls into phone menus)
+    record: bool = True  # the call's recording (when recording is on at all)
 
     def instructions_for(self, default: str) -> str:
         """The call's instructions with `{name}` filled from the request's variables (unknown: left)."""
@@ -85,7 +86,7 @@ def outcome_of(status: int) -> str:
 
 async def request_call(redis: Redis, uri: str, instructions: str | None = None,
                        variables: dict[str, str] | None = None, dial_id: str | None = None,
-                       amd: bool = True) -> str:  # fmt: skip
+                       amd: bool = True, record: bool = True) -> str:  # fmt: skip
     """Queue a call; its id. With `dial_id` given (a campaign's own, kept before asking), asking again
     after a crash queues nothing twice: a request that exists already is left as it is."""
     if not ((uri.startswith(("sip:", "sips:")) and len(uri) <= 512) or _NUMBER.match(uri)):
@@ -93,7 +94,8 @@ async def request_call(redis: Redis, uri: str, instructions: str | None = None,
     if await redis.xlen(STREAM) >= MAX_QUEUED:
         raise DialError(f"{MAX_QUEUED} calls queued already; try again later")
     dial_id = dial_id or new_id()
-    args = (uri, time.time(), KEEP_S, dial_id, instructions or "", json.dumps(variables or {}), "1" if amd else "0")
+    args = (uri, time.time(), KEEP_S, dial_id, instructions or "", json.dumps(variables or {}), "1" if amd else "0",
+            "1" if record else "0")  # fmt: skip
     await redis.eval(_QUEUE_ONCE, 2, f"dial:{dial_id}", STREAM, *args)
     return dial_id
 
@@ -105,7 +107,7 @@ if redis.call('HSETNX', KEYS[1], 'state', 'queued') == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'uri', ARGV[1], 'requested', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('XADD', KEYS[2], '*', 'id', ARGV[4], 'uri', ARGV[1], 'instructions', ARGV[5], 'variables', ARGV[6],
-           'amd', ARGV[7])
+           'amd', ARGV[7], 'record', ARGV[8])
 return 1
 """
 
@@ -154,7 +156,7 @@ class DialQueue:
         except (ValueError, AttributeError):
             variables = {}
         return DialRequest(data.get("id", ""), data.get("uri", ""), data.get("instructions") or None, variables,
-                           amd=data.get("amd") != "0")  # fmt: skip
+                           amd=data.get("amd") != "0", record=data.get("record") != "0")  # fmt: skip
 
     async def cancelled(self, dial_id: str) -> bool:
         return bool(await self.redis.hexists(f"dial:{dial_id}", "hang_up"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -113,6 +114,12 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "VOICEBOT_REDIS_URL"))
     redis_port: int = 6399  # of the private redis-server `voicebot run` starts when REDIS_URL is unset
     record_dir: str | None = None  # write each call's line audio here (caller, echo-cancelled, bot) as WAVs
+    # Call recordings: one stereo WAV per call (caller left, bot right), a folder per day, kept this many
+    # days (the supervisor deletes older ones); silent while a flow takes card data. Off: `recording=false`,
+    # or per call (`"record": false` in POST /calls; `X-Voicebot-Record: off` on an incoming INVITE).
+    recording: bool = True
+    recordings_dir: str | None = None  # default: "recordings" beside the run dir (var/recordings)
+    recording_retention_days: float = Field(30.0, gt=0)
     # `voicebot run`'s own HTTP port: GET /metrics (Prometheus text) and the calls API (POST/GET/DELETE
     # /calls, with `Authorization: Bearer <api_key>`; no key: the API refuses); port 0: off
     api_key: SecretStr | None = None
@@ -124,6 +131,13 @@ class Settings(BaseSettings):
     post_call_retry_s: float = Field(5.0, gt=0)  # the first retry's delay; later ones grow (x3, x12, x60...)
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with the call id (bot/log_format.py)
     run_dir: str = "var/run"  # where `voicebot run` keeps Redis data and Kamailio's rendered config
+
+    @property
+    def recordings_path(self) -> str | None:
+        """Where recordings go, or None when recording is off."""
+        if not self.recording:
+            return None
+        return self.recordings_dir or str(Path(self.run_dir).parent / "recordings")
 
     @field_validator("timezone")
     @classmethod

@@ -2,19 +2,35 @@
 
 Identification uses the caller ID (or an account number); verification a ZIP code or date of birth.
 Payments are confirmed by the brain before the call (consequential tool) and idempotent here: the
-same call paying the same amount on the same invoice twice is charged once.
+same call paying the same amount on the same invoice twice is charged once. A customer with no card
+on file reads one out: `pay_bill` asks for it and marks the call as taking card data (the recording
+pauses), `pay_with_card` takes it, keeps its last four digits only, and ends the pause.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 
 from flows.call_state import FlowState, caller_phone
 from flows.crm import CrmBackend
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
+CARD_PROMPT = ("I'll take the card now. For your security, this part of the call isn't recorded. Please read me "
+               "the card number, and then the security code on the back.")  # fmt: skip
 VERIFY_FIRST = ToolResult({"message": "For your security, I first need to verify you. "
                                       "Please tell me your ZIP code or your date of birth."})  # fmt: skip
+
+
+def luhn_ok(digits: str) -> bool:
+    """A card number's own check digit (ISO/IEC 7812), 13 to 19 digits."""
+    if not (13 <= len(digits) <= 19 and digits.isdigit()):
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
 
 
 def register(reg: ToolRegistry, crm: CrmBackend, state: FlowState) -> None:
@@ -69,9 +85,43 @@ def register(reg: ToolRegistry, crm: CrmBackend, state: FlowState) -> None:
                 return ToolResult(
                     {"message": f"I can take a payment of up to ${due:.2f}. How much would you like to pay?"}
                 )
+            if not customer.get("card_last4"):  # no card on file: the caller reads one out, unrecorded
+                await state.update(context.call_id, pay_amount=f"{amount:.2f}", pay_invoice=invoice["id"])
+                return ToolResult({"message": CARD_PROMPT}, pci=True)
             reference, _new = await crm.pay(key, invoice["id"], amount, f"P{key[:6].upper()}")
         return ToolResult({"message": f"Payment of ${amount:.2f} received. Your confirmation is "
                                       f"{' '.join(reference)}.", "reference": reference})  # fmt: skip
+
+    @reg.tool(
+        "Pay by card. Takes the card number the caller reads out and the security code on the back.",
+        examples=(
+            "my card number is 4111 1111 1111 1111",
+            "the card is 5500 0000 0000 0004, the code is 123",
+            "it's 4242 4242 4242 4242 and the security code is 737",
+        ),
+    )
+    async def pay_with_card(context: CallContext, card_number: str, security_code: str) -> ToolResult:
+        """The card is checked (length, Luhn) and charged for the amount `pay_bill` was asked for; only
+        its last four digits are kept. The recording pauses while the card is asked for (pci=True
+        from `pay_bill`) and resumes once it is taken or the payment cannot go on (pci=False)."""
+        customer = await verified(context)
+        if customer is None:
+            return ToolResult(VERIFY_FIRST.output, pci=False)
+        pending = await state.get(context.call_id)
+        if not pending.get("pay_amount"):
+            return ToolResult({"message": "What would you like to pay, and how much?"}, pci=False)
+        digits, code = re.sub(r"\D", "", card_number), re.sub(r"\D", "", security_code)
+        if not luhn_ok(digits):
+            return ToolResult({"message": "That card number doesn't seem right. Could you read it to me again?"})
+        if len(code) not in (3, 4):
+            return ToolResult({"message": "And the security code, the three or four digits on the back?"})
+        amount = float(pending["pay_amount"])
+        key = hashlib.sha256(f"{context.call_id}|{customer['id']}|{amount:.2f}".encode()).hexdigest()[:24]
+        reference, _new = await crm.pay(key, pending["pay_invoice"], amount, f"P{key[:6].upper()}")
+        await state.update(context.call_id, pay_amount="", paid_with=f"card ending {digits[-4:]}")
+        return ToolResult({"message": f"Thank you. ${amount:.2f} is paid on the card ending {' '.join(digits[-4:])}. "
+                                      f"Your confirmation is {' '.join(reference)}.", "reference": reference},
+                          pci=False)  # fmt: skip
 
     @reg.tool("Book an appointment.", examples=("I need an appointment", "book a visit", "schedule a technician"))
     async def book_appointment(context: CallContext, date: str, time: str) -> ToolResult:

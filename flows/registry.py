@@ -34,6 +34,7 @@ class ToolResult:
     output: dict[str, Any]
     action: Action | None = None
     action_args: dict[str, Any] = field(default_factory=dict)
+    pci: bool | None = None  # True: card data is being taken from now on (the recording pauses); False: done
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,20 @@ class TrunkConfig:
     realm: str = "*"
 
 
+def voicebot_headers(invite: str) -> dict[str, str]:
+    """The INVITE's `X-Voicebot-*` headers (what a trusted trunk asks of the call), names lower-cased.
+    The front door strips them from callers that are not trusted sources."""
+    head = invite.split("\r\n\r\n", 1)[0]
+    out: dict[str, str] = {}
+    for line in head.split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower().startswith("x-voicebot-"):
+            out[name.strip().lower()] = value.strip()[:200]
+    return out
+
+
 class InboundAccount(pj.Account):  # type: ignore[misc]
-    def __init__(self, on_incoming: Callable[[int], None], keep_invite: bool = False) -> None:
+    def __init__(self, on_incoming: Callable[[int, dict[str, str]], None], keep_invite: bool = False) -> None:
         """`keep_invite`: keep the last INVITE as received (a test phone reads its headers)."""
         super().__init__()
         self._on_incoming = on_incoming
@@ -49,9 +61,10 @@ class InboundAccount(pj.Account):  # type: ignore[misc]
         self.create(cfg)
 
     def onIncomingCall(self, prm: Any) -> None:
+        invite = str(prm.rdata.wholeMsg)
         if self._keep_invite:
-            self.last_invite = str(prm.rdata.wholeMsg)
-        self._on_incoming(int(prm.callId))
+            self.last_invite = invite
+        self._on_incoming(int(prm.callId), voicebot_headers(invite))
 
     def onRegState(self, prm: Any) -> None:
         self.registered = prm.code // 100 == 2

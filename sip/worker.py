@@ -20,6 +20,7 @@ from bot.edge.config import BotConfig, TurnConfig
 from bot.edge.engine_link import RealtimeTarget
 from bot.edge.fallback_audio import FallbackAudio
 from bot.edge.session import CallSession
+from bot.live_calls import hang_ups_for
 from bot.settings import Settings
 from bot.state import CallStore
 from flows.call_state import FlowState
@@ -49,6 +50,7 @@ class SipWorker:
         self._calls: dict[int, tuple[SipCall, CallControl]] = {}
         self._sessions: set[asyncio.Task[str]] = set()
         self._outbound: dict[str, CallSession] = {}  # dial request id → its call, while it lasts
+        self._live: dict[str, CallSession] = {}  # call id → its session, while it lasts (the page's hang-up)
         self._stop = asyncio.Event()
         self.fallback = FallbackAudio()  # what calls hear if the engine is lost mid-call
         self.failed = False  # a task the worker owns failed: it exits non-zero (the supervisor restarts it)
@@ -68,7 +70,7 @@ class SipWorker:
                              transfer_target=s.transfer_uri, transfer_mode=s.transfer_mode,
                              agent_ring_timeout_s=s.agent_ring_timeout_s, max_concurrent_calls=s.max_concurrent_calls,
                              idle_timeout_ms=s.idle_timeout_ms, idle_max_reprompts=s.idle_max_reprompts,
-                             record_dir=s.record_dir, media_timeout_s=s.media_timeout_s, ack_timeout_s=s.ack_timeout_s,
+                             record_dir=s.record_dir, recordings_dir=s.recordings_path, media_timeout_s=s.media_timeout_s, ack_timeout_s=s.ack_timeout_s,
                              turns=TurnConfig(s.turn_detection, s.turn_eagerness, edge_interruption=s.edge_interruption,
                                               local_vad=s.local_vad,
                                               echo_cancellation=s.echo_cancellation,
@@ -119,7 +121,7 @@ class SipWorker:
         if ended:
             log.warning("worker %s: ended %d calls of its previous process", self.worker_id, len(ended))
 
-    def _on_incoming(self, pj_call_id: int) -> None:
+    def _on_incoming(self, pj_call_id: int, headers: dict[str, str]) -> None:
         """On the loop thread, inside libHandleEvents: only create objects and schedule the session."""
         try:
             call = SipCall(self.account, pj_call_id, self.endpoint.ports, self._gone)
@@ -129,11 +131,15 @@ class SipWorker:
         control = CallControl(call)
         self._calls[pj_call_id] = (call, control)
         self.endpoint.active_calls = len(self._calls)
-        session = CallSession(control, self.target, self.bot, self.tools, self.store, self.worker_id,
+        bot = self.bot
+        if headers.get("x-voicebot-record", "").lower() in ("off", "no", "false", "0"):
+            bot = dataclasses.replace(bot, recordings_dir=None)  # (the trunk says: not this call)
+        session = CallSession(control, self.target, bot, self.tools, self.store, self.worker_id,
                               fallback=self.fallback, legs=self)  # fmt: skip
         task = asyncio.get_running_loop().create_task(session.run(), name=f"call-{call.call_id}")
         self._sessions.add(task)
         task.add_done_callback(self._session_done)
+        self._track(call.call_id, session, task)
 
     async def _dial_loop(self, queue: DialQueue) -> None:
         """Outbound requests, taken one at a time while a line is free; a request asked to hang up
@@ -152,6 +158,9 @@ class SipWorker:
                 for dial_id, session in list(self._outbound.items()):
                     if await queue.cancelled(dial_id):
                         session.hang_up_by_request()
+                for call_id in await hang_ups_for(queue.redis, list(self._live)):  # (the live page's button)
+                    if (asked := self._live.get(call_id)) is not None:
+                        asked.hang_up_by_request()
                 if (now := time.monotonic()) >= released_at + 1.0:
                     released_at = now
                     await callbacks.release_due(queue.redis, self.bot.instructions)
@@ -182,7 +191,8 @@ class SipWorker:
             self.store.dial_state(request.id, {"state": "ended", "outcome": "failed", "error": exc.info()[:200]})
             return
         bot = dataclasses.replace(self.bot, instructions=request.instructions_for(self.bot.instructions),
-                                  amd=self.bot.amd and request.amd)  # fmt: skip
+                                  amd=self.bot.amd and request.amd,
+                                  recordings_dir=self.bot.recordings_dir if request.record else None)  # fmt: skip
         session = CallSession(control, self.target, bot, self.tools, self.store, self.worker_id, fallback=self.fallback,
                               legs=self)  # fmt: skip
         session.log.dial_id = request.id
@@ -195,6 +205,11 @@ class SipWorker:
         self._sessions.add(task)
         task.add_done_callback(self._session_done)
         task.add_done_callback(lambda _: self._outbound.pop(request.id, None))
+        self._track(control.call_id, session, task)
+
+    def _track(self, call_id: str, session: CallSession, task: asyncio.Task[str]) -> None:
+        self._live[call_id] = session
+        task.add_done_callback(lambda _: self._live.pop(call_id, None))
 
     def dial(self, uri: str, headers: dict[str, str]) -> CallControl | None:
         """Another call from this worker, for a session (a warm transfer's agent): the session owns it

@@ -168,7 +168,7 @@ class Softphone:
             await self._end(control, report)
         return report
 
-    def _incoming(self, pj_call_id: int) -> None:
+    def _incoming(self, pj_call_id: int, headers: dict[str, str]) -> None:
         """On the loop thread, inside libHandleEvents: a call offered while we wait for one is ours.
         (Its `Call` is made here: one not made in this callback is hung up by pjsua2.)"""
         if self._offered is not None and self._call is None and self._offered.empty():

@@ -106,7 +106,7 @@ async def _start_stack(tmp: Path, workers: int, **env_overrides: str) -> Stack:
     redis_port, engine_port = free_port(), free_port()
     # (With a front door, SIP over TLS too, and the media proxy on a port of its own.)
     env = {**os.environ, "VOICEBOT_REDIS_PORT": str(redis_port), "VOICEBOT_ENGINE_PORT": str(engine_port),
-           "VOICEBOT_RUN_DIR": str(tmp), "VOICEBOT_RTP_PORT_BASE": "0",
+           "VOICEBOT_RUN_DIR": str(tmp), "VOICEBOT_RECORDINGS_DIR": str(tmp / "recordings"), "VOICEBOT_RTP_PORT_BASE": "0",
            "VOICEBOT_SIP_TLS_PORT": str(free_port() if workers > 1 else 0),
            "VOICEBOT_MEDIA_PROXY_PORT": str(free_port(socket.SOCK_DGRAM)), "VOICEBOT_METRICS_PORT": str(free_port()),
            **env_overrides}  # fmt: skip

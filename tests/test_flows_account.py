@@ -95,3 +95,32 @@ async def test_knowledge_answers_say_their_source(tools: tuple[ToolRegistry, Red
         assert found["source"] == page, (question, found)
     unknown = (await reg.call("answer_question", '{"question": "What is the meaning of life?"}', ctx)).output
     assert unknown["source"] is None and "agent" in unknown["message"]
+
+
+async def test_a_card_read_out_pauses_the_recording_and_only_its_last_digits_are_kept(
+    tools: tuple[ToolRegistry, Redis],
+) -> None:
+    """Sam Lee has no card on file: pay_bill asks for one and marks card data being taken (pci=True);
+    pay_with_card checks it (Luhn), charges the amount asked for once, and ends the pause."""
+    reg, redis = tools
+    ctx = CallContext(str(uuid.uuid4()), "<sip:+15550101@127.0.0.1>", "<sip:bot@127.0.0.1>")
+    await say(reg, ctx, "verify_identity", zip_code="10001")
+    asked = await reg.call("pay_bill", '{"amount": 120}', ctx)
+    assert asked.pci is True and "card number" in asked.output["message"]
+    wrong = await reg.call("pay_with_card", '{"card_number": "4111 1111 1111 1112", "security_code": "123"}', ctx)
+    assert wrong.pci is None and "doesn't seem right" in wrong.output["message"]  # (still taking card data)
+    paid = await reg.call("pay_with_card", '{"card_number": "4111-1111-1111-1111", "security_code": "123"}', ctx)
+    assert paid.pci is False and "$120.00 is paid on the card ending 1 1 1 1" in paid.output["message"]
+    again = await reg.call("pay_with_card", '{"card_number": "4111111111111111", "security_code": "123"}', ctx)
+    assert again.pci is False and "how much" in again.output["message"]  # nothing asked for any more
+    assert float(await redis.hget("crm:invoice:9913", "amount_due") or 0) == 0.0
+    kept = str(await redis.hgetall(f"flow:{ctx.call_id}"))
+    assert "1111" in kept and "4111" not in kept  # the last four digits only
+
+
+async def test_a_card_on_file_is_charged_without_asking(tools: tuple[ToolRegistry, Redis]) -> None:
+    reg, _ = tools
+    ctx = jane_calls()
+    await say(reg, ctx, "verify_identity", zip_code="94107")
+    paid = await reg.call("pay_bill", '{"amount": 10}', ctx)
+    assert paid.pci is None and "Payment of $10.00 received" in paid.output["message"]

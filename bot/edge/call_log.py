@@ -6,16 +6,26 @@ words a person reads in `voicebot calls`. Tests and tools read the kinds and fig
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import time
 from collections import deque
 
-from bot.call_metrics import CALL_SETUP, CALLS, CALLS_ACTIVE, DECISIONS, PLAYOUT_DROPPED, PLAYOUT_UNDERRUNS
+from bot.call_metrics import (
+    CALL_SETUP,
+    CALLS,
+    CALLS_ACTIVE,
+    DECISIONS,
+    PLAYOUT_DROPPED,
+    PLAYOUT_UNDERRUNS,
+    REPLY_GAP,
+)
 from bot.edge.port import CallMedia, CallPort
 from bot.state import CallStore
 
 log = logging.getLogger(__name__)
 MAX_DECISIONS = 1000  # kept in memory per call (the newest); Redis keeps them all
+MAX_GAPS = 200  # reply gaps kept for the call's record (the first ones; the histogram sees them all)
 
 
 class Decision(enum.Enum):
@@ -32,6 +42,8 @@ class Decision(enum.Enum):
     AGENT_JOINED = "agent_joined"  # the agent heard the summary and was joined to the caller (agent_call_id)
     AGENT_UNAVAILABLE = "agent_unavailable"  # no agent took the call (why): the caller is back with the bot
     AMD = "amd"  # an outbound call's callee: a person or a machine (verdict, decided_ms)
+    PCI_PAUSED = "pci_paused"  # a flow collects card data: the recording holds silence
+    PCI_RESUMED = "pci_resumed"  # card data taken (or the flow gave up): the recording goes on
 
 
 class CallLog:
@@ -44,6 +56,7 @@ class CallLog:
         self.dial_id: str | None = None  # a call we placed: its request (bot/dialer.py) follows the call
         self.direction = "inbound"
         self._counted = False  # in voicebot_calls_active (bot/call_metrics.py)
+        self.reply_gaps: list[tuple[int, int]] = []  # (at_ms, gap_ms) per reply: bot/edge/reply_gap.py
 
     async def admit(self, limit: int) -> bool:
         """Room for this call under the limit across all workers (0: no limit)."""
@@ -96,7 +109,22 @@ class CallLog:
         if self.store:
             self.store.transcript(self.call.call_id, "system", text, event=decision.value, data=figures)
 
+    def replied(self, at_ms: int, gap_ms: int) -> None:
+        """The bot's reply reached the line `gap_ms` after the caller's last voiced frame."""
+        REPLY_GAP.observe(gap_ms / 1000)
+        if len(self.reply_gaps) < MAX_GAPS:
+            self.reply_gaps.append((at_ms, gap_ms))
+
+    def pci(self, on: bool, at_ms: int) -> None:
+        """The recording paused for card data (`on`) or resumed, `at_ms` into it."""
+        if on:
+            self.decided(Decision.PCI_PAUSED, "recording paused: card details being taken", at_ms=at_ms)
+        else:
+            self.decided(Decision.PCI_RESUMED, "recording resumed", at_ms=at_ms)
+
     def ended(self, outcome: str, media: CallMedia) -> None:
+        if self.reply_gaps:
+            self.note(reply_gaps=json.dumps(self.reply_gaps, separators=(",", ":")))
         log.info("call %s ended: %s after %.1f s; caller frames %d, playout underruns %d, dropped %d",
                  self.call.call_id, outcome, time.time() - self.started, media.inbound.received,
                  media.playout.underruns, media.playout.dropped)  # fmt: skip

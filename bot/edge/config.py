@@ -69,4 +69,5 @@ class BotConfig:
     voicemail_message: str = ("Hello, this is Acme Telecom calling. Please call us back at your convenience. "
                               "Thank you, goodbye.")  # fmt: skip
     record_dir: str | None = None  # write each call's line audio here: what came in, what went up, what was played
+    recordings_dir: str | None = None  # the calls' stereo recordings (bot/edge/call_recorder.py); None: not recorded
     turns: TurnConfig = field(default_factory=TurnConfig)

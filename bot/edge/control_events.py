@@ -35,7 +35,7 @@ class ControlEvents(SessionHost):
     def _on_dtmf(self, event: Dtmf) -> None:
         now = self._now()
         self.idle.caller_active(now)
-        self.log.said("dtmf", event.digit)
+        self.log.said("dtmf", "*" if self.tap.pci_paused else event.digit)  # (keyed card digits stay off the record)
         entry = self.keypad.key(event.digit, now)
         if entry:
             self.keypad_entry(entry)

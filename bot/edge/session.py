@@ -15,7 +15,6 @@ import dataclasses
 import json
 import logging
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -32,8 +31,8 @@ from bot.edge.engine_events import EngineEvents
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
 from bot.edge.engine_recovery import EngineRecovery
 from bot.edge.fallback_audio import FallbackAudio
+from bot.edge.line_tap import LineTap
 from bot.edge.port import CallPort, LineDialer
-from bot.edge.recording import CallRecording
 from bot.edge.replay import Replay
 from bot.edge.ringing import until_answered
 from bot.edge.session_setup import session_update
@@ -103,7 +102,7 @@ class CallSession(EngineEvents, ControlEvents):
         self._held_speech = False  # the caller's words from an engine outage are on the new connection
         self._amd: AmdWatch | None = None  # an outbound call's answering-machine detection, while it listens
         self._deaf = False  # leaving a voicemail: the machine's sounds are no turns and interrupt nothing
-        self._recording = CallRecording() if bot.record_dir else None
+        self.tap = LineTap(bot, self.log, call.call_id)  # the recording, reply gaps, the diagnostic dump
         warm = legs is not None and bot.transfer_mode == "warm" and bool(bot.transfer_target)
         self._warm = WarmTransfer(call, legs, bot, self.log, target, connect) if warm and legs else None
         self._on_hold = False  # a warm transfer: the caller hears music, the engine hears nothing
@@ -179,9 +178,10 @@ class CallSession(EngineEvents, ControlEvents):
             if call.alive:
                 call.hangup()
             self.barge.detach(call.media.inbound)
-            if self._recording is not None and self.bot.record_dir:
-                self._recording.write(Path(self.bot.record_dir), call.call_id)
-            self.log.ended(self.outcome, call.media)
+            try:
+                await self.tap.close()
+            finally:
+                self.log.ended(self.outcome, call.media)
         return self.outcome
 
     async def _bridge(self, conn: RealtimeConnection, answer: bool) -> None:
@@ -190,7 +190,8 @@ class CallSession(EngineEvents, ControlEvents):
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 self._runner = ToolRunner(self.tools, self.context, self._send_tool_output, filler=self._filler,
-                                          on_action=self._set_after_playout, on_output=self._respond_to_tools)  # fmt: skip
+                                          on_action=self._set_after_playout, on_output=self._respond_to_tools,
+                                          on_pci=self.tap.pci)  # fmt: skip
                 conn.update_session(session_update(conn.capabilities, self.bot, self.tools.schemas()))
                 if answer and not call.answer(200):
                     self.finish("answer_failed")
@@ -201,6 +202,7 @@ class CallSession(EngineEvents, ControlEvents):
                     group.create_task(self._engine(conn), name=f"engine-{call.call_id}")
                     group.create_task(self._control(), name=f"control-{call.call_id}")
                     group.create_task(self._clock.watch_ack(self), name=f"ack-{call.call_id}")
+                    group.create_task(self.tap.run(), name=f"recording-{call.call_id}")
                 await self._done.wait()
                 raise _CallOver
         except* _CallOver:
@@ -284,9 +286,7 @@ class CallSession(EngineEvents, ControlEvents):
         while True:
             frames = inbound.drain_frames()
             now = self._now()
-            if self._recording is not None:
-                for f in frames:
-                    self._recording.add(f)
+            self.tap.frames(frames)
             if self._amd is not None and (amd := self._amd.frames(frames, now)) is not None:
                 self._on_amd(amd)
             conn = self._conn

@@ -17,6 +17,7 @@ from bot.edge.call_clock import CallClock
 from bot.edge.call_log import CallLog
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import RealtimeConnection
+from bot.edge.line_tap import LineTap
 from bot.edge.port import CallPort
 from bot.edge.replay import Replay
 from bot.edge.tool_runner import ToolRunner
@@ -33,6 +34,7 @@ class SessionHost(ABC):
     idle: IdlePolicy
     keypad: DtmfCollector
     log: CallLog
+    tap: LineTap
     caller_speaking: bool
     outcome: str
     _clock: CallClock

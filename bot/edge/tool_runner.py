@@ -18,13 +18,15 @@ FILLER_AFTER_S = 1.0  # a tool slower than this gets a spoken filler
 class ToolRunner:
     def __init__(self, tools: ToolRegistry, context: CallContext, send_output: Callable[[str, Any], None], *,
                  filler: Callable[[], None], on_action: Callable[[str, dict[str, Any]], None],
-                 on_output: Callable[[], None], filler_after_s: float = FILLER_AFTER_S) -> None:  # fmt: skip
+                 on_output: Callable[[], None], on_pci: Callable[[bool], None] = lambda on: None,
+                 filler_after_s: float = FILLER_AFTER_S) -> None:  # fmt: skip
         self._tools = tools
         self._context = context
         self._send_output = send_output  # to the engine the call has now (it may have been replaced)
         self._filler = filler  # says the filler, unless the bot is speaking already
         self._on_action = on_action  # what the tool asks the call to do once the bot has spoken
         self._on_output = on_output  # an output was sent: the session sees whether the reply is due
+        self._on_pci = on_pci  # a flow starts or ends taking card data (the recording pauses)
         self._filler_after_s = filler_after_s
         self.running = 0
         self._outputs_pending = False
@@ -54,6 +56,8 @@ class ToolRunner:
         label = name if name in self._tools.names() else "unknown"  # (a bounded label set)
         TOOL_CALLS.labels(label, "error" if "error" in result.output else "ok").inc()
         TOOL_SECONDS.labels(label).observe(time.perf_counter() - began)
+        if result.pci is not None:
+            self._on_pci(result.pci)
         if result.action is not None:
             self._on_action(result.action, result.action_args)
         self._send_output(call_id, result.output)

@@ -137,6 +137,9 @@ class LocalBrain:
         if "repeat" in said and not has_value(text):
             return self._say("repeat", _last_said(request) or "Sorry, could you say that again?")
         ranking = await self._rank(request, text)
+        carded = [n for n, got in ranking.fills.items() if any(slots.secret_kind(k) == "card" for k in got)]
+        if len(carded) == 1 and carded[0] in self._specs:  # a card number said goes where a card is taken
+            return self._start(self._specs[carded[0]], ranking.fills[carded[0]])
         scored = ranking.scored
         if pending and pending.asking:  # not an answer: the same request again says nothing new
             scored = [s for s in scored if s.option.key != pending.tool.name]

@@ -19,7 +19,7 @@ from typing import Any
 from bot.engine.brain import lexicon, when
 from bot.engine.brain.base import ToolSpec
 from bot.engine.brain.numbers import normalise
-from bot.redact import redact, secrets
+from bot.redact import Secret, redact, secrets
 
 Span = tuple[int, int]
 # The order parameters are read in: the most specific readings take their spans first.
@@ -56,6 +56,10 @@ _UTTERANCE = frozenset(("question", "query", "text", "message", "description", "
                         "request", "utterance", "prompt", "search", "topic"))  # fmt: skip
 _LENGTH = re.compile(r"\b(\d{1,2})[- ](?:digit|character|letter|char)", re.I)
 _HOLDS_SECRET = re.compile(r"card|\bpan\b|cvv|cvc|security_?code|ssn|social", re.I)  # a parameter for one
+# Which secret a parameter holds, by its name (a card's security code before the card itself).
+_SECRET_KINDS = (("code", re.compile(r"cvv|cvc|cv2|security|code|pin", re.I)),
+                 ("ssn", re.compile(r"ssn|social", re.I)), ("card", re.compile(r"card|\bpan\b", re.I)))  # fmt: skip
+_SHORT_CODE = re.compile(r"(?<![\d#])\d(?:[ \-]?\d){2,3}(?![\d#])")  # 3 or 4 digits, as ASR writes them
 _MIXED = re.compile(r"\b(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{3,}\b")
 
 
@@ -149,6 +153,7 @@ class Reading:
     text: str
     taken: list[Span]
     secret: list[Span]  # card numbers, security codes, SSNs: only a parameter made for one may take them
+    found: list[Secret]  # the same spans with their kind and digits
 
     def free(self, *, secrets_too: bool = False) -> str:
         chars = list(self.text)
@@ -166,7 +171,8 @@ def read(
     """Every argument of `tool` that `text` gives evidence for. `asked`: the parameter the caller is
     answering about (a bare value counts for it); `only`: the names to read, if not all."""
     normalised = normalise(text)
-    reading = Reading(normalised, [], [(x.start, x.end) for x in secrets(normalised)])
+    found_secrets = secrets(normalised)
+    reading = Reading(normalised, [], [(x.start, x.end) for x in found_secrets], found_secrets)
     ps = sorted(params(tool), key=lambda p: (p.name != asked, ORDER.index(p.kind)))
     found: dict[str, Any] = {}
     for p in ps:
@@ -203,7 +209,32 @@ def _read_one(p: Param, r: Reading, today: dt.date, *, asked: bool, alone: bool,
     whose name says it holds one (a third party's `card_number`)."""
     holds_secret = bool(_HOLDS_SECRET.search(p.name))
     free, words = (r.free(secrets_too=True), raw) if holds_secret else (r.free(), redact(raw))
-    return _READERS[p.kind](_Ask(p, r, free, words, today, asked, alone))
+    ask = _Ask(p, r, free, words, today, asked, alone)
+    return _secret(ask) if holds_secret else _READERS[p.kind](ask)
+
+
+def secret_kind(name: str) -> str | None:
+    """The secret a parameter of this name holds (card, code, ssn), or None."""
+    if not _HOLDS_SECRET.search(name):
+        return None
+    return next((k for k, pattern in _SECRET_KINDS if pattern.search(name)), None)
+
+
+def _secret(a: _Ask) -> str | None:
+    """A parameter made for a secret takes one of its own kind: the card number the card, the
+    security code a 3-4 digit code (cued, or a bare one when asked or the only place it can go)."""
+    kind = secret_kind(a.p.name)
+    for x in a.reading.found:
+        if x.kind == kind and (x.start, x.end) not in a.reading.taken:
+            a.reading.take((x.start, x.end))
+            return x.digits
+    if kind != "code":
+        return None
+    bare = [m for m in _SHORT_CODE.finditer(a.free) if not any(x.start <= m.start() < x.end for x in a.reading.found)]
+    if bare and (a.asked or a.alone):
+        a.reading.take(bare[-1].span())
+        return re.sub(r"\D", "", bare[-1].group())
+    return None
 
 
 def _take(a: _Ask, found: tuple[Span, Any] | None, *, cued: bool = True) -> Any:
