@@ -27,7 +27,10 @@ from bot.calls_api import add_calls_api
 from bot.edge.engine_link import RealtimeTarget
 from bot.front_door import RPC_SOCKET, FrontDoor
 from bot.front_door_rpc import end_dialogs
+from bot.live_calls import LiveCalls, add_live_routes
+from bot.live_page import add_live_page
 from bot.post_call import Deliverer
+from bot.retention import keep_sweeping
 from bot.settings import Settings
 from bot.state import CallStore
 from bot.supervisor_metrics import SupervisorMetrics
@@ -131,13 +134,18 @@ class Supervisor:
                 else ""
             )
             if http is not None:
-                print(f"metrics: http://{self.settings.metrics_host}:{self.settings.metrics_port}/metrics", flush=True)
+                base = f"http://{self.settings.metrics_host}:{self.settings.metrics_port}"
+                print(f"metrics: {base}/metrics", flush=True)
+                print(f"live calls: {base}/", flush=True)
             print(f"voicebot ready: sip:bot@{self.host}:{self.sip_port}{tls}", flush=True)
             if ready is not None:
                 ready.set()
             owned = [asyncio.create_task(self._reap(env["REDIS_URL"]), name="reaper")]
             if self.settings.post_call_url:
                 owned.append(asyncio.create_task(self._deliver(env["REDIS_URL"]), name="post-call"))
+            if recordings := self.settings.recordings_path:
+                days = self.settings.recording_retention_days
+                owned.append(asyncio.create_task(keep_sweeping(Path(recordings), days), name="retention"))
             try:
                 await self._watch(stop)
             finally:
@@ -155,9 +163,18 @@ class Supervisor:
         if not s.metrics_port:
             return None
         app = web.Application(client_max_size=64 * 1024)
+
+        async def no_banner(request: web.Request, response: web.StreamResponse) -> None:
+            response.headers["Server"] = "voicebot"  # (no product or version for a scanner to match)
+
+        app.on_response_prepare.append(no_banner)
         self.metrics.add_to(app)
         redis = Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        add_calls_api(app, redis, s.api_key.get_secret_value() if s.api_key else None)
+        key = s.api_key.get_secret_value() if s.api_key else None
+        add_calls_api(app, redis, key)
+        recordings = s.recordings_path
+        add_live_routes(app, LiveCalls(redis, Path(recordings) if recordings else None))
+        add_live_page(app, key, s.metrics_host)
 
         async def close_redis(app: web.Application) -> None:
             await redis.aclose()

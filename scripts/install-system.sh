@@ -13,6 +13,9 @@ command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 # the metrics scrape config is tested by a real Prometheus scraping the stack
 command -v prometheus >/dev/null || need+=(prometheus)
+# the live-calls page is tested in a real browser: headless Chromium driven by selenium
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 # echo cancellation at the edge (speexdsp-aec loads it with ctypes)
 ldconfig -p 2>/dev/null | grep -q "libspeexdsp.so.1 " || need+=(libspeexdsp1)
 if [ ${#need[@]} -eq 0 ]; then

@@ -49,7 +49,8 @@ async def test_metrics_move_as_the_calls_did(stack: Stack) -> None:
     assert moved("voicebot_calls_total", direction="inbound") >= 1
     assert moved("voicebot_calls_total", direction="inbound", outcome="completed") >= 1, out
     assert moved("voicebot_call_setup_seconds_count", direction="inbound") >= 1
-    assert moved("voicebot_turn_latency_seconds_count") >= 2  # a reply to each turn
+    assert moved("voicebot_turn_latency_seconds_count") >= 2  # a reply to each turn (one said over the greeting)
+    assert moved("voicebot_reply_gap_seconds_count") >= 2  # ...and each reply's gap on the line
     assert (
         moved("voicebot_edge_decisions_total", kind="interrupted")
         + moved("voicebot_edge_decisions_total", kind="paused")

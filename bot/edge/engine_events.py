@@ -105,6 +105,10 @@ class EngineEvents(SessionHost):
         elif turn is Turn.REPLY:
             self._turn_ended_at = self._now()
             self._create_response()
+        elif turn is Turn.ENGINE:
+            self._turn_ended_at = self._now()  # (the engine's own reply is timed from here too)
+        elif turn is Turn.HOLD:
+            self._held_turn_at = self._now()  # timed from here if its words prove to be a turn
 
     def _on_caller_transcript(self, event: dict[str, Any]) -> None:
         said = str(event.get("transcript", ""))
@@ -127,6 +131,7 @@ class EngineEvents(SessionHost):
         self._replay.caller(said)
         if verdict is not None:
             self._act(verdict.action)  # words: the bot stops (if it still talks) and answers them
+            self._turn_ended_at, self._held_turn_at = self._held_turn_at or self._now(), None
             self._create_response()
 
     def _on_bot_transcript(self, event: dict[str, Any]) -> None:

@@ -95,6 +95,7 @@ class CallSession(EngineEvents, ControlEvents):
         self._after_playout: tuple[str, dict[str, Any]] | None = None  # hangup / transfer, once the bot is heard
         self._media_up = False
         self._turn_ended_at: float | None = None
+        self._held_turn_at: float | None = None
         self._greets = True  # the bot speaks first once media is up (on a call we placed, after AMD)
         self.caller_speaking = False
         self._caller_said: list[str] = []  # the last few things the caller said, for a transfer summary

@@ -50,6 +50,7 @@ class SessionHost(ABC):
     _media_up: bool
     _greets: bool
     _turn_ended_at: float | None  # the caller's last turn ended (loop ms), until the reply's first audio
+    _held_turn_at: float | None  # a turn said over the bot ended (loop ms), until its words are judged
     _amd: AmdWatch | None
     _warm: WarmTransfer | None
     _echo_items: set[str]
