@@ -26,6 +26,7 @@ import asyncio
 import itertools
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ import dpkt
 
 from tests.audio import phone_ulaw
 from tests.sipp import Flow, call_ids, call_once, capture, render, run_sipp, silence_file, ulaw_file
-from tests.stack import Stack, call_of, free_port, parent, pids, running_stack
+from tests.stack import Stack, call_of, free_port, listening_pid, parent, pids, running_stack
 
 FAULTS = ("engine", "worker", "kamailio", "redis", "rtpengine")
 KILL_AT_S = 6.0  # after the answer: the greeting has been heard
@@ -63,8 +64,8 @@ class FaultResult:
 
 async def victim(fault: str, stack: Stack, worker: str) -> int:
     """The pid to kill for `fault` (the main process: its forks are its own business)."""
-    if fault == "engine":
-        found = await pids(f"voicebot engine --host 127.0.0.1 --port {stack.engine_port}")
+    if fault == "engine":  # (the one listening: its standby has the same command line)
+        found = [p] if (p := await listening_pid(stack.engine_port)) else []
     elif fault == "worker":
         n = int(worker.removeprefix("w"))
         found = await pids(f"voicebot sip-worker --host 127.0.0.1 --port {stack.sip_port + n} --id w{n}$")
@@ -185,6 +186,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                                                    Path(tmp) / f"r{r}"))  # fmt: skip
                     await asyncio.sleep(3)  # the component settled
             restarts = log.read_text(errors="replace").count("exited with -9")
+            if args.log:
+                shutil.copyfile(log, args.log)  # (the stack's log, to see where a recovery's time went)
     recoveries = [r.recovery_s for r in results]
     return {
         "max_silence_s": max(r.silence_s for r in results),
@@ -199,6 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument("--log", type=Path, help="keep a copy of the stack's log here")
     args = parser.parse_args()
     if args.rounds < 1:
         sys.exit("--rounds must be at least 1")

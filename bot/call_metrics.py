@@ -32,10 +32,18 @@ REPLY_GAP = Histogram(
     buckets=_SECONDS,
 )
 RECORDING_GAP = Counter("voicebot_recording_gap_seconds", "Call audio written as silence because the disk fell behind")
+RTP_LOST = Counter("voicebot_rtp_lost_packets", "Caller RTP packets lost on the way (sequence gaps), per ended call")
+RTP_DISCARDED = Counter(
+    "voicebot_rtp_discarded_packets", "Caller RTP packets the jitter buffer discarded (late, duplicate)"
+)
+RTP_RECEIVED = Counter("voicebot_rtp_received_packets", "Caller RTP packets received, per ended call")
 PLAYOUT_DROPPED = Counter("voicebot_playout_dropped_frames", "Bot audio frames dropped (the playout buffer full)")
 REDIS_QUEUE = Gauge("voicebot_redis_write_queue", "Call-record writes waiting for Redis", multiprocess_mode="livesum")
 REDIS_RETRIES = Counter("voicebot_redis_write_retries", "Call-record write batches retried after a Redis error")
 ENGINE_STAGE = Histogram("voicebot_engine_stage_seconds", "Engine stage latency (ASR, brain, TTS first audio...)",
                          ["stage"], buckets=_SECONDS)  # fmt: skip
 ENGINE_SESSIONS = Gauge("voicebot_engine_sessions", "Engine sessions open", multiprocess_mode="livesum")
+ENGINE_POOL_WAITING = Gauge("voicebot_engine_pool_waiting", "Model jobs running or queued, per lane of the engine's pool",
+                            ["lane"], multiprocess_mode="livesum")  # fmt: skip
+ENGINE_POOL_REFUSED = Counter("voicebot_engine_pool_refused_jobs", "Model jobs refused: the lane was full", ["lane"])
 ENGINE_REFUSED = Counter("voicebot_engine_refused_sessions", "Engine sessions refused (over capacity, bad key)")

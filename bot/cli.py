@@ -20,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     engine = sub.add_parser("engine", help="run the offline realtime engine (Realtime / Voice Live protocol)")
     engine.add_argument("--host", default=None)
     engine.add_argument("--port", type=int, default=None)
+    engine.add_argument(
+        "--standby",
+        action="store_true",
+        help="load everything, then wait for SIGUSR1 before listening (the supervisor's spare)",
+    )
 
     worker = sub.add_parser("sip-worker", help="run one SIP worker (a pjsua2 endpoint bridging calls to the engine)")
     worker.add_argument("--host", default=None)
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.errors import ConfigError
 
         try:
-            serve(settings, args.host or settings.engine_host, args.port or settings.engine_port)
+            serve(settings, args.host or settings.engine_host, args.port or settings.engine_port, standby=args.standby)
         except ConfigError as exc:
             print(f"voicebot engine: {exc}", file=sys.stderr)
             return 2

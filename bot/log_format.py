@@ -3,7 +3,9 @@
 worker, the engine and the supervisor by its id.
 
 The call id rides in a context variable: a call session sets it in its own task, and every task it
-starts (asyncio copies the context) logs under it. Secrets are masked first (bot/redact.py).
+starts (asyncio copies the context) logs under it. The turn id (the conversation item of the
+caller's turn being answered, the same id on the edge and in our engine) is a cell in another one,
+shared by those tasks, moved on at each committed turn. Secrets are masked first (bot/redact.py).
 """
 
 from __future__ import annotations
@@ -12,11 +14,29 @@ import datetime as dt
 import json
 import logging
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from bot.redact import RedactingFilter
 
 CALL_ID: ContextVar[str | None] = ContextVar("call_id", default=None)
 CALL_ID_HEADER = "X-Voicebot-Call-Id"  # the edge tells our engine which call a session serves
+
+
+@dataclass
+class TurnCell:
+    turn_id: str | None = None  # the caller's current turn (its conversation item id)
+
+
+TURN: ContextVar[TurnCell | None] = ContextVar("turn", default=None)
+
+
+def begin_turns() -> TurnCell:
+    """A call's (or an engine session's) turn cell, for this task and those it starts."""
+    cell = TurnCell()
+    TURN.set(cell)
+    return cell
+
+
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -26,6 +46,9 @@ class CallIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "call_id", None):
             record.call_id = CALL_ID.get()
+        if not getattr(record, "turn_id", None):
+            cell = TURN.get()
+            record.turn_id = cell.turn_id if cell is not None else None
         return True
 
 
@@ -46,6 +69,8 @@ class JsonFormatter(logging.Formatter):
         call_id = getattr(record, "call_id", None)
         if call_id:
             entry["call_id"] = call_id
+        if turn_id := getattr(record, "turn_id", None):
+            entry["turn_id"] = turn_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -36,7 +36,7 @@ POLL_S = 1.0
 TIMEOUT_S = 10.0
 
 
-async def document(store: CallStore, call_id: str) -> dict[str, Any]:
+async def document(store: CallStore, call_id: str, recordings_url: str | None = None) -> dict[str, Any]:
     """What the receiver gets: the call's record, its transcript (masked when it was written), the
     tool calls, and an extractive summary (the caller's first words, the tools used, the outcome)."""
     record = await store.record(call_id)
@@ -54,11 +54,14 @@ async def document(store: CallStore, call_id: str) -> dict[str, Any]:
         if part
     )
     return {"call_id": call_id, "record": record, "transcript": lines, "tool_calls": tools, "summary": summary,
-            "recording": record.get("recording") or None}  # fmt: skip
+            "recording": record.get("recording") or None,
+            "recording_url": f"{recordings_url}/{call_id}" if recordings_url and record.get("recording") else None}  # fmt: skip
 
 
 class Deliverer:
-    def __init__(self, redis: Redis, url: str, secret: str, retry_s: tuple[float, ...] = RETRY_S) -> None:
+    def __init__(self, redis: Redis, url: str, secret: str, retry_s: tuple[float, ...] = RETRY_S,
+                 recordings_url: str | None = None) -> None:  # fmt: skip
+        self.recordings_url = recordings_url  # where the recordings are downloaded (GET .../{call_id})
         self.redis = redis
         self.url = url
         self.secret = secret
@@ -78,7 +81,7 @@ class Deliverer:
                 await asyncio.sleep(POLL_S)
 
     async def deliver(self, http: aiohttp.ClientSession, call_id: str) -> bool:
-        body = json.dumps(await document(self.store, call_id)).encode()
+        body = json.dumps(await document(self.store, call_id, self.recordings_url)).encode()
         headers = {"Content-Type": "application/json", "X-Voicebot-Delivery": call_id,
                    "X-Voicebot-Signature": sign(self.secret, body, int(time.time()))}  # fmt: skip
         error = ""

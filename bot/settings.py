@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     engine_reserved_for_edge: int = Field(16, ge=0)
     engine_max_event_bytes: int = Field(15 * 1024 * 1024, ge=1024)  # larger client events get an error event
     engine_pool_max_waiting: int = Field(16, ge=1)  # per model lane; more jobs are refused (overloaded)
+    # `voicebot run` keeps a second engine loaded and waiting (~0.5 GB): when the engine dies it takes
+    # the port at once (calls back in well under a second), and a new spare is loaded after.
+    engine_standby: bool = True
     engine_input_buffer_ms: int = Field(10 * 60 * 1000, ge=1000)  # uncommitted audio kept; oldest dropped
     asr_threads: int = Field(2, ge=1)
 

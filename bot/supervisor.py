@@ -42,6 +42,8 @@ RESTART_BACKOFF_S = (0.2, 1.0, 2.0, 5.0)
 STABLE_S = 60.0  # a child up this long starts its backoff afresh
 PR_SET_PDEATHSIG = 1
 REAP_EVERY_S = 2.0
+SPARE = "engine-standby"  # the loaded engine that takes over when the engine dies (VOICEBOT_ENGINE_STANDBY)
+SPARE_AFTER_S = 10.0  # a new spare loads this long after the last one stood in (not while calls recover)
 
 
 def _die_with_parent() -> None:
@@ -60,6 +62,7 @@ class Child:
     stopping: bool = False
     started_at: float = 0.0
     worker_id: str | None = None  # a SIP worker: the id its calls are recorded under
+    due_at: float | None = None  # not running, to be started at this loop time (a spare that stood in)
 
     async def start(self) -> None:
         # A process group of its own: whatever it forks is stopped with it.
@@ -232,9 +235,8 @@ class Supervisor:
         s = self.settings
         # The workers' sessions are the calls': the engine keeps capacity for clients with this key.
         env["VOICEBOT_ENGINE_EDGE_KEY"] = env["VOICEBOT_REALTIME_API_KEY"] = secrets.token_urlsafe(24)
-        await self._spawn(
-            Child("engine", [self._exe(), "engine", "--host", s.engine_host, "--port", str(s.engine_port)], env)
-        )
+        argv = [self._exe(), "engine", "--host", s.engine_host, "--port", str(s.engine_port)]
+        await self._spawn(Child("engine", argv, env))
         tls = s.engine_tls_cert is not None
         if tls and not s.realtime_ca_file:
             env["VOICEBOT_REALTIME_CA_FILE"] = str(s.engine_tls_cert)  # (a self-signed one is its own CA)
@@ -247,6 +249,8 @@ class Supervisor:
                 try:
                     async with http.get(url, ssl=target.ssl()) as r:
                         if r.status == 200:
+                            if s.engine_standby:  # (after the engine: the two never load at once)
+                                await self._spawn(Child(SPARE, [*argv, "--standby"], env))
                             return
                 except aiohttp.ClientError:
                     pass
@@ -314,7 +318,9 @@ class Supervisor:
         redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
         first = s.post_call_retry_s
         deliverer = Deliverer(redis, str(s.post_call_url), s.post_call_secret.get_secret_value() if s.post_call_secret
-                              else "", tuple(first * k for k in (1, 3, 12, 60, 180, 720)))  # fmt: skip
+                              else "", tuple(first * k for k in (1, 3, 12, 60, 180, 720)),
+                              recordings_url=f"http://{s.metrics_host}:{s.metrics_port}/recordings"
+                              if s.metrics_port and s.recordings_path else None)  # fmt: skip
         try:
             while True:
                 try:
@@ -356,6 +362,10 @@ class Supervisor:
         while not stop.is_set():
             for child in self.children:
                 proc = child.proc
+                if proc is None and child.due_at is not None and asyncio.get_running_loop().time() >= child.due_at:
+                    child.due_at = None  # (a spare that stood in: its successor starts now)
+                    await child.start()
+                    self.metrics.started(child.name)
                 if proc is None or proc.returncode is None or child.stopping:
                     continue
                 await self._restart(child, proc.returncode)
@@ -364,6 +374,8 @@ class Supervisor:
 
     async def _restart(self, child: Child, code: int) -> None:
         loop = asyncio.get_running_loop()
+        if child.name == "engine" and self._promote_spare(child, code):
+            return
         if loop.time() - child.started_at >= STABLE_S:
             child.restarts = 0
         delay = RESTART_BACKOFF_S[min(child.restarts, len(RESTART_BACKOFF_S) - 1)]
@@ -377,6 +389,23 @@ class Supervisor:
         await asyncio.sleep(delay)
         await child.start()
         self.metrics.started(child.name)
+
+    def _promote_spare(self, engine: Child, code: int) -> bool:
+        """The dead engine's standby takes its place (SIGUSR1: it binds the port and serves); a new
+        spare is loaded SPARE_AFTER_S later, once the calls are back. False: no spare ready."""
+        spare = next((c for c in self.children if c.name == SPARE), None)
+        if spare is None or spare.proc is None or spare.proc.returncode is not None:
+            return False
+        log.error("engine exited with %s; its standby (pid %d) takes over", code, spare.proc.pid)
+        engine.kill_group()
+        self.metrics.died(engine.name, engine.proc.pid if engine.proc else None)
+        spare.proc.send_signal(signal.SIGUSR1)
+        engine.proc, engine.started_at, spare.proc = spare.proc, spare.started_at, None
+        engine.restarts += 1
+        self.metrics.started(engine.name)
+        self.metrics.up.labels(SPARE).set(0)  # (until its successor is loaded)
+        spare.due_at = asyncio.get_running_loop().time() + SPARE_AFTER_S
+        return True
 
     async def _hang_up_for(self, worker_id: str) -> None:
         """A dead worker's calls end now (seen within a fraction of a second of its death): their

@@ -11,6 +11,7 @@ command -v rtpengine >/dev/null || need+=(rtpengine-daemon)
 command -v openssl >/dev/null || need+=(openssl)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v ss >/dev/null || need+=(iproute2)
 # the metrics scrape config is tested by a real Prometheus scraping the stack
 command -v prometheus >/dev/null || need+=(prometheus)
 # the live-calls page is tested in a real browser: headless Chromium driven by selenium

@@ -24,6 +24,7 @@ from bot.edge.port import (
     Disconnected,
     Dtmf,
     MediaReady,
+    RtpStats,
     TransferStatus,
 )
 from sip.media import BridgePort, PortPool
@@ -184,6 +185,16 @@ class CallControl:
             return None
         try:
             return int(call.getStreamStat(call.audio_index).rtcp.rxStat.pkt)
+        except pj.Error:
+            return None
+
+    def rtp_stats(self) -> RtpStats | None:
+        call = self._call
+        if call is None or call.audio_index is None:
+            return None
+        try:
+            rx = call.getStreamStat(call.audio_index).rtcp.rxStat
+            return RtpStats(int(rx.pkt), int(rx.loss), int(rx.discard))
         except pj.Error:
             return None
 

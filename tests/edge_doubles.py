@@ -33,6 +33,7 @@ from bot.edge.port import (
     Disconnected,
     Dtmf,
     MediaReady,
+    RtpStats,
     TransferStatus,
 )
 from bot.realtime.client_events import (
@@ -131,6 +132,9 @@ class MemoryCall:
 
     def rtp_received(self) -> int:
         return self.media.inbound.received  # here every frame the caller sends is a packet
+
+    def rtp_stats(self) -> RtpStats:
+        return RtpStats(self.media.inbound.received, 0, 0)
 
     def bridge(self, other: CallPort) -> bool:
         self.bridged_to.append(other.call_id)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -252,6 +253,14 @@ def call_id_of(out: str) -> str:
 def decisions(lines: list[dict[str, str]], kind: str) -> list[dict[str, Any]]:
     """The figures of each edge decision of `kind` in a transcript (bot/edge/call_log.py)."""
     return [json.loads(line["data"]) for line in lines if line.get("event") == kind]
+
+
+async def listening_pid(port: int) -> int | None:
+    """The process listening on this TCP port (the engine: its standby has the same command line)."""
+    proc = await asyncio.create_subprocess_exec("ss", "-Hltnp", f"sport = :{port}", stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    found = re.search(rb"pid=(\d+)", out)
+    return int(found.group(1)) if found else None
 
 
 async def pids(pattern: str) -> list[int]:

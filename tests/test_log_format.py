@@ -1,9 +1,11 @@
-"""Structured logs (VOICEBOT_LOG_FORMAT=json): one JSON object per line with the call it belongs to,
-masked; the edge names the call to our engine, so the engine's lines carry the same call id."""
+"""Structured logs (VOICEBOT_LOG_FORMAT=json): one JSON object per line with the call and the turn it
+belongs to, masked; the edge names the call to our engine, so the engine's lines carry the same call
+id, and the turn id is the caller turn's conversation item id on both sides."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import logging
@@ -13,7 +15,7 @@ import aiohttp
 import pytest
 
 from bot.edge.engine_link import RealtimeTarget
-from bot.log_format import CALL_ID, CALL_ID_HEADER, CallIdFilter, JsonFormatter
+from bot.log_format import CALL_ID, CALL_ID_HEADER, TURN, CallIdFilter, JsonFormatter, begin_turns
 from bot.redact import RedactingFilter
 
 
@@ -71,3 +73,44 @@ async def test_our_engine_logs_a_session_under_the_call_the_edge_names(engine_ur
         await asyncio.sleep(0.2)  # the server logs the close after the client left
     opened = [r for r in caplog.records if "opened" in r.getMessage()]
     assert opened and all(getattr(r, "call_id", None) == "sip-call-42" for r in opened), caplog.records
+
+
+async def test_lines_carry_the_turn_the_call_is_in_from_every_task_of_the_call(json_lines: io.StringIO) -> None:
+    log = logging.getLogger("test.json")
+    moved = asyncio.Event()
+
+    async def call() -> None:
+        CALL_ID.set("call-T")
+        cell = begin_turns()
+        log.info("greeting")  # before any caller turn: no turn id
+
+        async def uplink() -> None:  # another task of the call, started before the turn moved on
+            await moved.wait()
+            log.info("frames")
+
+        task = asyncio.create_task(uplink())
+        cell.turn_id = "item_1"
+        moved.set()
+        await task
+
+    await asyncio.create_task(call())  # (a call session is a task of its own)
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    assert [(line["msg"], line.get("turn_id")) for line in lines] == [("greeting", None), ("frames", "item_1")]
+    assert TURN.get() is None  # (the call's cell stayed in the call's context)
+
+
+async def test_our_engine_logs_under_the_turn_it_committed(engine_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.handler.addFilter(CallIdFilter())
+    target = RealtimeTarget(f"{engine_url.replace('http', 'ws')}/v1/realtime", call_id="sip-call-43")
+    with caplog.at_level(logging.INFO, logger="bot.engine"):
+        async with aiohttp.ClientSession() as http, http.ws_connect(target.url, headers=target.headers()) as ws:
+            await ws.send_json({"type": "session.update", "session": {"turn_detection": None}})
+            audio = base64.b64encode(bytes(24000 * 2 // 2)).decode()  # 0.5 s of silence, pcm16 24 kHz
+            await ws.send_json({"type": "input_audio_buffer.append", "audio": audio})
+            await ws.send_json({"type": "input_audio_buffer.commit"})
+            async with asyncio.timeout(10):
+                while (event := json.loads((await ws.receive()).data))["type"] != "input_audio_buffer.committed":
+                    pass
+        await asyncio.sleep(0.2)  # the server logs the close after the client left
+    closed = [r for r in caplog.records if getattr(r, "call_id", None) == "sip-call-43" and "closed" in r.getMessage()]
+    assert closed and all(getattr(r, "turn_id", None) == event["item_id"] for r in closed), caplog.records

@@ -79,6 +79,8 @@ async def test_each_call_is_delivered_once_through_outages_and_a_killed_supervis
         assert document["record"]["outcome"] == "completed"
         assert any(line["role"] == "caller" and "open" in line["text"].lower() for line in document["transcript"])
         assert "end_call" in document["summary"] and document["summary"].startswith("The caller said:")
+        port = stack.env["VOICEBOT_METRICS_PORT"]
+        assert document["recording_url"] == f"http://127.0.0.1:{port}/recordings/{first}", document
         # Now the receiver is down, and the supervisor is killed before it could deliver the next call.
         receiver.fail_next = 1000
         code, out = await softphone(stack.uri, "Okay, goodbye.")

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.edge.config import BotConfig
+from bot.supervisor import SPARE_AFTER_S
 from sip.probe import options_ping
 from tests.sipp import call_ids, call_once, render, silence_file
-from tests.stack import Stack, call_of, decisions, parent, pids, running_stack, softphone
+from tests.stack import Stack, call_of, decisions, listening_pid, parent, pids, running_stack, softphone
 
 
 async def answers_again(stack: Stack, tmp: Path, within_s: float) -> float:
@@ -38,19 +39,33 @@ async def test_kamailio_and_the_engine_killed_are_restarted_and_calls_come_back(
         await answers_again(stack, tmp_path, within_s=30)
         assert not set(kamailio) & set(await pids(f"kamailio -DD -E -f {tmp_path}/kamailio/")), "old forks left"
 
-        engine = await pids(f"voicebot engine --host 127.0.0.1 --port {stack.engine_port}")
-        assert len(engine) == 1
-        await (await asyncio.create_subprocess_exec("kill", "-9", str(engine[0]))).wait()
+        engine = await listening_pid(stack.engine_port)
+        standby = f"voicebot engine --host 127.0.0.1 --port {stack.engine_port} --standby"
+        spare = await until_running(standby)
+        assert engine is not None and engine != spare
+        await (await asyncio.create_subprocess_exec("kill", "-9", str(engine))).wait()
         await asyncio.sleep(0.5)
-        await answers_again(stack, tmp_path, within_s=120)  # (the engine loads its models again)
+        await answers_again(stack, tmp_path, within_s=30)  # (the standby took the port: no model loading)
         assert stack.proc.returncode is None
         log = (tmp_path / "stack.log").read_text(errors="replace")
         assert "kamailio exited with -9" in log and "engine exited with -9" in log
+        assert f"its standby (pid {spare}) takes over" in log
+        assert await listening_pid(stack.engine_port) == spare
+        await asyncio.sleep(SPARE_AFTER_S + 1.0)
+        assert len(await pids(standby)) == 2  # a new standby, started once the calls were back
         metrics = await scrape(stack)
         assert metrics['voicebot_child_restarts_total{child="kamailio"}'] == 1.0
         assert metrics['voicebot_child_restarts_total{child="engine"}'] == 1.0
         assert metrics['voicebot_child_restarts_total{child="worker-1"}'] == 0.0
         assert all(metrics[f'voicebot_child_up{{child="{c}"}}'] == 1.0 for c in ("kamailio", "engine", "redis"))
+
+
+async def until_running(pattern: str, within_s: float = 90.0) -> int:
+    """The one process matching `pattern`, once there is one."""
+    async with asyncio.timeout(within_s):
+        while len(found := await pids(pattern)) != 1:  # noqa: ASYNC110 (another process: polled)
+            await asyncio.sleep(0.2)
+    return found[0]
 
 
 async def scrape(stack: Stack) -> dict[str, float]:
@@ -71,8 +86,9 @@ async def scrape(stack: Stack) -> dict[str, float]:
 
 async def test_a_call_holds_through_an_engine_restart_and_goes_on(tmp_path: Path) -> None:
     """kill -9 of the engine mid-call: the caller hears the hold line at once, the edge reconnects to
-    the restarted engine, replays the conversation and the bot speaks again; the caller hangs up."""
-    async with running_stack(tmp_path, workers=2) as stack:
+    the restarted engine, replays the conversation and the bot speaks again; the caller hangs up.
+    (No standby here: the engine is started afresh and loads its models while the caller is held.)"""
+    async with running_stack(tmp_path, workers=2, VOICEBOT_ENGINE_STANDBY="false") as stack:
         log = tmp_path / "stack.log"
         while log.read_text(errors="replace").count("fallback lines ready") < 2:  # noqa: ASYNC110 (a file)
             await asyncio.sleep(0.2)
@@ -82,7 +98,7 @@ async def test_a_call_holds_through_an_engine_restart_and_goes_on(tmp_path: Path
         sipp = asyncio.ensure_future(call_once(scenario, stack.sip_port, tmp_path, call_id_prefix=prefix))
         await call_of(stack.redis_url, prefix, until="active")
         await asyncio.sleep(3)  # into the greeting
-        [engine] = await pids(f"voicebot engine --host 127.0.0.1 --port {stack.engine_port}")
+        engine = await listening_pid(stack.engine_port)
         await (await asyncio.create_subprocess_exec("kill", "-9", str(engine))).wait()
         result = await sipp
         assert result.successful == 1, result.stderr  # the caller hung up: the bot never did

@@ -12,7 +12,7 @@ import logging
 from typing import Protocol
 
 from bot.edge.config import BotConfig
-from bot.edge.port import CallPort
+from bot.edge.port import CallPort, RtpStats
 from bot.turn_policies.dtmf import DtmfCollector
 from bot.turn_policies.idle import IdleAction, IdlePolicy
 
@@ -42,6 +42,7 @@ class CallClock:
         self.idle = idle
         self.keypad = keypad
         self.confirmed = asyncio.Event()  # the caller's ACK came
+        self.rtp: RtpStats | None = None  # the caller's stream, as last sampled
 
     async def watch_ack(self, owner: ClockOwner) -> None:
         """An answer the caller never ACKs (a scanner, a broken or spoofed INVITE) must not hold the
@@ -61,6 +62,7 @@ class CallClock:
         while True:
             await asyncio.sleep(IDLE_CHECK_S)
             now = now_ms()
+            self.rtp = self.call.rtp_stats() or self.rtp  # (the last one seen: gone once the caller hung up)
             if (packets := self.call.rtp_received()) != heard:
                 heard, heard_at = packets, now
             elif self.bot.media_timeout_s and now - heard_at >= self.bot.media_timeout_s * 1000:

@@ -19,8 +19,11 @@ from bot.call_metrics import (
     PLAYOUT_DROPPED,
     PLAYOUT_UNDERRUNS,
     REPLY_GAP,
+    RTP_DISCARDED,
+    RTP_LOST,
+    RTP_RECEIVED,
 )
-from bot.edge.port import CallMedia, CallPort
+from bot.edge.port import CallMedia, CallPort, RtpStats
 from bot.state import CallStore
 
 log = logging.getLogger(__name__)
@@ -122,9 +125,14 @@ class CallLog:
         else:
             self.decided(Decision.PCI_RESUMED, "recording resumed", at_ms=at_ms)
 
-    def ended(self, outcome: str, media: CallMedia) -> None:
+    def ended(self, outcome: str, media: CallMedia, rtp: RtpStats | None = None) -> None:
         if self.reply_gaps:
             self.note(reply_gaps=json.dumps(self.reply_gaps, separators=(",", ":")))
+        if rtp is not None:  # (the stream as last sampled: it is gone once the caller hung up)
+            RTP_RECEIVED.inc(rtp.received)
+            RTP_LOST.inc(max(0, rtp.lost))
+            RTP_DISCARDED.inc(max(0, rtp.discarded))
+            self.note(rtp_received=rtp.received, rtp_lost=rtp.lost, rtp_discarded=rtp.discarded)
         log.info("call %s ended: %s after %.1f s; caller frames %d, playout underruns %d, dropped %d",
                  self.call.call_id, outcome, time.time() - self.started, media.inbound.received,
                  media.playout.underruns, media.playout.dropped)  # fmt: skip

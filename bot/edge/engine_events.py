@@ -19,6 +19,7 @@ from bot.edge.barge import Turn
 from bot.edge.call_log import Decision
 from bot.edge.engine_link import RealtimeConnection
 from bot.edge.session_host import SessionHost
+from bot.log_format import TURN
 from bot.redact import redact
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ class EngineEvents(SessionHost):
     def _on_committed(self, event: dict[str, Any]) -> None:
         """A caller turn is complete. Unless the engine replies on its own, the session asks for it."""
         item_id = event["item_id"]
+        if (cell := TURN.get()) is not None:
+            cell.turn_id = item_id  # (the call's log lines from here on carry this turn)
         turn = self.barge.committed(item_id, self.bot_active, self._now())
         if self._amd is not None:
             self._amd.items.append(item_id)

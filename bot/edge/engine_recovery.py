@@ -27,6 +27,7 @@ RECONNECT_TRY_S = 1.5  # one handshake attempt while the caller holds
 RECONNECT_PAUSE_S = 0.25
 CHIME_AFTER_S = 1.5  # of quiet while held: a chime (never more than ~2 s of silence)
 HELD_CHUNK = 16 * 200  # bytes of 8 kHz PCM16: what was said while held goes up 200 ms an append
+FALLBACK_ITEM = "fallback_"  # playout items the edge plays itself: the engine never had them
 
 
 class EngineRecovery:
@@ -78,6 +79,10 @@ class EngineRecovery:
                     conn.append_audio(g711.pcm16_to_ulaw(held[i : i + HELD_CHUNK]))
             self._held.clear()
             self._held_voiced = False
+            # The hold line stops where it is: the new engine has the floor (a standby can be back
+            # within a second, with "one moment please" still playing; the caller must not be
+            # barging into a line the engine never had).
+            self.call.media.playout.clear()
             return conn, spoke
         self._log.decided(Decision.ENGINE_GONE, f"no engine after {self.bot.engine_reconnect_s:.0f} s")
         if self.bot.transfer_target:
@@ -96,11 +101,11 @@ class EngineRecovery:
         self.outcome = "engine_lost"
 
     def play(self, line: str) -> None:
-        self._push(f"fallback_{line}", self._fallback.lines.get(line, self._fallback.chime))
+        self._push(f"{FALLBACK_ITEM}{line}", self._fallback.lines.get(line, self._fallback.chime))
 
     def _keep_company(self) -> None:
         if self._now() - self._quiet_since >= CHIME_AFTER_S * 1000 and not self.call.media.playout.busy:
-            self._push("fallback_chime", self._fallback.chime)
+            self._push(f"{FALLBACK_ITEM}chime", self._fallback.chime)
 
     def _push(self, item_id: str, audio: bytes) -> None:
         playout = self.call.media.playout

@@ -20,6 +20,16 @@ MAX_EVENTS = 256  # control events per call; a session consumes them far faster 
 
 
 @dataclass(frozen=True)
+class RtpStats:
+    """The caller's RTP stream so far: packets received, lost (sequence gaps) and discarded (late,
+    duplicate or out of order, dropped by the jitter buffer)."""
+
+    received: int
+    lost: int
+    discarded: int
+
+
+@dataclass(frozen=True)
 class MediaReady:
     pass
 
@@ -70,6 +80,7 @@ class CallPort(Protocol):
     def transfer(self, target: str, headers: dict[str, str]) -> bool: ...
     def send_dtmf(self, digits: str) -> bool: ...
     def rtp_received(self) -> int | None: ...  # RTP packets from the caller so far (None: no stream)
+    def rtp_stats(self) -> RtpStats | None: ...  # the caller's stream as pjmedia counts it (None: no stream)
     def bridge(self, other: CallPort) -> bool: ...  # the two calls hear each other, no longer the bot
 
 

@@ -29,7 +29,7 @@ from bot.edge.config import BotConfig
 from bot.edge.control_events import ControlEvents
 from bot.edge.engine_events import EngineEvents
 from bot.edge.engine_link import EngineUnavailable, RealtimeConnection, RealtimeTarget, open_websocket
-from bot.edge.engine_recovery import EngineRecovery
+from bot.edge.engine_recovery import FALLBACK_ITEM, EngineRecovery
 from bot.edge.fallback_audio import FallbackAudio
 from bot.edge.line_tap import LineTap
 from bot.edge.port import CallPort, LineDialer
@@ -40,7 +40,7 @@ from bot.edge.spoken import Connect
 from bot.edge.ticks import until_tick
 from bot.edge.tool_runner import ToolRunner
 from bot.edge.warm_transfer import WarmTransfer
-from bot.log_format import CALL_ID
+from bot.log_format import CALL_ID, begin_turns
 from bot.state import CallStore
 from bot.turn_policies.barge_in import BargeAction
 from bot.turn_policies.dtmf import DtmfCollector
@@ -118,6 +118,7 @@ class CallSession(EngineEvents, ControlEvents):
         """Answer, bridge until either side ends, record the outcome. Returns it."""
         call = self.call
         CALL_ID.set(call.call_id)  # (this task's context: every log line of the call carries it)
+        begin_turns()  # ...and the turn it is in
         if not await self.log.admit(self.bot.max_concurrent_calls):
             log.warning("call %s refused: %d calls already up", call.call_id, self.bot.max_concurrent_calls)
             call.answer(503, "All Lines Busy", SERVICE_WIDE)
@@ -140,6 +141,7 @@ class CallSession(EngineEvents, ControlEvents):
         failed (busy, no_answer, rejected, failed: bot/dialer.py), then the bridge as for a caller."""
         call = self.call
         CALL_ID.set(call.call_id)
+        begin_turns()
         self.outcome = "callee_hung_up"  # unless the bot ends it
         self.log.dialing()
         try:
@@ -182,7 +184,7 @@ class CallSession(EngineEvents, ControlEvents):
             try:
                 await self.tap.close()
             finally:
-                self.log.ended(self.outcome, call.media)
+                self.log.ended(self.outcome, call.media, self._clock.rtp)
         return self.outcome
 
     async def _bridge(self, conn: RealtimeConnection, answer: bool) -> None:
@@ -344,7 +346,7 @@ class CallSession(EngineEvents, ControlEvents):
         if interrupted is not None:
             self._active_response = None
             self._conn.cancel()
-        if item_id:
+        if item_id and not item_id.startswith(FALLBACK_ITEM):  # (the edge's own lines: nothing to truncate)
             self.log.decided(Decision.INTERRUPTED, f"barge-in after {played_ms} ms of {item_id}", played_ms=played_ms,
                              item_id=item_id)  # fmt: skip
             self._conn.truncate(item_id, played_ms)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, TypeVar
 
+from bot.call_metrics import ENGINE_POOL_REFUSED, ENGINE_POOL_WAITING
 from bot.errors import OverloadedError
 
 T = TypeVar("T")
@@ -45,13 +46,16 @@ class InferencePool:
 
     async def run(self, lane: Lane, fn: Callable[..., T], *args: object) -> T:
         if self._waiting[lane] >= self.max_waiting:
+            ENGINE_POOL_REFUSED.labels(lane).inc()
             raise OverloadedError(f"engine {lane} lane is full ({self.max_waiting} jobs waiting); try again shortly")
         self._waiting[lane] += 1
+        ENGINE_POOL_WAITING.labels(lane).set(self._waiting[lane])
         self.jobs[lane] += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executors[lane], fn, *args)
         finally:
             self._waiting[lane] -= 1
+            ENGINE_POOL_WAITING.labels(lane).set(self._waiting[lane])
             if not self._waiting[lane]:
                 waiters, self._idle_waiters[lane] = self._idle_waiters[lane], []
                 for waiter in waiters:

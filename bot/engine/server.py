@@ -7,6 +7,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import signal
 import ssl
 from collections.abc import AsyncIterator
 
@@ -17,7 +18,7 @@ from bot.engine.admission import EDGE, Admission
 from bot.engine.runtime import EngineRuntime
 from bot.engine.session import EngineSession
 from bot.errors import ConfigError
-from bot.log_format import CALL_ID, CALL_ID_HEADER
+from bot.log_format import CALL_ID, CALL_ID_HEADER, begin_turns
 from bot.realtime.dialect import Dialect
 from bot.safe_text import safe_text
 from bot.settings import Settings
@@ -61,6 +62,7 @@ async def realtime(request: web.Request) -> web.StreamResponse:
         return _error(401, "invalid_api_key", "missing or wrong API key (send api-key or Authorization: Bearer)")
     client = EDGE if edge else (request.remote or "unknown")
     CALL_ID.set(safe_text(request.headers.get(CALL_ID_HEADER, ""), 100) or None)  # (this request's task)
+    begin_turns()
     admission = request.app[ADMISSION]
     if (refused := admission.admit(client)) is not None:
         log.warning("session refused for %s: %s", client, refused)
@@ -148,9 +150,19 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, *, standby: bool = False) -> None:
+    """Load the models and serve. `standby`: a loaded spare that listens only once it gets SIGUSR1
+    (the supervisor's, when the engine it stands in for dies): the port is back in a fraction of a
+    second instead of a process start and model loads."""
+    if standby:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # (a signal sent early waits, not kills)
     require_key_beyond_loopback(settings, host)
     context = tls_context(settings)
     runtime = EngineRuntime.load(settings)
+    if standby:
+        runtime.warm_recogniser()  # (time a spare has: its first turns pay nothing)
+        log.info("engine loaded, standing by")
+        signal.sigwait({signal.SIGUSR1})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     log.info("engine listening on %s://%s:%d/v1/realtime", "wss" if context else "ws", host, port)
     web.run_app(create_app(runtime), host=host, port=port, print=None, ssl_context=context)

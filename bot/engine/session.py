@@ -27,6 +27,7 @@ from bot.engine.runtime import EngineRuntime
 from bot.engine.transcription import Transcriptions
 from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
 from bot.errors import ConfigError
+from bot.log_format import TURN
 from bot.realtime import ids
 from bot.realtime.client_events import (
     ClientEvent,
@@ -273,6 +274,8 @@ class EngineSession:
     async def _commit_audio(self, item_id: str, pcm: bytes, end_ms: int) -> None:
         item = Item(item_id, "message", role="user", content=[Content("input_audio", transcript=None)])
         previous = self.conversation.add(item)
+        if (cell := TURN.get()) is not None:
+            cell.turn_id = item_id  # (this session's log lines from here on carry this turn)
         await self.emit("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
         await self.emit_item_added(item, previous)
         self._transcripts.start(item, pcm, end_ms, self.config.phrase_list)
