@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # `voicebot run` keeps a second engine loaded and waiting (~0.5 GB): when the engine dies it takes
     # the port at once (calls back in well under a second), and a new spare is loaded after.
     engine_standby: bool = True
+    engine_warm_file: str | None = (
+        None  # what the calls' sessions use, for the standby to prepare (voicebot run sets it)
+    )
     engine_input_buffer_ms: int = Field(10 * 60 * 1000, ge=1000)  # uncommitted audio kept; oldest dropped
     asr_threads: int = Field(2, ge=1)
 

@@ -235,6 +235,7 @@ class Supervisor:
         s = self.settings
         # The workers' sessions are the calls': the engine keeps capacity for clients with this key.
         env["VOICEBOT_ENGINE_EDGE_KEY"] = env["VOICEBOT_REALTIME_API_KEY"] = secrets.token_urlsafe(24)
+        env["VOICEBOT_ENGINE_WARM_FILE"] = str(self.run_dir / "engine-warm.json")  # (what the standby prepares)
         argv = [self._exe(), "engine", "--host", s.engine_host, "--port", str(s.engine_port)]
         await self._spawn(Child("engine", argv, env))
         tls = s.engine_tls_cert is not None

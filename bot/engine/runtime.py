@@ -6,6 +6,7 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from bot.engine.brain.local import STOCK_OPENINGS, LocalBrain
 from bot.engine.pool import InferencePool
 from bot.engine.stats import EngineStats
 from bot.engine.tts import PiperVoice, VoiceBank
+from bot.engine.warm_sessions import WarmSessions
 from bot.engine.warmup import TtsWarmup
 from bot.realtime.session_config import SessionConfig
 from bot.settings import Settings
@@ -35,6 +37,7 @@ class EngineRuntime:
     _embedding: dict[str, asyncio.Future[None]] = field(default_factory=dict)  # texts being encoded now
     _warmup: TtsWarmup | None = None  # engine-wide; copies of the runtime share it once made
     _asr_warm: bool = False  # the recogniser has run once
+    warm_sessions: WarmSessions = field(default_factory=lambda: WarmSessions(None))
 
     @property
     def warmup(self) -> TtsWarmup:
@@ -59,6 +62,7 @@ class EngineRuntime:
                 encoder=encoder.result(),
                 pool=InferencePool(settings.engine_pool_max_waiting),
                 settings=settings,
+                warm_sessions=WarmSessions(Path(settings.engine_warm_file) if settings.engine_warm_file else None),
             )
         runtime.encoder.encode(["warm up"])
         runtime.voices.synthesize(SessionConfig.voice, "Hello!")  # the voice's first run is the slow one
@@ -69,6 +73,24 @@ class EngineRuntime:
         if not self._asr_warm:
             self.transcriber.transcribe(bytes(16000))
             self._asr_warm = True
+
+    async def prepare_remembered(self) -> int:
+        """Be ready for the sessions the calls used (bot/engine/warm_sessions.py): each one's brain
+        index embedded and its likely openings in the TTS cache; how many were prepared."""
+        from bot.engine.brain.base import ToolSpec
+        from bot.engine.response import opening
+
+        entries = self.warm_sessions.read()
+        for entry in entries:
+            tools = tuple(ToolSpec.from_wire(t) for t in entry.get("tools") or [])
+            likely = await self.new_brain().prepare(entry["instructions"], tools)
+            await self.warmup.fill(str(entry.get("voice") or SessionConfig.voice), [opening(line) for line in likely])
+        return len(entries)
+
+    def forget_loop(self) -> None:
+        """After work on an event loop that is gone: its loop-bound helpers are made afresh."""
+        self._warmup = None
+        self._embedding.clear()
 
     async def warm_openings(self) -> None:
         """The recogniser's first run (on its lane), then the stock openings into the TTS cache (~1.5 s

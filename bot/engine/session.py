@@ -174,6 +174,8 @@ class EngineSession:
         shared TTS cache (bot/engine/warmup.py), so a first reply rarely waits for TTS."""
         try:
             likely = await self.brain.prepare(instructions, tools)
+            remembered = self.runtime.warm_sessions  # (for a standby engine to be as ready)
+            await asyncio.to_thread(remembered.remember, instructions, list(self.config.tools), self.config.voice)
             if "audio" in self.config.modalities:
                 await self.runtime.warmup.fill(self.config.voice, [opening(line) for line in likely])
         except Exception:  # the first reply builds it again and reports what fails
