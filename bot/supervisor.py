@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import secrets
@@ -24,6 +23,7 @@ from redis.exceptions import RedisError
 
 from bot import private_redis
 from bot.calls_api import add_calls_api
+from bot.child import Child
 from bot.edge.engine_link import RealtimeTarget
 from bot.front_door import RPC_SOCKET, FrontDoor
 from bot.front_door_rpc import end_dialogs
@@ -40,57 +40,9 @@ from sip.probe import options_ping
 log = logging.getLogger(__name__)
 RESTART_BACKOFF_S = (0.2, 1.0, 2.0, 5.0)
 STABLE_S = 60.0  # a child up this long starts its backoff afresh
-PR_SET_PDEATHSIG = 1
 REAP_EVERY_S = 2.0
 SPARE = "engine-standby"  # the loaded engine that takes over when the engine dies (VOICEBOT_ENGINE_STANDBY)
 SPARE_AFTER_S = 10.0  # a new spare loads this long after the last one stood in (not while calls recover)
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM it if the supervisor dies, even by SIGKILL (Linux prctl)."""
-    libc = ctypes.CDLL(None)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-@dataclass
-class Child:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    proc: asyncio.subprocess.Process | None = None
-    restarts: int = 0
-    stopping: bool = False
-    started_at: float = 0.0
-    worker_id: str | None = None  # a SIP worker: the id its calls are recorded under
-    due_at: float | None = None  # not running, to be started at this loop time (a spare that stood in)
-
-    async def start(self) -> None:
-        # A process group of its own: whatever it forks is stopped with it.
-        self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env, preexec_fn=_die_with_parent,
-                                                         start_new_session=True)  # fmt: skip
-        self.started_at = asyncio.get_running_loop().time()
-        log.info("started %s (pid %d)", self.name, self.proc.pid)
-
-    def kill_group(self) -> None:
-        """SIGKILL whatever is left of the child's process group (forks of a parent that died)."""
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-
-    async def stop(self, timeout_s: float = 10.0) -> None:
-        self.stopping = True
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), timeout_s)
-            except TimeoutError:
-                log.warning("%s did not stop in %.0f s; killing it", self.name, timeout_s)
-        self.kill_group()
-        await proc.wait()
 
 
 @dataclass
