@@ -21,6 +21,13 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _standing_by() -> None:
+    """...and for a standby, SIGUSR1 blocked from before exec (the mask survives it): a takeover
+    signalled while the process still starts waits for it, instead of killing it."""
+    _die_with_parent()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+
+
 @dataclass
 class Child:
     name: str
@@ -32,10 +39,12 @@ class Child:
     started_at: float = 0.0
     worker_id: str | None = None  # a SIP worker: the id its calls are recorded under
     due_at: float | None = None  # not running, to be started at this loop time (a spare that stood in)
+    standby: bool = False  # it waits for SIGUSR1 (`voicebot engine --standby`)
 
     async def start(self) -> None:
         # A process group of its own: whatever it forks is stopped with it.
-        self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env, preexec_fn=_die_with_parent,
+        first = _standing_by if self.standby else _die_with_parent
+        self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env, preexec_fn=first,
                                                          start_new_session=True)  # fmt: skip
         self.started_at = asyncio.get_running_loop().time()
         log.info("started %s (pid %d)", self.name, self.proc.pid)

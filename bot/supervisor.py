@@ -203,7 +203,7 @@ class Supervisor:
                     async with http.get(url, ssl=target.ssl()) as r:
                         if r.status == 200:
                             if s.engine_standby:  # (after the engine: the two never load at once)
-                                await self._spawn(Child(SPARE, [*argv, "--standby"], env))
+                                await self._spawn(Child(SPARE, [*argv, "--standby"], env, standby=True))
                             return
                 except aiohttp.ClientError:
                     pass

@@ -154,8 +154,8 @@ def serve(settings: Settings, host: str, port: int, *, standby: bool = False) ->
     """Load the models and serve. `standby`: a loaded spare that listens only once it gets SIGUSR1
     (the supervisor's, when the engine it stands in for dies): the port is back in a fraction of a
     second instead of a process start and model loads."""
-    if standby:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # (a signal sent early waits, not kills)
+    if standby:  # (blocked from before exec when the supervisor starts it: here for anyone else)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     require_key_beyond_loopback(settings, host)
     context = tls_context(settings)
     runtime = EngineRuntime.load(settings)
