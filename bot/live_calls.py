@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from bot.state import text, text_dict
 
 log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RECENT = 50  # ended calls listed
 HOUR_CALLS = 2000  # calls read for the last hour's chart, at most
 FEED_EVERY_S = 0.5  # how often the feed looks for new lines
@@ -172,39 +173,33 @@ class LiveCalls:
 
 
 def add_live_routes(app: web.Application, live: LiveCalls) -> None:
-    def unavailable(exc: Exception) -> web.Response:
-        return web.json_response({"error": {"code": "state_unavailable", "message": f"Redis unreachable: {exc}"}},
-                                 status=503)  # fmt: skip
+    @web.middleware
+    async def state_unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Redis away: the page's data answers 503 and says so (the page shows it and retries)."""
+        try:
+            return await handler(request)
+        except (RedisError, ConnectionRefusedError) as exc:
+            if not request.path.startswith(("/live/", "/recordings/")):
+                raise
+            return web.json_response({"error": {"code": "state_unavailable", "message": f"Redis unreachable: {exc}"}},
+                                     status=503)  # fmt: skip
 
     async def calls(request: web.Request) -> web.Response:
-        try:
-            return web.json_response(await live.calls())
-        except (RedisError, OSError) as exc:
-            return unavailable(exc)
+        return web.json_response(await live.calls())
 
     async def one(request: web.Request) -> web.Response:
-        try:
-            found = await live.call(request.match_info["id"])
-        except (RedisError, OSError) as exc:
-            return unavailable(exc)
+        found = await live.call(request.match_info["id"])
         if found is None:
             return web.json_response({"error": {"code": "not_found", "message": "no such call"}}, status=404)
         return web.json_response(found)
 
     async def hang_up(request: web.Request) -> web.Response:
-        try:
-            asked = await live.ask_hang_up(request.match_info["id"])
-        except (RedisError, OSError) as exc:
-            return unavailable(exc)
-        if not asked:
+        if not await live.ask_hang_up(request.match_info["id"]):
             return web.json_response({"error": {"code": "not_live", "message": "no such call up now"}}, status=404)
         return web.json_response({"state": "hanging_up"}, status=202)
 
     async def stats(request: web.Request) -> web.Response:
-        try:
-            return web.json_response(await live.stats())
-        except (RedisError, OSError) as exc:
-            return unavailable(exc)
+        return web.json_response(await live.stats())
 
     async def events(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -222,10 +217,7 @@ def add_live_routes(app: web.Application, live: LiveCalls) -> None:
     async def recording(request: web.Request) -> web.StreamResponse:
         if live.recordings is None:
             return web.json_response({"error": {"code": "recording_off", "message": "recording is off"}}, status=404)
-        try:
-            name = text(await live.redis.hget(f"call:{request.match_info['id']}", "recording") or "")
-        except (RedisError, OSError) as exc:
-            return unavailable(exc)
+        name = text(await live.redis.hget(f"call:{request.match_info['id']}", "recording") or "")
         root = live.recordings.resolve()
         path = (root / name).resolve()
         if not name or not path.is_relative_to(root):
@@ -236,6 +228,7 @@ def add_live_routes(app: web.Application, live: LiveCalls) -> None:
                                      status=410)  # fmt: skip
         return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
 
+    app.middlewares.append(state_unavailable)
     app.router.add_get("/live/calls", calls)
     app.router.add_get("/live/calls/{id}", one)
     app.router.add_post("/live/calls/{id}/hangup", hang_up)
