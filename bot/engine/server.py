@@ -9,7 +9,8 @@ import ipaddress
 import logging
 import signal
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -24,6 +25,7 @@ from bot.safe_text import safe_text
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+STANDBY_LOOK_S = 3.0  # how often a standby looks for session configurations it has not prepared
 RUNTIME = web.AppKey("runtime", EngineRuntime)
 
 
@@ -150,6 +152,20 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
+async def _until_called(work: Coroutine[Any, Any, object]) -> bool:
+    """`work`, given up the moment a takeover (SIGUSR1) is pending: a standby preparing is never late
+    to take over. True if it finished."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        if signal.SIGUSR1 in signal.sigpending():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return False
+        await asyncio.wait([task], timeout=0.05)
+    task.result()
+    return True
+
+
 def serve(settings: Settings, host: str, port: int, *, standby: bool = False) -> None:
     """Load the models and serve. `standby`: a loaded spare that listens only once it gets SIGUSR1
     (the supervisor's, when the engine it stands in for dies): the port is back in a fraction of a
@@ -161,10 +177,17 @@ def serve(settings: Settings, host: str, port: int, *, standby: bool = False) ->
     runtime = EngineRuntime.load(settings)
     if standby:  # (time a spare has: its first turns pay nothing)
         runtime.warm_recogniser()
-        prepared = asyncio.run(runtime.prepare_remembered())
-        runtime.forget_loop()  # (what it made there was bound to that loop)
-        log.info("engine loaded, %d session configurations prepared; standing by", prepared)
-        signal.sigwait({signal.SIGUSR1})
+        log.info("engine loaded; standing by")
+        prepared: list[dict[str, object]] = []
+        wait_s = 0.0  # (a first look at once, then every STANDBY_LOOK_S)
+        while signal.sigtimedwait({signal.SIGUSR1}, wait_s) is None:
+            wait_s = STANDBY_LOOK_S
+            # The calls' session configurations as the engine records them: new ones prepared too.
+            if (found := runtime.warm_sessions.read()) != prepared:
+                done = asyncio.run(_until_called(runtime.prepare_remembered()))
+                runtime.forget_loop()  # (what it made there was bound to that loop)
+                prepared = found
+                log.info("standby: %d session configurations prepared%s", len(found), "" if done else " (in part)")
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     log.info("engine listening on %s://%s:%d/v1/realtime", "wss" if context else "ws", host, port)
     web.run_app(create_app(runtime), host=host, port=port, print=None, ssl_context=context)
