@@ -341,3 +341,15 @@ async def test_with_a_goal_a_turn_that_is_no_menu_is_answered_as_usual(encoder: 
     dialog = Dialog(encoder, tools=(*SHOP, KEYPAD), instructions="Goal: reach billing.\n" + SHOP_INSTRUCTIONS)
     reply = await dialog.say("What are your opening hours?")
     assert isinstance(reply, str) and "8 am to 6 pm" in reply, reply
+
+
+async def test_a_card_read_out_goes_to_the_card_tool_and_is_never_read_back(encoder: SentenceEncoder) -> None:
+    card = tool("pay_with_card", "Pay by card. Takes the card number the caller reads out and the security code.",
+                {"card_number": {"type": "string"}, "security_code": {"type": "string"}},
+                ("card_number", "security_code"))  # fmt: skip
+    d = Dialog(encoder, (*SHOP, card))
+    ask = await d.say("Okay, um, it's 4111 1111 1111 1111")  # a card said alone: nowhere else it may go
+    assert d.brain.decision and d.brain.decision.param == "security_code", ask
+    confirm = await d.say("the code on the back is 7 3 9")
+    assert "card ending 1 1 1 1" in str(confirm) and "4 1 1 1" not in str(confirm) and "7 3 9" not in str(confirm)
+    assert await d.say("yes") == ToolCall("pay_with_card", {"card_number": "4111111111111111", "security_code": "739"})

@@ -16,7 +16,7 @@ from bot.engine.brain import lexicon
 from bot.engine.brain.base import ToolSpec
 from bot.engine.brain.intents import description_parts, humanize, verb_group, voiced
 from bot.engine.brain.numbers import MONTHS, TEENS, UNITS, ordinal
-from bot.engine.brain.slots import Param, param, params
+from bot.engine.brain.slots import Param, param, params, secret_kind
 from bot.engine.brain.when import WEEKDAYS
 
 SPEAKABLE_KEYS = ("message", "speech", "say", "answer", "text", "summary")
@@ -62,7 +62,7 @@ def say_value(key: str, value: Any) -> str:
     """A value as it is said: ids digit by digit, dates and times in words, amounts in dollars."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if key and _SECRET_PARAM.search(key):  # (a result that echoes a secret: never read out)
+    if key and secret_kind(key):  # (a result that echoes a secret: never read out)
         digits = re.sub(r"\D", "", str(value))
         return f"ending {' '.join(digits[-4:])}" if len(digits) >= 13 else "on file"
     if isinstance(value, int | float):
@@ -209,13 +209,12 @@ def _place_identifier(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
 
 def _place_secret(tool: ToolSpec, p: Param, value: Any, vp: str) -> Placed:
     """A secret is never read back: a card as its last four digits, a security code or SSN not at all."""
-    digits = re.sub(r"\D", "", str(value))
-    if re.search(r"card|\bpan\b", p.name, re.I) and not re.search(r"code|cvv|cvc|pin", p.name, re.I):
-        return vp, f", the card ending {' '.join(digits[-4:])}"
+    if secret_kind(p.name) == "card":
+        last4 = re.sub(r"\D", "", str(value))[-4:]
+        return vp, f", the card ending {' '.join(last4)}"
     return vp, ""
 
 
-_SECRET_PARAM = re.compile(r"card|\bpan\b|cvv|cvc|security_?code|ssn|social", re.I)  # (as slots.py reads them)
 _PLACERS: dict[str, Callable[[ToolSpec, Param, Any, str], Placed]] = {
     "money": _place_money, "date": _place_date, "time": _place_time, "enum": _place_choice,
     "boolean": _place_choice, "number": _place_count, "address": _place_address,
@@ -227,7 +226,7 @@ def action_phrase(tool: ToolSpec, args: dict[str, Any]) -> str:
     vp, tail = verb_phrase(tool), ""
     for p in params(tool):
         if p.name in args:
-            place = _place_secret if _SECRET_PARAM.search(p.name) else _PLACERS.get(p.kind, _place_identifier)
+            place = _place_secret if secret_kind(p.name) else _PLACERS.get(p.kind, _place_identifier)
             vp, after = place(tool, p, args[p.name], vp)
             tail += after
     return (vp + tail).strip()
