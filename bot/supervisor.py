@@ -45,6 +45,11 @@ SPARE = "engine-standby"  # the loaded engine that takes over when the engine di
 SPARE_AFTER_S = 10.0  # a new spare loads this long after the last one stood in (not while calls recover)
 
 
+def _ended_early(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("supervisor task %s failed; it is not running any more", task.get_name(), exc_info=error)
+
+
 @dataclass
 class Supervisor:
     settings: Settings
@@ -101,6 +106,8 @@ class Supervisor:
             if recordings := self.settings.recordings_path:
                 days = self.settings.recording_retention_days
                 owned.append(asyncio.create_task(keep_sweeping(Path(recordings), days), name="retention"))
+            for task in owned:  # (each loops until cancelled: one that ends early is said at once)
+                task.add_done_callback(_ended_early)
             try:
                 await self._watch(stop)
             finally:
