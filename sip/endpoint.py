@@ -118,5 +118,8 @@ class SipEndpoint:
     def destroy(self) -> None:
         """Last: the caller must have dropped its accounts and calls (a pj object freed after
         libDestroy aborts the process)."""
+        # The null device's clock drives the bridge: stopped first, no tick reaches a port being freed
+        # (freeing a port still ticked raised inside pjmedia's thread: a SIGSEGV at a softphone's exit).
+        self.ep.audDevManager().setNoDev()
         self.ports.destroy()
         self.ep.libDestroy()

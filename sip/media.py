@@ -32,13 +32,16 @@ class BridgePort(pj.AudioMediaPort):  # type: ignore[misc]
         fmt.init(pj.PJMEDIA_FORMAT_PCM, LINE_RATE, 1, FRAME_MS * 1000, 16)
         self.createPort(name, fmt)
 
+    # getattr: while Python frees a port its attributes go before the C++ destructor takes it off the
+    # bridge; a tick in between must not raise inside pjmedia's thread (the endpoint stops the clock
+    # before it frees the ports; this is the second guard).
     def onFrameReceived(self, frame: Any) -> None:  # clock thread: caller audio
-        inbound = self.inbound
+        inbound = getattr(self, "inbound", None)
         if inbound is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
-            inbound.push(frames.read(frame.buf, frame.size), self._played)
+            inbound.push(frames.read(frame.buf, frame.size), getattr(self, "_played", None))
 
     def onFrameRequested(self, frame: Any) -> None:  # clock thread: bot audio
-        playout = self.playout
+        playout = getattr(self, "playout", None)
         data = playout.pop() if playout is not None else None
         self._played = data
         if data is None:

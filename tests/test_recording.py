@@ -126,6 +126,19 @@ def test_reply_gaps_count_from_the_last_voiced_frame_to_the_first_played() -> No
     assert out == [ReplyGap(at_ms=600, gap_ms=200)]  # frames 20-29 silent: 10 frames
 
 
+def test_a_reply_begun_over_the_callers_words_is_no_gap_the_one_after_is() -> None:
+    """The engine answered "Great." while the caller went on ("... I'd like to pay my bill"): its first
+    frame came during their speech (a gap of 0, seen on a real call); the reply after their turn counts."""
+    gaps = ReplyGaps()
+    timeline = [frame(n, voiced=n < 10) for n in range(0, 15)]  # "Great."
+    timeline += [frame(n, voiced=True) for n in range(15, 20)]  # they go on
+    timeline += [frame(20, voiced=True, played=100)]  # the bot starts over them, and is stopped
+    timeline += [frame(n, voiced=n < 40) for n in range(21, 50)]
+    timeline += [frame(n, voiced=False, played=100) for n in range(50, 55)]  # the answer
+    out = [g for f in timeline if (g := gaps.frame(f)) is not None]
+    assert out == [ReplyGap(at_ms=1000, gap_ms=(50 - 40) * 20)]
+
+
 def test_the_soft_end_of_a_word_counts_as_speech_but_line_noise_does_not() -> None:
     """A final "s" the detector let go of (level 250 on a quiet line) is speech; a hiss at the line's
     own noise level after it is not."""

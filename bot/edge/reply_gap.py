@@ -24,7 +24,8 @@ class ReplyGap:
 class ReplyGaps:
     """The speech detector's frames mark the caller's speech; its soft end (a final "s", a breath
     the detector already let go of) is followed on the line's level while it stays above
-    TAIL_RMS and well above the line's noise floor, as an endpointer's hangover would."""
+    TAIL_RMS and well above the line's noise floor, as an endpointer's hangover would. A reply that
+    starts while the caller is still speaking has no gap: the one after it answers them."""
 
     def __init__(self) -> None:
         self._last_voiced: int | None = None  # the caller's latest frame of speech
@@ -47,6 +48,8 @@ class ReplyGaps:
         playing = f.played is not None
         onset, self._bot_playing = playing and not self._bot_playing, playing
         if not onset or not self._unanswered or self._last_voiced is None:
+            return None
+        if speech or tail:  # the bot began over the caller's words: no reply to them yet (a barge-in follows)
             return None
         self._unanswered = False
         return ReplyGap(f.number * FRAME_MS, (f.number - self._last_voiced - 1) * FRAME_MS)

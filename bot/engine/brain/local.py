@@ -171,7 +171,8 @@ class LocalBrain:
             if "thanks" in said:
                 return self._say("welcome", f"{WELCOME} {self._anything_else()}")
             if "greeting" in said:  # a first "Hello?" (a callee picking up): the instructions' own greeting
-                first = not any(t.role == "assistant" for t in request.history)
+                # (a reply cancelled before its first word, when the turn came in after it, said nothing)
+                first = not any(t.role == "assistant" and t.text.strip() for t in request.history)
                 return self._say("greeting", (first and greeting(request.instructions)) or GREETING)
         return self._act(Ranking(scored, ranking.fills), text)
 
@@ -280,8 +281,10 @@ class LocalBrain:
         wanted = menu.goal(request.instructions)
         press = next((t for t in request.tools if humanize(t.name).split(" ")[0] in ("press", "dial", "send")), None)
         heard = menu.options(text) if wanted and press else []
-        if not heard or press is None or wanted is None:
+        if press is None or wanted is None:
             return None
+        if not heard:  # its greeting before the options: silence (not a goodbye to "Thank you for calling")
+            return self._say("menu", "") if menu.preamble(text) else None
         picked = await menu.choose(heard, wanted, self._embed)
         picked = picked or next((o for o in heard if _OPERATOR.search(o.label)), None)
         if picked is None:

@@ -22,8 +22,16 @@ CHOOSE = 0.35  # cosine (plus shared words) an option needs to be chosen for the
 _KEY = r"(\d|star|pound|hash|\*|#)"
 _LABEL = r"([a-z][a-z' ,\-]{2,80}?)"
 _LEAD = r"(?:for|to|if you(?:'re| are)(?:\s+calling)?(?:\s+(?:about|for|to))?|if you (?:want|would like|need) to)"
-_LABEL_FIRST = re.compile(rf"\b{_LEAD}\s+{_LABEL},?\s+(?:please\s+)?(?:press|dial|say or press)\s+{_KEY}\b", re.I)
+# (a full stop before "press" too: the recogniser often ends the sentence there, "For billing. Press 2.")
+_LABEL_FIRST = re.compile(rf"\b{_LEAD}\s+{_LABEL}[,.;]?\s+(?:please\s+)?(?:press|dial|say or press)\s+{_KEY}\b", re.I)
 _KEY_FIRST = re.compile(rf"\bpress\s+{_KEY}\s+(?:for|to)\s+{_LABEL}(?=[.,;!?]|\s+or\b|\s+press\b|$)", re.I)
+# What a phone system says before its options: nothing to answer, the menu is coming.
+_PREAMBLE = re.compile(
+    r"\b(?:thank you for calling|thanks for calling|welcome to|you(?:'ve| have) reached|your call is important|"
+    r"please listen carefully|(?:our )?(?:menu )?options have changed|this call may be (?:recorded|monitored)|"
+    r"calls are recorded|for quality (?:and training )?purposes|please hold|please stay on the line)\b",
+    re.I,
+)
 _GOAL = re.compile(r"^\s*goal\s*:\s*(.+)$", re.I | re.M)
 _KEYS = {"star": "*", "pound": "#", "hash": "#"}
 _STOP = frozenset(
@@ -59,17 +67,35 @@ class Option:
 
 
 def options(heard: str) -> list[Option]:
-    """The menu's options in the order they were said (a key said twice: the first)."""
+    """The menu's options in the order they were said (a key said twice: the first).
+
+    A menu keeps one form, and its first option shows which: with the recogniser's sentence breaks
+    in the wrong places, "For sales, press 1 for billing. Press 2 for support. Press 3." reads as
+    label-first all through, and the key-first readings across those breaks ("press 1 for billing")
+    are wrong. The other form still fills keys the first left out, where it reads other words."""
     text = normalise(heard)
-    found: list[tuple[int, Option]] = []
-    for m in _LABEL_FIRST.finditer(text):
-        found.append((m.start(), Option(_key(m.group(2)), _clean(m.group(1)))))
-    for m in _KEY_FIRST.finditer(text):
-        found.append((m.start(), Option(_key(m.group(1)), _clean(m.group(2)))))
+    label_first = [(m.span(), Option(_key(m.group(2)), _clean(m.group(1)))) for m in _LABEL_FIRST.finditer(text)]
+    key_first = [(m.span(), Option(_key(m.group(1)), _clean(m.group(2)))) for m in _KEY_FIRST.finditer(text)]
+    first_of = [found[0][0][0] for found in (label_first, key_first) if found]
+    if not first_of:
+        return []
+    primary, other = (
+        (label_first, key_first) if label_first and label_first[0][0][0] == min(first_of) else (key_first, label_first)
+    )
+    found = list(primary)
+    for span, option in other:
+        if not any(span[0] < end and start < span[1] for (start, end), _ in primary):
+            found.append((span, option))
     seen: dict[str, Option] = {}
-    for _, option in sorted(found, key=lambda f: f[0]):
+    for _, option in sorted(found, key=lambda f: f[0][0]):
         seen.setdefault(option.key, option)
     return list(seen.values())
+
+
+def preamble(heard: str) -> bool:
+    """A phone system's opening words ("Thank you for calling Globex.", "Please listen carefully"),
+    which a recogniser may end as a turn of its own before the options come."""
+    return bool(_PREAMBLE.search(heard))
 
 
 def goal(instructions: str) -> str | None:
