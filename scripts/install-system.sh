@@ -19,6 +19,10 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 # echo cancellation at the edge (speexdsp-aec loads it with ctypes)
 ldconfig -p 2>/dev/null | grep -q "libspeexdsp.so.1 " || need+=(libspeexdsp1)
+# the Speech SDK (tests drive the engine's Azure Speech container paths with it) loads OpenSSL 3 and ALSA
+ldconfig -p 2>/dev/null | grep -q "libssl.so.3 " || need+=(libssl3)
+ldconfig -p 2>/dev/null | grep -q "libasound.so.2 " || need+=(libasound2)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

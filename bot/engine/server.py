@@ -18,6 +18,7 @@ from bot.call_metrics import ENGINE_REFUSED, ENGINE_SESSIONS
 from bot.engine.admission import EDGE, Admission
 from bot.engine.runtime import EngineRuntime
 from bot.engine.session import EngineSession
+from bot.engine.speech.routes import SpeechRoutes
 from bot.errors import ConfigError
 from bot.log_format import CALL_ID, CALL_ID_HEADER, begin_turns
 from bot.realtime.dialect import Dialect
@@ -111,6 +112,7 @@ def create_app(runtime: EngineRuntime) -> web.Application:
     app[ADMISSION] = Admission(s.engine_max_sessions, reserved, s.engine_max_sessions_per_client)
     for path in PATHS:
         app.router.add_get(path, realtime)
+    SpeechRoutes(runtime, app[ADMISSION]).add_to(app)  # (an offline Azure Speech container, for the Speech SDK)
     app.router.add_get("/health", health)
     app.router.add_get("/stats", stats)
 

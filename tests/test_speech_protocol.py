@@ -1,0 +1,88 @@
+"""The pure parts of the engine's Azure Speech container: USP framing, the SSML reader and the output
+formats (the SDK itself drives the whole of it in tests/test_speech_container.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine.speech import usp
+from bot.engine.speech.recognition import phrases_of, riff_format
+from bot.engine.speech.ssml import SsmlError, parse, rate_of, volume_of
+from bot.engine.speech.synthesis import OutputFormat
+
+
+def test_text_and_binary_messages_round_trip() -> None:
+    text = usp.text("speech.phrase", "ab" * 16, {"DisplayText": "Hi."})
+    message = usp.parse_text(text)
+    assert (message.path, message.request_id, message.json()) == ("speech.phrase", "ab" * 16, {"DisplayText": "Hi."})
+    data = usp.binary("audio", "cd" * 16, b"\x01\x02")
+    message = usp.parse_binary(data)
+    assert (message.path, message.request_id, message.body) == ("audio", "cd" * 16, b"\x01\x02")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"", b"\x00", b"\xff\xffPath:audio\r\n", b"\x00\x05Pa\xffh:", b"\x00\x0cX-Other:1\r\n\r\n"],
+)
+def test_binary_messages_that_are_not_usp_are_refused_by_reason(bad: bytes) -> None:
+    with pytest.raises(usp.UspError):
+        usp.parse_binary(bad)
+
+
+def test_a_text_message_needs_a_path_and_its_blank_line() -> None:
+    for bad in ("Path:speech.config", "X-RequestId:1\r\n\r\n{}", "no colon\r\n\r\n{}"):
+        with pytest.raises(usp.UspError):
+            usp.parse_text(bad)
+
+
+def test_the_riff_header_gives_the_streams_format() -> None:
+    import struct
+
+    header = b"RIFF" + struct.pack("<I", 0) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+    assert riff_format(header + b"data" + struct.pack("<I", 0)) == (8000, 16, 1)
+    with pytest.raises(usp.UspError):
+        riff_format(b"not a wave header at all, no sir....")
+
+
+def test_the_phrase_list_is_read_from_the_sdks_dgi_groups() -> None:
+    context = {"dgi": {"Groups": [{"Type": "Generic", "Items": [{"Text": "Contoso"}, {"Text": " Globex "}, {}]}]}}
+    assert phrases_of(context) == ("Contoso", "Globex")
+    assert phrases_of({}) == ()
+
+
+def test_ssml_prosody_breaks_and_nested_elements() -> None:
+    speech = parse(
+        "<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' xmlns:mstts='http://www.w3.org/2001/mstts' "
+        "xml:lang='en-US'><voice name='en-US-AvaNeural'><mstts:express-as style='cheerful'>Hi there!</mstts:express-as>"
+        "<prosody rate='+50%' volume='loud'>Your total is <say-as interpret-as='cardinal'>42</say-as> dollars."
+        "</prosody><break time='300ms'/>Bye.</voice></speak>"
+    )
+    assert speech.voice == "en-US-AvaNeural" and speech.language == "en-US"
+    assert [(p.text, p.rate, p.break_ms) for p in speech.pieces] == [
+        ("Hi there!", 1.0, 0), ("Your total is", 1.5, 0), ("42", 1.5, 0), ("dollars.", 1.5, 0), ("", 1.0, 300), ("Bye.", 1.0, 0),
+    ]  # fmt: skip
+    assert speech.pieces[1].volume > 1.0
+
+
+def test_prosody_values() -> None:
+    assert rate_of("slow", 1.0) == 0.75 and rate_of("-20%", 1.0) == pytest.approx(0.8) and rate_of("1.3", 1.0) == 1.3
+    assert rate_of("nonsense", 1.1) == 1.1
+    assert volume_of("+6dB", 1.0) == pytest.approx(1.995, rel=0.01) and volume_of("50", 1.0) == 0.5
+    assert volume_of("silent", 1.0) == 0.0
+
+
+def test_ssml_that_is_not_speak_or_not_xml_is_refused() -> None:
+    for bad in ("<speak>unclosed", "<p>Hello</p>", "<speak>" + "a" * 70_000 + "</speak>"):
+        with pytest.raises(SsmlError):
+            parse(bad)
+
+
+def test_output_formats_by_the_sdks_names() -> None:
+    assert OutputFormat.named("raw-8khz-8bit-mono-mulaw") == OutputFormat("raw-8khz-8bit-mono-mulaw", False, 8000, "mulaw")
+    assert OutputFormat.named("riff-24khz-16bit-mono-pcm").riff
+    assert OutputFormat.named("raw-22050hz-16bit-mono-pcm").rate == 22050
+    header = OutputFormat.named("riff-16khz-16bit-mono-pcm").riff_header()
+    assert riff_format(header) == (16000, 16, 1)
+    for missing in ("audio-24khz-48kbitrate-mono-mp3", "raw-16khz-8bit-mono-mulaw", "raw-11khz-16bit-mono-pcm"):
+        with pytest.raises(usp.UspError):
+            OutputFormat.named(missing)
