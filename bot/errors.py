@@ -17,3 +17,10 @@ class OverloadedError(VoicebotError, RuntimeError):
     """A bounded resource is full right now; the same request may succeed later."""
 
     retryable = True
+
+
+class SpeechServiceError(VoicebotError, RuntimeError):
+    """A speech service (Azure Speech) refused or failed a recognition or a synthesis: a bad key, a
+    quota, the network. A later request may succeed."""
+
+    retryable = True

@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     )
     engine_input_buffer_ms: int = Field(10 * 60 * 1000, ge=1000)  # uncommitted audio kept; oldest dropped
     asr_threads: int = Field(2, ge=1)
+    # The engine's speech stages, each the local model or Azure Speech through its SDK: the cloud
+    # service (key + region, or an endpoint), or a Speech container at a ws:// host (our own engine
+    # serves those paths too). The session's voice is used when it names an Azure voice, else azure_speech_voice.
+    asr: Literal["local", "azure"] = "local"
+    tts: Literal["local", "azure"] = "local"
+    azure_speech_key: SecretStr | None = None
+    azure_speech_region: str | None = None
+    azure_speech_endpoint: str | None = Field(None, pattern=r"^wss?://")
+    azure_speech_host: str | None = Field(None, pattern=r"^wss?://")
+    azure_speech_voice: str = "en-US-AvaMultilingualNeural"
+    azure_speech_timeout_s: float = Field(10.0, gt=0)  # one recognition or synthesis, at most
 
     # --- the brain ----------------------------------------------------------------------------------
     brain: Literal["local", "openai"] = "local"

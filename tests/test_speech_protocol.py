@@ -78,7 +78,9 @@ def test_ssml_that_is_not_speak_or_not_xml_is_refused() -> None:
 
 
 def test_output_formats_by_the_sdks_names() -> None:
-    assert OutputFormat.named("raw-8khz-8bit-mono-mulaw") == OutputFormat("raw-8khz-8bit-mono-mulaw", False, 8000, "mulaw")
+    assert OutputFormat.named("raw-8khz-8bit-mono-mulaw") == OutputFormat(
+        "raw-8khz-8bit-mono-mulaw", False, 8000, "mulaw"
+    )
     assert OutputFormat.named("riff-24khz-16bit-mono-pcm").riff
     assert OutputFormat.named("raw-22050hz-16bit-mono-pcm").rate == 22050
     header = OutputFormat.named("riff-16khz-16bit-mono-pcm").riff_header()

@@ -19,7 +19,7 @@ import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -40,6 +40,14 @@ TOKENS_MIN = 24  # ... and at least this many
 REPEAT_RATIO = 2.4  # gzip ratio above which whisper is repeating itself (faster-whisper's own threshold)
 NO_SPEECH = 0.8  # no-speech probability above which a window is silence
 NO_SPEECH_UNSURE, LOGPROB_UNSURE = 0.6, -1.0  # ...or above this with a low average log probability
+
+
+class SpeechToText(Protocol):
+    """A recogniser the engine can run on its ASR lane: this one, or Azure's (bot/engine/azure/recognizer.py)."""
+
+    def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en") -> str:
+        """16 kHz pcm16 mono of one turn → its text ("" for none)."""
+        ...
 
 
 def default_model_dir() -> Path:

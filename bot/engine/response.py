@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.audio.formats import Encoder
+from bot.audio.resample import resample_once
 from bot.engine.brain.base import Brain, DialogRequest, ToolCall, ToolSpec, Turn
 from bot.engine.conversation import Content, Conversation, Item
 from bot.engine.runtime import EngineRuntime
-from bot.errors import OverloadedError
+from bot.errors import OverloadedError, SpeechServiceError
 from bot.realtime import ids
 from bot.realtime.client_events import ResponseParams
 from bot.realtime.dialect import Dialect
@@ -29,6 +30,8 @@ from bot.realtime.session_config import SessionConfig
 log = logging.getLogger(__name__)
 CHUNK_MS = 100  # audio per delta: a cancel lands within one chunk
 FIRST_CLAUSE_MIN_WORDS = 8
+FALLBACK_VOICE = "espeak:en-us"  # (espeak-ng: always there, loads in milliseconds)
+APOLOGY = "I'm sorry, I'm having trouble speaking right now. Please bear with me."
 _CLAUSE_END = re.compile(r"[,:;]\s+|\s+[-–—]\s+")  # where a spoken clause ends inside a sentence
 
 
@@ -74,6 +77,7 @@ class ResponseRun:
     _message: Item | None = None
     _encoder: Encoder | None = None
     _started: float = 0.0
+    _failed_voice: bool = False  # the voice service failed: the apology was said, the response ends
 
     async def emit(self, canonical: str, **fields: Any) -> None:
         if not self.silenced:
@@ -137,7 +141,13 @@ class ResponseRun:
             await self.emit("response.done", response=self._wire("cancelled", details))
             raise
         except Exception as exc:
-            code = "engine_overloaded" if isinstance(exc, OverloadedError) else "server_error"
+            code = (
+                "engine_overloaded"
+                if isinstance(exc, OverloadedError)
+                else "speech_service_error"
+                if isinstance(exc, SpeechServiceError)
+                else "server_error"
+            )
             log.exception("response %s failed", self.id)
             await self._close_message("incomplete")
             error = {"type": "server_error", "code": code, "message": str(exc)}
@@ -188,7 +198,13 @@ class ResponseRun:
             await self.emit("response.text.delta", **where, delta=sentence + " ")
             return
         tts_start = time.perf_counter()
-        pcm = await self.runtime.pool.run("tts", self.runtime.voices.synthesize, self.voice, sentence)
+        try:
+            pcm = await self.runtime.pool.run("tts", self.runtime.voices.synthesize, self.voice, sentence)
+        except SpeechServiceError:
+            # The voice service failed mid-reply: the caller hears an apology in the engine's own espeak
+            # voice instead of silence, and the response ends failed with the reason (run's handler).
+            self._failed_voice = True
+            sentence, pcm = APOLOGY, await self._fallback_audio()
         first = content.audio_ms == 0
         if first:
             self._stage("tts_first_ms", tts_start)
@@ -207,6 +223,13 @@ class ResponseRun:
                 self._stage("first_audio_ms", self._started)
                 first = False
         content.marks.append((content.audio_ms, content.transcript.strip()))
+        if self._failed_voice:
+            raise SpeechServiceError("the voice service failed; an apology was said in the fallback voice")
+
+    async def _fallback_audio(self) -> bytes:
+        fallback = self.runtime.voices.get(FALLBACK_VOICE)
+        pcm = await self.runtime.pool.run("tts", fallback.synthesize, APOLOGY)
+        return resample_once(pcm, fallback.sample_rate, self.runtime.voices.get(self.voice).sample_rate)
 
     async def _close_message(self, status: str) -> None:
         item = self._message

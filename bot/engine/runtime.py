@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.engine.asr import Transcriber
+from bot.engine.asr import SpeechToText, Transcriber
 from bot.engine.brain.base import Brain
 from bot.engine.brain.embed import SentenceEncoder
 from bot.engine.brain.local import STOCK_OPENINGS, LocalBrain
@@ -27,7 +27,7 @@ EMBED_CACHE_SIZE = 8192  # texts; ~1.5 KB each
 
 @dataclass
 class EngineRuntime:
-    transcriber: Transcriber
+    transcriber: SpeechToText
     voices: VoiceBank
     encoder: SentenceEncoder
     pool: InferencePool
@@ -53,12 +53,12 @@ class EngineRuntime:
         engine already listens (`warm_openings`): a caller's first turn comes seconds after the answer,
         and a restarted engine takes its calls back that much sooner."""
         with ThreadPoolExecutor(3, thread_name_prefix="engine-load") as loading:
-            transcriber = loading.submit(Transcriber, threads=settings.asr_threads)
-            voice = loading.submit(PiperVoice)
+            transcriber = loading.submit(_recognizer, settings)
+            voice = loading.submit(PiperVoice) if settings.tts == "local" else None
             encoder = loading.submit(SentenceEncoder)
             runtime = cls(
                 transcriber=transcriber.result(),
-                voices=VoiceBank(voice.result()),
+                voices=voice_bank(settings, voice.result() if voice is not None else None),
                 encoder=encoder.result(),
                 pool=InferencePool(settings.engine_pool_max_waiting),
                 settings=settings,
@@ -140,6 +140,26 @@ class EngineRuntime:
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
+
+
+def _recognizer(settings: Settings) -> SpeechToText:
+    if settings.asr == "azure":
+        from bot.engine.azure.recognizer import AzureRecognizer
+
+        return AzureRecognizer(settings)
+    return Transcriber(threads=settings.asr_threads)
+
+
+def voice_bank(settings: Settings, local: PiperVoice | None) -> VoiceBank:
+    """The session voices: piper (VOICEBOT_TTS=local), or Azure's by the session's voice name, the
+    configured Azure voice for any other name (VOICEBOT_TTS=azure)."""
+    if settings.tts == "local":
+        assert local is not None
+        return VoiceBank(local)
+    from bot.engine.azure.voice import AzureVoice, is_azure_voice
+
+    return VoiceBank(AzureVoice(settings, settings.azure_speech_voice),
+                     lambda name: AzureVoice(settings, name) if is_azure_voice(name) else None)  # fmt: skip
 
 
 def brain_factory(runtime: EngineRuntime) -> Brain:

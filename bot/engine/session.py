@@ -48,7 +48,7 @@ from bot.realtime.client_events import (
     parse_client_event,
 )
 from bot.realtime.dialect import Dialect, event_name
-from bot.realtime.error_event import error_body
+from bot.realtime.error_event import error_body, transcription_error
 from bot.realtime.session_config import NOISE_REDUCTION, SessionConfig
 from bot.turn_policies.end_of_turn import required_silence_ms
 
@@ -282,9 +282,12 @@ class EngineSession:
         await self.emit_item_added(item, previous)
         self._transcripts.start(item, pcm, end_ms, self.config.phrase_list)
 
-    async def _on_transcribed(self, item: Item, transcript: str, seconds: float) -> None:
+    async def _on_transcribed(self, item: Item, transcript: str, seconds: float, failure: str | None) -> None:
         item.content[0].transcript = transcript
-        if self.config.transcription is not None:
+        if failure is not None:  # (the recogniser failed: the API's own event says so; the turn goes on unheard)
+            await self.emit("conversation.item.input_audio_transcription.failed", item_id=item.id, content_index=0,
+                            error=transcription_error(failure))  # fmt: skip
+        elif self.config.transcription is not None:
             usage = {"type": "duration", "seconds": round(seconds, 3)}
             await self.emit("conversation.item.input_audio_transcription.completed", item_id=item.id,
                             content_index=0, transcript=transcript, usage=usage)  # fmt: skip

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.engine.runtime import EngineRuntime
 
 log = logging.getLogger(__name__)
-OnDone = Callable[[Item, str, float], Awaitable[None]]  # item, transcript, audio seconds
+OnDone = Callable[[Item, str, float, str | None], Awaitable[None]]  # item, transcript, audio seconds, failure
 OnSpeculated = Callable[[int, str], Coroutine[Any, Any, None]]  # end of the audio transcribed (ms), transcript
 
 
@@ -74,17 +74,18 @@ class Transcriptions:
     async def _deliver(
         self, item: Item, task: asyncio.Task[str], seconds: float, before: asyncio.Task[None] | None
     ) -> None:
+        failure: str | None = None
         try:
             text = await task
         except asyncio.CancelledError:
             task.cancel()
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("transcription of %s failed", item.id)
-            text = ""
+            text, failure = "", f"{type(exc).__name__}: {exc}"
         if before is not None:
             await asyncio.gather(before, return_exceptions=True)
-        await self._on_done(item, text, seconds)
+        await self._on_done(item, text, seconds, failure)
 
     async def wait_all(self) -> None:
         """Return once every transcription started so far is delivered."""

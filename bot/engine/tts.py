@@ -7,6 +7,7 @@ pcm16 mono at `sample_rate`, so the first sentence can be sent before the rest i
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -52,27 +53,36 @@ class PiperVoice:
 class VoiceBank:
     """Maps a session's `voice` to a loaded voice.
 
-    ``espeak:<voice>`` (e.g. ``espeak:fr``) loads an espeak-ng voice on first use; any other name
-    (OpenAI's ``alloy``, Azure's ``en-US-AvaNeural``...) gets the default piper voice.
+    ``espeak:<voice>`` (e.g. ``espeak:fr``) loads an espeak-ng voice on first use; a name `named`
+    knows (Azure's ``en-US-AvaNeural`` with VOICEBOT_TTS=azure) gets that voice; any other name
+    (OpenAI's ``alloy``...) the default.
     """
 
-    def __init__(self, default: Voice) -> None:
+    def __init__(self, default: Voice, named: Callable[[str], Voice | None] | None = None) -> None:
+        """`named`: voices by name beyond espeak's (Azure's, with VOICEBOT_TTS=azure); None for a name
+        it does not know, which gets the default."""
         self.default = default
-        self._voices: dict[str, Voice] = {default.name: default}
+        self._named = named
+        self._voices: dict[str, Voice] = {default.name.lower(): default}
         self._cache: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Voice:
         """The voice for `name`; raises ConfigError for an espeak voice that does not exist."""
         key = name.lower()
-        if not key.startswith("espeak:"):
-            return self._voices.get(key, self.default)
         with self._lock:
-            if key not in self._voices:
-                from bot.engine.espeak import EspeakVoice
+            if key in self._voices:
+                return self._voices[key]
+        if key.startswith("espeak:"):
+            from bot.engine.espeak import EspeakVoice
 
-                self._voices[key] = EspeakVoice(key.removeprefix("espeak:"))
-            return self._voices[key]
+            voice: Voice | None = EspeakVoice(key.removeprefix("espeak:"))
+        else:
+            voice = self._named(name) if self._named is not None else None
+        if voice is None:
+            return self.default
+        with self._lock:
+            return self._voices.setdefault(key, voice)
 
     def cached(self, name: str, sentence: str) -> bool:
         """Whether `sentence` in voice `name` is synthesized already (a reply starting with it waits for no TTS)."""

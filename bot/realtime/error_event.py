@@ -30,3 +30,9 @@ def error_body(exc: ProtocolError, kind: str = "invalid_request_error") -> dict[
     return {"type": kind, "code": exc.code, "message": bounded(exc.message, MAX_MESSAGE_BYTES),
             "param": None if exc.param is None else bounded(exc.param, MAX_FIELD_BYTES),
             "event_id": None if exc.event_id is None else bounded(exc.event_id, MAX_FIELD_BYTES)}  # fmt: skip
+
+
+def transcription_error(failure: str) -> dict[str, Any]:
+    """The `error` of input_audio_transcription.failed: the recogniser (a speech service) failed."""
+    return {"type": "transcription_error", "code": "speech_service_error", "message": bounded(failure, MAX_MESSAGE_BYTES),
+            "param": None}  # fmt: skip

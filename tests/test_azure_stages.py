@@ -1,0 +1,101 @@
+"""The engine's Azure Speech stages (VOICEBOT_ASR=azure, VOICEBOT_TTS=azure) through the real Speech
+SDK, pointed at a Speech container: our own engine's container paths (tests/test_speech_container.py).
+A phone turn goes in, the SDK recognises it, the brain answers, the SDK synthesises the answer; a
+speech service that refuses the key gives the API's failure events and a spoken apology, not a hung turn."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from bot.engine.azure.recognizer import AzureRecognizer, locale
+from bot.engine.azure.voice import is_azure_voice, ssml
+from bot.engine.response import APOLOGY
+from bot.engine.runtime import EngineRuntime, voice_bank
+from bot.errors import SpeechServiceError
+from bot.settings import Settings
+from tests.audio import phone_ulaw, silence, transcribe
+from tests.client import audio_of
+from tests.engine_setup import INSTRUCTIONS, connect, serve_engine
+
+
+@pytest.fixture
+async def container(runtime: EngineRuntime) -> AsyncIterator[str]:
+    """The engine serving the Speech container paths (the stand-in for Azure Speech)."""
+    async with serve_engine(runtime, engine_api_key="sp33ch-k3y") as url:
+        yield url.replace("http://", "ws://")
+
+
+async def azure_engine(container: str, key: str) -> EngineRuntime:
+    settings = Settings(_env_file=None, asr="azure", tts="azure", azure_speech_host=container,
+                        azure_speech_key=key, azure_speech_voice="en-US-AvaNeural")  # fmt: skip
+    # (in a thread: loading says a first "Hello!" through the container, which serves on this loop)
+    return await asyncio.to_thread(EngineRuntime.load, settings)
+
+
+async def test_a_voice_turn_through_azure_speech_both_ways(container: str) -> None:
+    runtime = await azure_engine(container, "sp33ch-k3y")
+    try:
+        async with serve_engine(runtime) as url, connect(url, dialect="beta") as client:
+            await client.send({"type": "session.update", "session": {
+                "instructions": INSTRUCTIONS, "voice": "en-US-AndrewNeural",
+                "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
+                "input_audio_transcription": {"model": "azure-speech"},
+            }})  # fmt: skip
+            await client.until("session.updated")
+            await client.append(
+                phone_ulaw("Hi, um, what are your opening hours?") + silence("g711_ulaw", 1200), chunk=160
+            )
+            events = await client.until("response.done")
+    finally:
+        await runtime.aclose()
+    heard = next(e for e in events if e["type"] == "conversation.item.input_audio_transcription.completed")
+    assert "opening" in heard["transcript"].lower(), heard
+    done = events[-1]["response"]
+    assert done["status"] == "completed", done
+    said = done["output"][0]["content"][0]["transcript"]
+    assert said.startswith("Our opening hours are"), said
+    spoken = transcribe(audio_of(events, "g711_ulaw"), 8000).lower()
+    assert "monday" in spoken and "friday" in spoken, spoken
+
+
+async def test_a_speech_service_that_refuses_the_key_fails_the_turn_by_name_and_apologises(container: str) -> None:
+    """An engine whose key the service stops taking: the caller's turn gets
+    input_audio_transcription.failed naming the cause, and the reply, which the voice cannot say, an
+    apology in the engine's own fallback voice and a speech_service_error: never a hung turn or silence."""
+    with pytest.raises(SpeechServiceError, match="synthesis failed"):
+        await azure_engine(container, "wrong-key")  # (loading says a first sentence: refused at once)
+    runtime = await azure_engine(container, "sp33ch-k3y")
+    revoked = runtime.settings.model_copy(update={"azure_speech_key": SecretStr("wrong-key")})
+    runtime.transcriber, runtime.voices = AzureRecognizer(revoked), voice_bank(revoked, None)
+    try:
+        async with serve_engine(runtime) as url, connect(url, dialect="beta") as client:
+            await client.send({"type": "session.update", "session": {
+                "instructions": INSTRUCTIONS, "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
+            }})  # fmt: skip
+            await client.until("session.updated")
+            await client.append(phone_ulaw("What are your opening hours?") + silence("g711_ulaw", 1200), chunk=160)
+            events = await client.until("response.done")
+    finally:
+        await runtime.aclose()
+    failed = next(e for e in events if e["type"] == "conversation.item.input_audio_transcription.failed")
+    assert failed["error"]["code"] == "speech_service_error" and "401" in failed["error"]["message"], failed
+    errors = [e["error"] for e in events if e["type"] == "error"]
+    assert [e["code"] for e in errors] == ["speech_service_error"], errors
+    done = events[-1]["response"]
+    assert done["status"] == "failed" and done["output"][0]["content"][0]["transcript"] == APOLOGY, done
+    spoken = transcribe(audio_of(events, "g711_ulaw"), 8000).lower()
+    assert "sorry" in spoken and "trouble" in spoken, spoken
+
+
+def test_azure_names_and_ssml() -> None:
+    assert is_azure_voice("en-US-AvaNeural") and is_azure_voice("en-US-Ava:DragonHDLatestNeural")
+    assert not is_azure_voice("alloy") and not is_azure_voice("espeak:fr")
+    assert locale("en") == "en-US" and locale("fr") == "fr-FR" and locale("en-GB") == "en-GB"
+    assert ssml("Tom & Jerry's <show>", "en-US-AvaNeural") == (
+        "<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' xml:lang=\"en-US\">"
+        '<voice name="en-US-AvaNeural">Tom &amp; Jerry\'s &lt;show&gt;</voice></speak>'
+    )
