@@ -21,6 +21,9 @@ from bot.audio.resample import resample_once
 from bot.engine.brain.base import Brain, DialogRequest, ToolCall, ToolSpec, Turn
 from bot.engine.conversation import Content, Conversation, Item
 from bot.engine.runtime import EngineRuntime
+from bot.engine.speech.aligned_voice import AlignedSpeech
+from bot.engine.speech.ssml import rate_of, volume_of
+from bot.engine.tts import PiperVoice
 from bot.errors import OverloadedError, SpeechServiceError
 from bot.realtime import ids
 from bot.realtime.client_events import ResponseParams
@@ -78,6 +81,15 @@ class ResponseRun:
     _encoder: Encoder | None = None
     _started: float = 0.0
     _failed_voice: bool = False  # the voice service failed: the apology was said, the response ends
+    _chars: int = 0  # of reply text said so far (for max_output_tokens)
+    _cut: bool = False  # the token budget ran out: the rest is not said, the response is incomplete
+
+    @property
+    def audio_ms(self) -> float:
+        """Of reply audio sent so far."""
+        return sum(
+            c.audio_ms for item in self.output if item.type == "message" for c in item.content if c.type == "audio"
+        )
 
     async def emit(self, canonical: str, **fields: Any) -> None:
         if not self.silenced:
@@ -132,9 +144,16 @@ class ResponseRun:
                 for sentence in complete:
                     for part in self._first_clause(sentence):
                         await self._say(part)
-            await self._flush_text(text)
-            await self._close_message("completed")
-            await self.emit("response.done", response=self._wire("completed"))
+                if self._cut:
+                    break
+            if not self._cut:
+                await self._flush_text(text)
+            await self._close_message("incomplete" if self._cut else "completed")
+            if self._cut:  # (as the API reports a reply cut at its token budget)
+                details = {"type": "incomplete", "reason": "max_output_tokens"}
+                await self.emit("response.done", response=self._wire("incomplete", details))
+            else:
+                await self.emit("response.done", response=self._wire("completed"))
         except asyncio.CancelledError:
             await self._close_message("incomplete")
             details = {"type": "cancelled", "reason": self.status_reason}
@@ -190,7 +209,26 @@ class ResponseRun:
                 self._encoder = Encoder(self.config.output_format, self.runtime.voices.get(self.voice).sample_rate)
         return self._message, self._message.content[0]
 
+    def _budgeted(self, sentence: str) -> str | None:
+        """What of `sentence` fits the reply's max_output_tokens (a token taken as 4 characters, the
+        usual rule for English); None once the budget is spent."""
+        budget = next((b for b in (self.params.max_output_tokens, self.params.max_response_output_tokens,
+                                   self.config.max_output_tokens) if b is not None), "inf")  # fmt: skip
+        if budget == "inf" or self._cut:
+            return None if self._cut else sentence
+        left = int(budget) * 4 - self._chars
+        if len(sentence) <= left:
+            self._chars += len(sentence) + 1
+            return sentence
+        self._cut = True
+        kept = sentence[:left].rsplit(" ", 1)[0] if " " in sentence[:left] else ""
+        return kept or None
+
     async def _say(self, sentence: str) -> None:
+        fitting = self._budgeted(sentence)
+        if fitting is None:
+            return
+        sentence = fitting
         item, content = await self._open_message()
         where = {**self._where(item), "content_index": 0}
         if content.type == "text":
@@ -198,8 +236,9 @@ class ResponseRun:
             await self.emit("response.text.delta", **where, delta=sentence + " ")
             return
         tts_start = time.perf_counter()
+        said: AlignedSpeech | None = None
         try:
-            pcm = await self.runtime.pool.run("tts", self.runtime.voices.synthesize, self.voice, sentence)
+            pcm, said = await self._synthesize(sentence)
         except SpeechServiceError:
             # The voice service failed mid-reply: the caller hears an apology in the engine's own espeak
             # voice instead of silence, and the response ends failed with the reason (run's handler).
@@ -212,6 +251,8 @@ class ResponseRun:
         wire = self._encoder.process(pcm)
         content.transcript = (content.transcript or "") + sentence + " "
         await self.emit("response.audio_transcript.delta", **where, delta=sentence + " ")
+        if said is not None:  # (each before the audio it belongs to)
+            await self._marks(where, said, content.audio_ms)
         fmt = self.config.output_format
         step = max(1, int(fmt.bytes_per_ms * CHUNK_MS)) // 2 * 2
         for start in range(0, len(wire), step):
@@ -225,6 +266,26 @@ class ResponseRun:
         content.marks.append((content.audio_ms, content.transcript.strip()))
         if self._failed_voice:
             raise SpeechServiceError("the voice service failed; an apology was said in the fallback voice")
+
+    async def _synthesize(self, sentence: str) -> tuple[bytes, AlignedSpeech | None]:
+        """The sentence's audio; with Voice Live's timestamps, visemes or prosody asked for (and the
+        engine's own voice), from the voice that knows where its words are."""
+        out, voices = self.config.speech_output, self.runtime.voices
+        if out.shaped and voices.get(self.voice) is voices.default and isinstance(voices.default, PiperVoice):
+            said = await self.runtime.speak_aligned(sentence, rate_of(out.rate, 1.0), volume_of(out.volume, 1.0))
+            return said.pcm, said
+        return await self.runtime.pool.run("tts", voices.synthesize, self.voice, sentence), None
+
+    async def _marks(self, where: dict[str, Any], said: AlignedSpeech, at_ms: float) -> None:
+        out = self.config.speech_output
+        if out.visemes:
+            for v in said.visemes:
+                await self.emit("response.animation_viseme.delta", **where, audio_offset_ms=round(at_ms + v.start_ms),
+                                viseme_id=v.viseme_id)  # fmt: skip
+        if out.word_timestamps:
+            for w in said.words:
+                await self.emit("response.audio_timestamp.delta", **where, audio_offset_ms=round(at_ms + w.start_ms),
+                                audio_duration_ms=round(w.duration_ms), text=w.text, timestamp_type="word")  # fmt: skip
 
     async def _fallback_audio(self) -> bytes:
         fallback = self.runtime.voices.get(FALLBACK_VOICE)
@@ -247,6 +308,10 @@ class ResponseRun:
                 await self.emit("response.audio.delta", **where, delta=base64.b64encode(tail).decode())
             content.transcript = (content.transcript or "").strip()
             await self.emit("response.audio.done", **where)
+            if self.config.speech_output.word_timestamps:
+                await self.emit("response.audio_timestamp.done", **where)
+            if self.config.speech_output.visemes:
+                await self.emit("response.animation_viseme.done", **where)
             await self.emit("response.audio_transcript.done", **where, transcript=content.transcript)
         else:
             content.text = (content.text or "").strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from bot.engine.brain.base import Brain
 from bot.engine.brain.embed import SentenceEncoder
 from bot.engine.brain.local import STOCK_OPENINGS, LocalBrain
 from bot.engine.pool import InferencePool
+from bot.engine.speech.aligned_voice import AlignedSpeech, AlignedVoice
 from bot.engine.stats import EngineStats
 from bot.engine.tts import PiperVoice, VoiceBank
 from bot.engine.warm_sessions import WarmSessions
@@ -38,6 +40,8 @@ class EngineRuntime:
     _warmup: TtsWarmup | None = None  # engine-wide; copies of the runtime share it once made
     _asr_warm: bool = False  # the recogniser has run once
     warm_sessions: WarmSessions = field(default_factory=lambda: WarmSessions(None))
+    _aligned: AlignedVoice | None = None  # piper with phoneme alignments: loaded when first asked for
+    _aligning: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def warmup(self) -> TtsWarmup:
@@ -91,12 +95,22 @@ class EngineRuntime:
         """After work on an event loop that is gone: its loop-bound helpers are made afresh."""
         self._warmup = None
         self._embedding.clear()
+        self._aligning = asyncio.Lock()
 
     async def warm_openings(self) -> None:
         """The recogniser's first run (on its lane), then the stock openings into the TTS cache (~1.5 s
         of TTS), each yielding to the sessions' own work."""
         await self.pool.run("asr", self.warm_recogniser)
         await self.warmup.fill(SessionConfig.voice, STOCK_OPENINGS)
+
+    async def speak_aligned(self, sentence: str, rate: float = 1.0, volume: float = 1.0) -> AlignedSpeech:
+        """A sentence with where its words and visemes are (word boundaries, Voice Live timestamps); the
+        voice is loaded on first use (~2 s: piper patches the model to report its alignments)."""
+        async with self._aligning:
+            if self._aligned is None:
+                self._aligned = await self.pool.run("tts", AlignedVoice)
+        voice = self._aligned
+        return await self.pool.run("tts", functools.partial(voice.speak, sentence, rate=rate, volume=volume))
 
     def transcribe(self, pcm: bytes, phrases: tuple[str, ...]) -> str:
         """Blocking; runs on the ASR lane."""

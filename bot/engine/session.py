@@ -7,7 +7,6 @@ cancelled and awaited when the socket closes. Bad client events get an `error` e
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,17 +14,18 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.audio.formats import Decoder
-from bot.audio.frames import ENGINE_RATE
 from bot.engine.brain.base import ToolSpec
+from bot.engine.client_item import client_item
 from bot.engine.conversation import Content, Conversation, ConversationError, Item
 from bot.engine.echo_cancel import ServerEchoCanceller
 from bot.engine.echo_reference import EchoReference
+from bot.engine.fillers import without_fillers
+from bot.engine.idle_timeout import IdleTimeout
 from bot.engine.input_audio import InputAudioBuffer
 from bot.engine.response import ResponseRun, opening
 from bot.engine.runtime import EngineRuntime
 from bot.engine.transcription import Transcriptions
-from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent, detector_for
 from bot.errors import ConfigError
 from bot.log_format import TURN
 from bot.realtime import ids
@@ -35,8 +35,6 @@ from bot.realtime.client_events import (
     ConversationItemDelete,
     ConversationItemRetrieve,
     ConversationItemTruncate,
-    FunctionCallItem,
-    FunctionCallOutputItem,
     InputAudioBufferAppend,
     InputAudioBufferClear,
     InputAudioBufferCommit,
@@ -54,6 +52,7 @@ from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
 MIN_COMMIT_MS = 100  # the real API refuses to commit less audio than this
+IDLE_PROMPT = 'The caller has gone quiet. Check that they are still there: "Are you still there?"'
 
 
 class EngineSession:
@@ -71,6 +70,7 @@ class EngineSession:
         self._speech_start_ms = 0
         self._transcripts = Transcriptions(runtime, self._on_transcribed, self._on_speculated)
         self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
+        self._idle = IdleTimeout()  # turn_detection.idle_timeout_ms
         self._send_lock = asyncio.Lock()
         self._echo_ref: EchoReference | None = None  # input_audio_echo_cancellation
         self._preparing: asyncio.Task[None] | None = None  # the brain getting ready for new instructions
@@ -198,11 +198,7 @@ class EngineSession:
 
     def _make_vad(self) -> tuple[FrameVad | None, TurnDetector | None]:
         td = self.config.turn_detection
-        if td is None:
-            return None, None
-        if td.semantic:  # the silence needed follows what was said: speculate early to know it soon
-            return FrameVad(td.threshold), TurnDetector(required_silence_ms(None, td.eagerness), speculate_ms=120)
-        return FrameVad(td.threshold), TurnDetector(td.silence_duration_ms)
+        return (None, None) if td is None else detector_for(td)
 
     async def _on_speculated(self, end_ms: int, transcript: str) -> None:
         """A speculative transcript of the turn so far: semantic VAD decides the silence it needs,
@@ -218,19 +214,22 @@ class EngineSession:
     # --- input audio ----------------------------------------------------------------------------------
     async def _append(self, event: InputAudioBufferAppend) -> None:
         frames = self.buffer.append(event.audio)
-        if self._vad is None or self._turns is None:
+        td = self.config.turn_detection
+        if self._vad is None or self._turns is None or td is None:
             return
         for start_ms, frame in frames:
             for turn_event in self._turns.feed(self._vad.is_speech(frame), start_ms):
                 await self._on_turn(turn_event)
+        if (silent := self._idle.due(self.buffer.end_ms, td.idle_timeout_ms)) is not None:
+            await self._timed_out(*silent)
         if not self._turns.speaking:  # keep only what a future speech start may reach back to
-            assert self.config.turn_detection is not None
-            self.buffer.drop_before(self.buffer.end_ms - self.config.turn_detection.prefix_padding_ms - 200)
+            self.buffer.drop_before(self.buffer.end_ms - td.prefix_padding_ms - 200)
 
     async def _on_turn(self, event: TurnEvent) -> None:
         td = self.config.turn_detection
         assert td is not None
         if isinstance(event, SpeechStarted):
+            self._idle.speech()
             if td.semantic and self._turns is not None:
                 self._turns.silence_ms = required_silence_ms(None, td.eagerness)
             self._speech_item = ids.item_id()
@@ -255,6 +254,16 @@ class EngineSession:
             await self._commit_audio(item_id, self.buffer.take(end), end)
             if td.create_response:
                 await self._start_response(ResponseParams())
+
+    async def _timed_out(self, start_ms: int, end_ms: int) -> None:
+        """The caller has been silent for idle_timeout_ms since the last reply: that silence is their
+        turn, and the reply checks they are still there."""
+        item_id = ids.item_id()
+        await self.emit(
+            "input_audio_buffer.timeout_triggered", audio_start_ms=start_ms, audio_end_ms=end_ms, item_id=item_id
+        )
+        await self._commit_audio(item_id, self.buffer.take(), end_ms)
+        await self._start_response(ResponseParams(instructions=IDLE_PROMPT))
 
     def _tail_ms(self) -> int:
         """Silence kept after the last voiced frame: a soft word end ("hours") is often unvoiced."""
@@ -283,6 +292,8 @@ class EngineSession:
         self._transcripts.start(item, pcm, end_ms, self.config.phrase_list)
 
     async def _on_transcribed(self, item: Item, transcript: str, seconds: float, failure: str | None) -> None:
+        if (td := self.config.turn_detection) is not None and td.remove_filler_words:
+            transcript = without_fillers(transcript)
         item.content[0].transcript = transcript
         if failure is not None:  # (the recogniser failed: the API's own event says so; the turn goes on unheard)
             await self.emit("conversation.item.input_audio_transcription.failed", item_id=item.id, content_index=0,
@@ -303,27 +314,7 @@ class EngineSession:
 
     # --- conversation items ---------------------------------------------------------------------------
     async def _item_create(self, event: ConversationItemCreate) -> None:
-        p = event.item
-        item_id = p.id or ids.item_id()
-        pcm = None  # user audio in the item: checked before anything is added
-        audio = next((part.audio for part in getattr(p, "content", []) if part.type == "input_audio"), None)
-        if audio:
-            try:
-                wire = base64.b64decode(audio, validate=True)
-            except ValueError:
-                raise ProtocolError("invalid_value", "input_audio content is not valid base64", param="item.content",
-                                    event_id=event.event_id) from None  # fmt: skip
-            pcm = Decoder(self.config.input_format, ENGINE_RATE).process(wire)
-        if isinstance(p, FunctionCallOutputItem):
-            item = Item(item_id, "function_call_output", call_id=p.call_id, output=p.output)
-        elif isinstance(p, FunctionCallItem):
-            item = Item(item_id, "function_call", call_id=p.call_id, name=p.name, arguments=p.arguments)
-        else:
-            content = []
-            for part in p.content:
-                kind = {"output_text": "text", "output_audio": "audio"}.get(part.type, part.type)
-                content.append(Content(kind, text=part.text, transcript=part.transcript))  # type: ignore[arg-type]
-            item = Item(item_id, "message", role=p.role, content=content)
+        item, pcm = client_item(event.item, event.item.id or ids.item_id(), self.config.input_format)
         try:
             previous = self.conversation.add(item, event.previous_item_id)
         except ConversationError as exc:
@@ -392,11 +383,14 @@ class EngineSession:
         )  # fmt: skip
         task = asyncio.create_task(self._run_response(run), name=f"response-{run.id}")
         self._response = (run, task)
+        self._idle.replying()
 
     async def _run_response(self, run: ResponseRun) -> None:
         with self.runtime.warmup.reply():  # replies first: no warm-up engine-wide meanwhile
             try:
+                started = self.buffer.end_ms
                 await run.run()
+                self._idle.replied(started, run.audio_ms, self.buffer.end_ms)
             except ConnectionResetError:  # the caller hung up mid-reply: nothing left to say it to
                 log.debug("session %s: client gone during response %s", self.id, run.id)
             except Exception:

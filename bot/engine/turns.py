@@ -13,6 +13,8 @@ import webrtcvad
 
 from bot.audio.frames import ENGINE_RATE, FRAME_MS, speech_floor
 from bot.audio.level import rms
+from bot.realtime.session_config import TurnDetection
+from bot.turn_policies.end_of_turn import required_silence_ms
 
 
 @dataclass(frozen=True)
@@ -105,3 +107,19 @@ class TurnDetector:
             self._speculated = True
             return [Speculate(self._last_voiced_end)]
         return []
+
+
+def detector_for(td: TurnDetection) -> tuple[FrameVad, TurnDetector]:
+    """The VAD and turn detector a session's turn detection asks for. Semantic end of turn: the silence
+    needed follows what was said, so speculation starts early to know it soon; end_of_utterance_detection's
+    timeout_ms caps how long a turn is held open. speech_duration_ms: that much speech starts a turn."""
+    start = max(1, -(-td.speech_duration_ms // FRAME_MS)) if td.speech_duration_ms else 3
+    window = max(5, start)
+    if td.semantic:
+        turns = TurnDetector(
+            required_silence_ms(None, td.eagerness), window=window, start_frames=start, speculate_ms=120
+        )
+        turns.hold_cap_ms = td.hold_cap_ms or turns.hold_cap_ms
+    else:
+        turns = TurnDetector(td.silence_duration_ms, window=window, start_frames=start)
+    return FrameVad(td.threshold), turns

@@ -147,6 +147,8 @@ class ResponseParams(BaseModel):
     voice: str | None = None
     conversation: str | None = None
     metadata: dict[str, Any] | None = None
+    max_output_tokens: int | Literal["inf"] | None = None  # GA (beta: max_response_output_tokens)
+    max_response_output_tokens: int | Literal["inf"] | None = None
 
 
 class ResponseCreate(_Event):

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.audio.formats import PCM16_24K, AudioFormat, AudioFormatError
 from bot.realtime.client_events import ProtocolError
 from bot.realtime.dialect import Dialect
+from bot.realtime.speech_output import SpeechOutput
+from bot.realtime.tool_schema import validate_tools
 
-TURN_TYPES = ("server_vad", "semantic_vad", "azure_semantic_vad")
-SEMANTIC_TYPES = ("semantic_vad", "azure_semantic_vad")
+SEMANTIC_TYPES = ("semantic_vad", "azure_semantic_vad", "azure_semantic_vad_en", "azure_semantic_vad_multilingual")
+TURN_TYPES = ("server_vad", *SEMANTIC_TYPES)
 EAGERNESS = ("low", "medium", "high", "auto")
+IDLE_TIMEOUT_MS = (5000, 30000)  # OpenAI's bounds
+EOU_MODELS = ("semantic_detection_v1", "semantic_detection_v1_en", "semantic_detection_v1_multilingual")
+EOU_LEVELS = {"low": "low", "medium": "medium", "high": "high", "default": "auto"}  # threshold_level → eagerness
 
 
 @dataclass(frozen=True)
@@ -24,15 +28,33 @@ class TurnDetection:
     create_response: bool = True
     interrupt_response: bool = True
     eagerness: str = "auto"  # semantic types: how soon a finished-sounding turn ends
+    # Voice Live: speech needed before a turn starts (0: the detector's own 60 ms), fillers ("um")
+    # dropped from the transcript, and end_of_utterance_detection (semantic end of turn on any type,
+    # its threshold_level as the eagerness, its timeout_ms the longest a turn is held open).
+    speech_duration_ms: int = 0
+    remove_filler_words: bool = False
+    end_of_utterance: dict[str, Any] | None = None
+    idle_timeout_ms: int | None = None  # OpenAI GA: no speech this long after a reply played → timeout_triggered
 
     @property
     def semantic(self) -> bool:
-        return self.type in SEMANTIC_TYPES
+        return self.type in SEMANTIC_TYPES or self.end_of_utterance is not None
+
+    @property
+    def hold_cap_ms(self) -> int | None:
+        return (
+            int(self.end_of_utterance["timeout_ms"])
+            if self.end_of_utterance and "timeout_ms" in self.end_of_utterance
+            else None
+        )
 
     def to_wire(self) -> dict[str, Any]:
-        if self.semantic:
+        extras = {"speech_duration_ms": self.speech_duration_ms, "remove_filler_words": self.remove_filler_words,
+                  "end_of_utterance_detection": self.end_of_utterance, "idle_timeout_ms": self.idle_timeout_ms}  # fmt: skip
+        extras = {k: v for k, v in extras.items() if v}  # (set by a Voice Live client; others never see them)
+        if self.type in SEMANTIC_TYPES:
             return {"type": self.type, "eagerness": self.eagerness, "create_response": self.create_response,
-                    "interrupt_response": self.interrupt_response}  # fmt: skip
+                    "interrupt_response": self.interrupt_response, **extras}  # fmt: skip
         return {
             "type": self.type,
             "threshold": self.threshold,
@@ -40,6 +62,7 @@ class TurnDetection:
             "silence_duration_ms": self.silence_duration_ms,
             "create_response": self.create_response,
             "interrupt_response": self.interrupt_response,
+            **extras,
         }
 
 
@@ -59,6 +82,9 @@ class SessionConfig:
     max_output_tokens: int | str = "inf"
     noise_reduction: dict[str, Any] | None = None
     echo_cancellation: dict[str, Any] | None = None
+    truncation: str | dict[str, Any] = "auto"  # GA; the whole conversation is kept either way
+    # Voice Live: word timestamps, visemes, voice prosody
+    speech_output: SpeechOutput = field(default_factory=SpeechOutput)
 
     @property
     def phrase_list(self) -> tuple[str, ...]:
@@ -83,6 +109,8 @@ class SessionConfig:
             changes["modalities"] = tuple(_list_of_str(s["modalities"], "session.modalities"))
         if "voice" in s:
             changes["voice"] = _voice(s["voice"])
+        if {"voice", "output_audio_timestamp_types", "animation"} & s.keys():
+            changes["speech_output"] = self.speech_output.updated(s)
         rate = s.get("input_audio_sampling_rate")
         if rate is not None and not isinstance(rate, int):
             raise ProtocolError(
@@ -102,7 +130,9 @@ class SessionConfig:
         if "turn_detection" in s:
             changes["turn_detection"] = _turn_detection(s["turn_detection"], "session.turn_detection")
         if "max_response_output_tokens" in s:
-            changes["max_output_tokens"] = s["max_response_output_tokens"]
+            changes["max_output_tokens"] = _max_tokens(
+                s["max_response_output_tokens"], "session.max_response_output_tokens"
+            )
         if "input_audio_noise_reduction" in s:
             changes["noise_reduction"] = _typed(
                 s["input_audio_noise_reduction"], "session.input_audio_noise_reduction", NOISE_REDUCTION
@@ -119,7 +149,12 @@ class SessionConfig:
         if "output_modalities" in s:
             changes["modalities"] = tuple(_list_of_str(s["output_modalities"], "session.output_modalities"))
         if "max_output_tokens" in s:
-            changes["max_output_tokens"] = s["max_output_tokens"]
+            changes["max_output_tokens"] = _max_tokens(s["max_output_tokens"], "session.max_output_tokens")
+        if s.get("prompt") is not None:
+            raise ProtocolError("unsupported_parameter", "stored prompts (session.prompt) are not available on this "
+                                "engine: send the instructions themselves", param="session.prompt")  # fmt: skip
+        if "truncation" in s:
+            changes["truncation"] = _truncation(s["truncation"])
         audio = _opt_dict(s.get("audio", {}), "session.audio") or {}
         inp = _opt_dict(audio.get("input", {}), "session.audio.input") or {}
         out = _opt_dict(audio.get("output", {}), "session.audio.output") or {}
@@ -185,6 +220,7 @@ class SessionConfig:
                 "max_response_output_tokens": self.max_output_tokens,
                 "input_audio_noise_reduction": self.noise_reduction,
                 "input_audio_echo_cancellation": self.echo_cancellation,
+                **self.speech_output.to_wire(),
             }
         return {
             "type": "realtime",
@@ -205,6 +241,7 @@ class SessionConfig:
             "tools": list(self.tools),
             "tool_choice": self.tool_choice,
             "max_output_tokens": self.max_output_tokens,
+            "truncation": self.truncation,
         }
 
     def to_update(self, dialect: Dialect) -> dict[str, Any]:
@@ -221,55 +258,6 @@ class SessionConfig:
 
 _BETA_UPDATE = ("instructions", "voice", "tools", "turn_detection", "input_audio_format", "output_audio_format",
                 "input_audio_transcription", "input_audio_noise_reduction")  # fmt: skip
-
-
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def validate_tools(value: Any, param: str) -> list[dict[str, Any]]:
-    """Function tools as the real APIs take them: a name of letters, digits, _ and - (64 at most), a
-    string description, and parameters that are a JSON schema object whose properties are schemas
-    (strings where text is meant, `required` a list of their names). Anything else is named."""
-    if not isinstance(value, list):
-        raise ProtocolError("invalid_type", "tools must be a list", param=param)
-    for i, tool in enumerate(value):
-        where = f"{param}[{i}]"
-        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str) or not TOOL_NAME.match(tool["name"]):
-            raise ProtocolError("invalid_value", "each tool needs a 'name' of letters, digits, _ or - (64 at most)",
-                                param=f"{where}.name")  # fmt: skip
-        if tool.get("type", "function") != "function":
-            raise ProtocolError("invalid_value", "only tools of type 'function' are supported", param=f"{where}.type")
-        if not isinstance(tool.get("description", ""), str):
-            raise ProtocolError("invalid_type", "a tool's description must be a string", param=f"{where}.description")
-        _check_parameters(tool.get("parameters", {}), f"{where}.parameters")
-    return list(value)
-
-
-def _check_parameters(schema: Any, param: str) -> None:
-    if not isinstance(schema, dict):
-        raise ProtocolError("invalid_type", "tool parameters must be a JSON schema object", param=param)
-    if schema.get("type", "object") != "object":
-        raise ProtocolError("invalid_value", "tool parameters must be of type 'object'", param=f"{param}.type")
-    props = schema.get("properties", {})
-    if not isinstance(props, dict):
-        raise ProtocolError("invalid_type", "properties must be an object of schemas", param=f"{param}.properties")
-    for name, prop in props.items():
-        where = f"{param}.properties.{name}"
-        if not isinstance(prop, dict):
-            raise ProtocolError("invalid_type", "each property must be a JSON schema object", param=where)
-        kind = prop.get("type", "string")
-        if not (isinstance(kind, str) or (isinstance(kind, list) and all(isinstance(k, str) for k in kind))):
-            raise ProtocolError("invalid_type", "a property's type must be a string or a list of them",
-                                param=f"{where}.type")  # fmt: skip
-        for text in ("description", "format", "pattern", "title"):
-            if not isinstance(prop.get(text, ""), str):
-                raise ProtocolError("invalid_type", f"a property's {text} must be a string", param=f"{where}.{text}")
-        enum = prop.get("enum", [])
-        if not isinstance(enum, list) or not all(isinstance(v, str | int | float | bool) for v in enum):
-            raise ProtocolError("invalid_type", "enum must be a list of strings or numbers", param=f"{where}.enum")
-    required = schema.get("required", [])
-    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-        raise ProtocolError("invalid_type", "required must be a list of property names", param=f"{param}.required")
 
 
 def _turn_detection(value: Any, param: str) -> TurnDetection | None:
@@ -296,17 +284,72 @@ def _turn_detection(value: Any, param: str) -> TurnDetection | None:
             create_response=bool(value.get("create_response", base.create_response)),
             interrupt_response=bool(value.get("interrupt_response", base.interrupt_response)),
             eagerness=str(value.get("eagerness", "auto")),
+            speech_duration_ms=int(value.get("speech_duration_ms", 0)),
+            remove_filler_words=bool(value.get("remove_filler_words", False)),
         )
     except (TypeError, ValueError):
         raise ProtocolError("invalid_type", "turn_detection fields must be numbers and booleans", param=param) from None
+    idle = value.get("idle_timeout_ms")
+    if idle is not None:
+        if not isinstance(idle, int) or isinstance(idle, bool) or not IDLE_TIMEOUT_MS[0] <= idle <= IDLE_TIMEOUT_MS[1]:
+            raise ProtocolError("invalid_value", f"idle_timeout_ms must be between {IDLE_TIMEOUT_MS[0]} and "
+                                f"{IDLE_TIMEOUT_MS[1]}", param=f"{param}.idle_timeout_ms")  # fmt: skip
+        td = replace(td, idle_timeout_ms=idle)
+    if value.get("auto_truncate"):
+        raise ProtocolError("invalid_value", "auto_truncate is not supported: truncate the reply with "
+                            "conversation.item.truncate at what was played", param=f"{param}.auto_truncate")  # fmt: skip
+    if (eou := _end_of_utterance(value.get("end_of_utterance_detection"), param)) is not None:
+        td = replace(td, end_of_utterance=eou)
+    if td.end_of_utterance is not None and "eagerness" not in value:
+        td = replace(td, eagerness=EOU_LEVELS[str(td.end_of_utterance.get("threshold_level", "default"))])
     if td.eagerness not in EAGERNESS:
         raise ProtocolError("invalid_value", f"eagerness must be one of {', '.join(EAGERNESS)}",
                             param=f"{param}.eagerness")  # fmt: skip
     if not 0.0 <= td.threshold <= 1.0:
         raise ProtocolError("invalid_value", "threshold must be between 0 and 1", param=f"{param}.threshold")
-    if td.silence_duration_ms < 0 or td.prefix_padding_ms < 0:
+    if min(td.silence_duration_ms, td.prefix_padding_ms, td.speech_duration_ms) < 0:
         raise ProtocolError("invalid_value", "durations must not be negative", param=param)
     return td
+
+
+def _end_of_utterance(value: Any, param: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    where = f"{param}.end_of_utterance_detection"
+    if not isinstance(value, dict):
+        raise ProtocolError("invalid_type", "end_of_utterance_detection must be an object", param=where)
+    if value.get("model", EOU_MODELS[0]) not in EOU_MODELS:
+        raise ProtocolError("invalid_value", f"end of utterance model must be one of {', '.join(EOU_MODELS)}",
+                            param=f"{where}.model")  # fmt: skip
+    if value.get("threshold_level", "default") not in EOU_LEVELS:
+        raise ProtocolError("invalid_value", "threshold_level must be low, medium, high or default",
+                            param=f"{where}.threshold_level")  # fmt: skip
+    timeout = value.get("timeout_ms", 1000)
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or not 0 < timeout <= 60_000:
+        raise ProtocolError(
+            "invalid_value", "timeout_ms must be a whole number of ms, up to 60000", param=f"{where}.timeout_ms"
+        )
+    return {"model": value.get("model", EOU_MODELS[0]), "threshold_level": value.get("threshold_level", "default"),
+            "timeout_ms": timeout}  # fmt: skip
+
+
+def _truncation(value: Any) -> str | dict[str, Any]:
+    """GA's conversation truncation. The engine keeps the whole conversation (the offline brain has no
+    context window to overflow), which each of these allows; anything else is named."""
+    if value in ("auto", "disabled"):
+        return str(value)
+    ratio = value.get("retention_ratio") if isinstance(value, dict) and value.get("type") == "retention_ratio" else None
+    if isinstance(ratio, int | float) and not isinstance(ratio, bool) and 0.0 <= ratio <= 1.0:
+        return {"type": "retention_ratio", "retention_ratio": float(ratio)}
+    raise ProtocolError("invalid_value", 'truncation must be "auto", "disabled" or {"type": "retention_ratio", '
+                        '"retention_ratio": 0..1}', param="session.truncation")  # fmt: skip
+
+
+def _max_tokens(value: Any, param: str) -> int | str:
+    """A reply's token budget: 1 to 4096, or "inf" (the APIs' bounds)."""
+    if value == "inf" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4096):
+        return value  # type: ignore[no-any-return]
+    raise ProtocolError("invalid_value", 'the token budget must be an integer from 1 to 4096, or "inf"', param=param)
 
 
 def _voice(value: Any) -> str:

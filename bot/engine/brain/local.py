@@ -97,7 +97,13 @@ class LocalBrain:
     async def respond(self, request: DialogRequest) -> AsyncIterator[BrainOutput]:
         last = request.last
         self._turn += 1
-        if last is None or last.role in ("assistant", "tool_call", "system"):
+        unheard = last is not None and last.role == "user" and not last.text.strip()
+        if (
+            last is None
+            or last.role in ("assistant", "tool_call", "system")
+            or (unheard and request.response_instructions)
+        ):
+            # (a reply with no new words; or to a silent turn the client says what to do with: idle timeout)
             yield self._instructed(request)
             return
         if last.role == "tool_result":

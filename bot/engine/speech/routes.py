@@ -13,8 +13,6 @@ cancellation with that text.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,7 +23,7 @@ from bot.call_metrics import ENGINE_REFUSED
 from bot.engine.admission import Admission
 from bot.engine.runtime import EngineRuntime
 from bot.engine.speech import usp
-from bot.engine.speech.aligned_voice import AlignedSpeech, AlignedVoice
+from bot.engine.speech.aligned_voice import AlignedSpeech
 from bot.engine.speech.recognition import RecognitionSession
 from bot.engine.speech.synthesis import SynthesisSession
 
@@ -90,23 +88,13 @@ class SpeechRoutes:
     def __init__(self, runtime: EngineRuntime, admission: Admission) -> None:
         self.runtime = runtime
         self.admission = admission
-        self._aligned: AlignedVoice | None = None
-        self._loading = asyncio.Lock()
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_get(RECOGNITION_PATH, self.recognition)
         app.router.add_get(SYNTHESIS_PATH, self.synthesis)
 
-    async def _voice(self) -> AlignedVoice:
-        """The voice with alignments, loaded on the first synthesis (~2 s: it patches the model)."""
-        async with self._loading:
-            if self._aligned is None:
-                self._aligned = await self.runtime.pool.run("tts", AlignedVoice)
-            return self._aligned
-
     async def _speak(self, sentence: str, rate: float, volume: float) -> AlignedSpeech:
-        voice = await self._voice()
-        return await self.runtime.pool.run("tts", functools.partial(voice.speak, sentence, rate=rate, volume=volume))
+        return await self.runtime.speak_aligned(sentence, rate, volume)
 
     async def _transcribe(self, pcm: bytes, phrases: tuple[str, ...], language: str) -> str:
         return await self.runtime.pool.run("asr", self.runtime.transcribe, pcm, phrases)
