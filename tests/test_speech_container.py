@@ -232,3 +232,17 @@ async def test_ssml_that_is_not_xml_and_a_format_we_lack_close_the_connection_wi
     mp3 = {"synthesis": {"audio": {"outputFormat": "audio-24khz-48kbitrate-mono-mp3"}}}
     got = await usp_request(host, mp3, "<speak version='1.0' xml:lang='en-US'>Hello.</speak>")
     assert got[-1] == ("closed", aiohttp.WSCloseCode.PROTOCOL_ERROR), got
+
+
+async def test_the_detailed_format_gives_the_sdk_its_best_reading(host: str) -> None:
+    config = speechsdk.SpeechConfig(host=host)
+    config.output_format = speechsdk.OutputFormat.Detailed
+    audio_config, stream = push_stream(b"")
+    stream.write(phone_pcm("Yes, that's right, thank you.", 8000) + bytes(8000 * 2))
+    stream.close()
+    recognizer = speechsdk.SpeechRecognizer(config, audio_config=audio_config)
+    result = await asyncio.to_thread(lambda: recognizer.recognize_once_async().get())
+    assert result.reason == speechsdk.ResultReason.RecognizedSpeech, result.cancellation_details
+    detail = json.loads(result.properties.get(speechsdk.PropertyId.SpeechServiceResponse_JsonResult))
+    (best,) = detail["NBest"]
+    assert best["Display"] == result.text and "right" in best["Lexical"] and "," not in best["Lexical"], detail

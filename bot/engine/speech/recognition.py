@@ -210,10 +210,10 @@ class RecognitionSession:
             "Duration": usp.ticks(end_ms - start_ms),
         }
         if self.detailed:
-            lexical = " ".join(w.strip(".,!?;:").lower() for w in said.split())
-            body["NBest"] = [
-                {"Confidence": 0.9, "Lexical": lexical, "ITN": lexical, "MaskedITN": lexical, "Display": said}
-            ]
+            # (whisper writes the display form; its words, plain, stand in for the lexical and ITN forms;
+            # no Confidence: the recogniser gives none that would mean what the service's does)
+            plain = " ".join(w.strip(".,!?;:").lower() for w in said.split())
+            body["NBest"] = [{"Lexical": plain, "ITN": plain, "MaskedITN": plain, "Display": said}]
         else:
             body["DisplayText"] = said
         return body
