@@ -98,11 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     mserve.add_argument("--host", default="127.0.0.1")
     mserve.add_argument("--port", type=int, default=8080)
 
-    mcp = sub.add_parser("mcp", help="serve the contact-center tools as an MCP server over stdio (for cloud engines)")
+    mcp = sub.add_parser("mcp", help="serve the contact-center tools as an MCP server (stdio, or streamable HTTP)")
     mcp.add_argument("--caller", default="", help="the caller's number, for the tools that look callers up by it")
     mcp.add_argument(
         "--call-id", default=None, help="the call the tools' per-call state belongs to (default: a new one)"
     )
+    mcp.add_argument("--http", type=int, default=None, metavar="PORT", help="serve streamable HTTP at /mcp on PORT")
+    mcp.add_argument("--host", default="127.0.0.1")
 
     calls = sub.add_parser("calls", help="recent calls from Redis: outcome, duration, and transcripts")
     calls.add_argument("-n", type=int, default=10, help="how many")
@@ -187,9 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         url = settings.redis_url or private_redis.url_for(Path(settings.run_dir), "127.0.0.1", settings.redis_port)
         return asyncio.run(print_deliveries(url))
     if args.command == "mcp":
-        from flows.mcp_server import serve_stdio
+        from flows.mcp_server import serve as serve_mcp
 
-        asyncio.run(serve_stdio(settings, args.caller, args.call_id))
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_mcp(settings, args.caller, args.call_id, args.http, args.host))
         return 0
     if args.command == "seed":
         from redis.asyncio import Redis

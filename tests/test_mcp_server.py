@@ -1,8 +1,10 @@
-"""`voicebot mcp`: the contact-center tools served over MCP, listed and called by the `mcp` package's
-own client over stdio, against the demo CRM in a real redis-server."""
+"""MCP both ways: `voicebot mcp` serves the contact-center tools (listed and called by the `mcp`
+package's own client over stdio, against the demo CRM in a real redis-server), and the engine calls an
+MCP server's tools itself when a session declares one (over streamable HTTP)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from typing import Any
@@ -12,7 +14,10 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from redis.asyncio import Redis
 
 from flows.crm import seed
-from tests.stack import VOICEBOT
+from tests.audio import phone_pcm, silence
+from tests.client import RawClient, types
+from tests.engine_setup import INSTRUCTIONS
+from tests.stack import VOICEBOT, free_port
 
 
 async def test_the_flows_tools_are_listed_and_called_over_mcp(redis_url: str) -> None:
@@ -42,3 +47,65 @@ async def test_the_flows_tools_are_listed_and_called_over_mcp(redis_url: str) ->
         bad = await call("get_order_status")
         unknown = await call("launch_rocket")
         assert bad.is_error and unknown.is_error, (bad, unknown)
+
+
+async def test_the_engine_calls_an_mcp_servers_tool_during_a_voice_turn(redis_url: str, ga: RawClient) -> None:
+    """A GA session declares our flows' MCP server (voicebot mcp --http, the mcp package's server); the
+    caller asks about an order by voice; the engine lists the server's tools, calls the one the brain
+    chose itself, and says its result, all in one response."""
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await seed(redis)
+    await redis.aclose()
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(VOICEBOT, "mcp", "--http", str(port), env={**os.environ, "REDIS_URL": redis_url},
+                                                  stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+    try:
+        await until_listening(port)
+        acme = {"type": "mcp", "server_label": "acme", "server_url": f"http://127.0.0.1:{port}/mcp",
+                "allowed_tools": ["get_order_status", "answer_question"], "require_approval": "never"}  # fmt: skip
+        await ga.send({"type": "session.update", "session": {"type": "realtime", "instructions": INSTRUCTIONS, "tools": [acme],
+                       "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}},
+                                 "output": {"format": {"type": "audio/pcm", "rate": 24000}}}}})  # fmt: skip
+        listed = await ga.until("mcp_list_tools.completed")
+        assert "mcp_list_tools.in_progress" in types(listed)
+        updated = next(e for e in listed if e["type"] == "session.updated")["session"]
+        assert updated["tools"][0]["server_label"] == "acme" and "headers" not in updated["tools"][0]
+        await ga.append(phone_pcm("Hi, um, where's my order? It's 4 5 7 2 1.", 24000) + silence("pcm16", 1200))
+        events = await ga.until("response.done")
+    finally:
+        server.terminate()
+        await server.wait()
+    done = events[-1]["response"]
+    call, message = done["output"][0], done["output"][-1]
+    assert call["type"] == "mcp_call" and call["name"] == "get_order_status" and call["server_label"] == "acme", call
+    assert json.loads(call["arguments"]) == {"order_id": "45721"} and "shipped" in (call["output"] or ""), call
+    assert "response.mcp_call.completed" in types(events)
+    said = message["content"][0]["transcript"].lower()
+    assert "shipped" in said and "friday" in said, said
+
+
+async def test_an_mcp_server_that_cannot_be_reached_is_reported_and_the_session_goes_on(ga: RawClient) -> None:
+    gone = {"type": "mcp", "server_label": "gone", "server_url": f"http://127.0.0.1:{free_port()}/mcp"}
+    await ga.send({"type": "session.update", "session": {"type": "realtime", "tools": [gone]}})
+    assert "mcp_list_tools.failed" in types(await ga.until("mcp_list_tools.failed"))
+    await ga.send(
+        {"type": "response.create", "response": {"instructions": 'Say "Still here."', "output_modalities": ["text"]}}
+    )
+    assert (await ga.until("response.done"))[-1]["response"]["status"] == "completed"
+    approval = {**gone, "require_approval": "always"}
+    await ga.send({"type": "session.update", "session": {"type": "realtime", "tools": [approval]}})
+    error = (await ga.until("error"))[-1]["error"]
+    assert error["param"] == "session.tools[0].require_approval" and error["code"] == "unsupported_parameter"
+
+
+async def until_listening(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            await writer.wait_closed()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from bot.realtime.dialect import Dialect, content_type
 
-ItemType = Literal["message", "function_call", "function_call_output"]
+ItemType = Literal["message", "function_call", "function_call_output", "mcp_call"]
 
 
 @dataclass
@@ -55,6 +55,8 @@ class Item:
     name: str | None = None
     arguments: str | None = None
     output: str | None = None
+    server_label: str | None = None  # mcp_call: the server the engine called the tool on
+    error: dict[str, Any] | None = None  # mcp_call: why it failed
 
     @property
     def text(self) -> str:
@@ -68,6 +70,10 @@ class Item:
             out["content"] = [c.to_wire(dialect) for c in self.content]
         elif self.type == "function_call":
             out.update(call_id=self.call_id, name=self.name, arguments=self.arguments or "")
+        elif self.type == "mcp_call":
+            del out["status"]  # (its own shape: no status, no call id)
+            out.update(server_label=self.server_label, name=self.name, arguments=self.arguments or "",
+                       output=self.output, error=self.error)  # fmt: skip
         else:
             out.update(call_id=self.call_id, output=self.output)
         return out

@@ -12,14 +12,15 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.audio.formats import Encoder
 from bot.audio.resample import resample_once
-from bot.engine.brain.base import Brain, DialogRequest, ToolCall, ToolSpec, Turn
+from bot.engine.brain.base import Brain, BrainOutput, DialogRequest, ToolCall, ToolSpec, Turn
 from bot.engine.conversation import Content, Conversation, Item
+from bot.engine.mcp_tools import McpCatalog
 from bot.engine.runtime import EngineRuntime
 from bot.engine.speech.aligned_voice import AlignedSpeech
 from bot.engine.speech.ssml import rate_of, volume_of
@@ -31,6 +32,7 @@ from bot.realtime.dialect import Dialect
 from bot.realtime.session_config import SessionConfig
 
 log = logging.getLogger(__name__)
+MAX_MCP_ROUNDS = 4  # MCP calls one reply may make before it must answer
 CHUNK_MS = 100  # audio per delta: a cancel lands within one chunk
 FIRST_CLAUSE_MIN_WORDS = 8
 FALLBACK_VOICE = "espeak:en-us"  # (espeak-ng: always there, loads in milliseconds)
@@ -83,6 +85,7 @@ class ResponseRun:
     _failed_voice: bool = False  # the voice service failed: the apology was said, the response ends
     _chars: int = 0  # of reply text said so far (for max_output_tokens)
     _cut: bool = False  # the token budget ran out: the rest is not said, the response is incomplete
+    mcp: McpCatalog | None = None  # the session's MCP servers' tools, which the engine calls itself
 
     @property
     def audio_ms(self) -> float:
@@ -127,10 +130,11 @@ class ResponseRun:
         try:
             await self.before_brain()
             self._stage("asr_wait_ms", self._started)
-            request = self._request()
+            if self.mcp is not None:
+                await self.mcp.ready()  # (its servers' tools listed)
             text = ""
             brain_start = time.perf_counter()
-            async for piece in self.brain.respond(request):
+            async for piece in self._brain_pieces():
                 if brain_start:
                     self._stage("brain_ms", brain_start)
                     brain_start = 0.0
@@ -178,10 +182,11 @@ class ResponseRun:
 
     def _request(self) -> DialogRequest:
         tools = self.params.tools if self.params.tools is not None else list(self.config.tools)
+        extra = tuple(self.mcp.specs()) if self.mcp is not None else ()
         return DialogRequest(
             instructions=self.config.instructions,
             history=tuple(history(self.conversation)),
-            tools=tuple(ToolSpec.from_wire(t) for t in tools),
+            tools=(*(ToolSpec.from_wire(t) for t in tools if t.get("type", "function") == "function"), *extra),
             tool_choice=self.params.tool_choice or self.config.tool_choice,
             response_instructions=self.params.instructions,
         )
@@ -319,6 +324,43 @@ class ResponseRun:
         await self.emit("response.content_part.done", **where, part=content.to_wire(Dialect.BETA))
         await self._finish_item(item, status)
 
+    async def _brain_pieces(self) -> AsyncIterator[BrainOutput]:
+        """The brain's reply; a call to an MCP tool is made here (its mcp_call item), and the brain asked
+        again with the result, a few rounds at most."""
+        for _ in range(MAX_MCP_ROUNDS + 1):
+            called = False
+            pieces = self.brain.respond(self._request())
+            try:
+                async for piece in pieces:
+                    if isinstance(piece, ToolCall) and self.mcp is not None and self.mcp.server_of(piece.name):
+                        await self._mcp_call(piece)
+                        called = True
+                        break
+                    yield piece
+            finally:
+                await pieces.aclose()  # type: ignore[attr-defined]
+            if not called:
+                return
+
+    async def _mcp_call(self, call: ToolCall) -> None:
+        await self._close_message("completed")
+        assert self.mcp is not None
+        server = self.mcp.server_of(call.name)
+        arguments = json.dumps(call.arguments)
+        item = Item(
+            ids.item_id(), "mcp_call", name=call.name, arguments="", server_label=server.label if server else ""
+        )
+        await self._add_item(item)
+        where = self._where(item)
+        await self.emit("response.mcp_call_arguments.delta", **where, delta=arguments)
+        item.arguments = arguments
+        await self.emit("response.mcp_call_arguments.done", **where, arguments=arguments)
+        await self.emit("response.mcp_call.in_progress", item_id=item.id, output_index=where["output_index"])
+        item.output, item.error = await self.mcp.call(call.name, call.arguments)
+        done = "response.mcp_call.failed" if item.error else "response.mcp_call.completed"
+        await self.emit(done, item_id=item.id, output_index=where["output_index"])
+        await self._finish_item(item, "completed")
+
     async def _function_call(self, call: ToolCall) -> None:
         await self._close_message("completed")
         arguments = json.dumps(call.arguments)
@@ -358,6 +400,10 @@ def history(conversation: Conversation) -> list[Turn]:
             turns.append(Turn("tool_call", name=item.name, call_id=item.call_id, arguments=item.arguments))
         elif item.type == "function_call_output":
             turns.append(Turn("tool_result", text=item.output or "", call_id=item.call_id))
+        elif item.type == "mcp_call":  # (called by the engine: the call and its result in one item)
+            turns.append(Turn("tool_call", name=item.name, call_id=item.id, arguments=item.arguments))
+            result = item.output if item.error is None else json.dumps({"error": item.error.get("message")})
+            turns.append(Turn("tool_result", text=result or "", call_id=item.id))
         elif item.role is not None:
             turns.append(Turn(item.role, text=item.text))
     return turns

@@ -22,6 +22,7 @@ from bot.engine.echo_reference import EchoReference
 from bot.engine.fillers import without_fillers
 from bot.engine.idle_timeout import IdleTimeout
 from bot.engine.input_audio import InputAudioBuffer
+from bot.engine.mcp_tools import McpCatalog
 from bot.engine.response import ResponseRun, opening
 from bot.engine.runtime import EngineRuntime
 from bot.engine.transcription import Transcriptions
@@ -71,6 +72,7 @@ class EngineSession:
         self._transcripts = Transcriptions(runtime, self._on_transcribed, self._on_speculated)
         self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
         self._idle = IdleTimeout()  # turn_detection.idle_timeout_ms
+        self._mcp = McpCatalog(self.emit)  # the session's server-side MCP tools
         self._send_lock = asyncio.Lock()
         self._echo_ref: EchoReference | None = None  # input_audio_echo_cancellation
         self._preparing: asyncio.Task[None] | None = None  # the brain getting ready for new instructions
@@ -105,6 +107,7 @@ class EngineSession:
         finally:
             await self._stop_response("client_cancelled", announce=False)
             await self._transcripts.aclose()
+            await self._mcp.aclose()
             if self._preparing is not None:
                 self._preparing.cancel()
                 await asyncio.gather(self._preparing, return_exceptions=True)
@@ -162,6 +165,8 @@ class EngineSession:
         self._set_echo_cancellation(config)
         if (old.turn_detection, old.input_format) != (config.turn_detection, config.input_format):
             self._vad, self._turns = self._make_vad()
+        if old.mcp_servers != config.mcp_servers:
+            self._mcp.load(config.mcp_servers)  # (listed in the background; a reply waits for it)
         if (old.instructions, old.tools) != (config.instructions, config.tools):
             tools = tuple(ToolSpec.from_wire(t) for t in config.tools)
             if self._preparing is not None:
@@ -379,7 +384,7 @@ class EngineSession:
             id=ids.response_id(), config=self.config, params=params, conversation=self.conversation,
             runtime=self.runtime, brain=self.brain, send=self.emit, emit_item_added=self.emit_item_added,
             emit_item_done=self.emit_item_done, dialect=self.dialect, before_brain=self._transcripts.wait_all,
-            audio_sent=self._echo_sent,
+            audio_sent=self._echo_sent, mcp=self._mcp,
         )  # fmt: skip
         task = asyncio.create_task(self._run_response(run), name=f"response-{run.id}")
         self._response = (run, task)

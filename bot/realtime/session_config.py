@@ -8,6 +8,7 @@ from typing import Any
 from bot.audio.formats import PCM16_24K, AudioFormat, AudioFormatError
 from bot.realtime.client_events import ProtocolError
 from bot.realtime.dialect import Dialect
+from bot.realtime.mcp_server_spec import McpServerSpec
 from bot.realtime.speech_output import SpeechOutput
 from bot.realtime.tool_schema import validate_tools
 
@@ -82,6 +83,7 @@ class SessionConfig:
     max_output_tokens: int | str = "inf"
     noise_reduction: dict[str, Any] | None = None
     echo_cancellation: dict[str, Any] | None = None
+    mcp_servers: tuple[McpServerSpec, ...] = ()  # server-side MCP tools (bot/engine/mcp_tools.py)
     truncation: str | dict[str, Any] = "auto"  # GA; the whole conversation is kept either way
     # Voice Live: word timestamps, visemes, voice prosody
     speech_output: SpeechOutput = field(default_factory=SpeechOutput)
@@ -181,7 +183,12 @@ class SessionConfig:
         if "instructions" in s:
             changes["instructions"] = _str(s["instructions"], "session.instructions")
         if "tools" in s:
-            changes["tools"] = tuple(validate_tools(s["tools"], "session.tools"))
+            raw = s["tools"] if isinstance(s["tools"], list) else validate_tools(s["tools"], "session.tools")
+            mcp = [(i, t) for i, t in enumerate(raw) if isinstance(t, dict) and t.get("type") == "mcp"]
+            changes["mcp_servers"] = tuple(McpServerSpec.from_wire(t, f"session.tools[{i}]") for i, t in mcp)
+            changes["tools"] = tuple(
+                validate_tools([t for t in raw if not any(t is m for _, m in mcp)], "session.tools")
+            )
         if "tool_choice" in s:
             choice = s["tool_choice"]
             if not (choice in ("auto", "none", "required") or (isinstance(choice, dict) and "name" in choice)):
@@ -214,7 +221,7 @@ class SessionConfig:
                 "output_audio_format": self.output_format.to_beta(),
                 "input_audio_transcription": self.transcription,
                 "turn_detection": td,
-                "tools": list(self.tools),
+                "tools": [*self.tools, *(m.to_wire() for m in self.mcp_servers)],
                 "tool_choice": self.tool_choice,
                 "temperature": self.temperature,
                 "max_response_output_tokens": self.max_output_tokens,
@@ -238,7 +245,7 @@ class SessionConfig:
                 },
                 "output": {"format": self.output_format.to_ga(), "voice": self.voice, "speed": 1.0},
             },
-            "tools": list(self.tools),
+            "tools": [*self.tools, *(m.to_wire() for m in self.mcp_servers)],
             "tool_choice": self.tool_choice,
             "max_output_tokens": self.max_output_tokens,
             "truncation": self.truncation,
