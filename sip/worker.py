@@ -33,6 +33,7 @@ from sip.call import CallControl, SipCall
 from sip.endpoint import EndpointConfig, SipEndpoint
 
 log = logging.getLogger(__name__)
+OWNED_STOP_S = 5.0  # a task the worker owns has this long to end once cancelled at shutdown
 HEARTBEAT_TTL_S = 6.0  # a worker silent this long is dead: its calls get reaped
 
 
@@ -102,7 +103,10 @@ class SipWorker:
         finally:
             for task in (heartbeat, fetch, dialer):
                 task.cancel()
-            await asyncio.gather(heartbeat, fetch, dialer, return_exceptions=True)
+            _, stuck = await asyncio.wait((heartbeat, fetch, dialer), timeout=OWNED_STOP_S)
+            for task in stuck:  # (a task that did not take its cancellation must not keep the worker up)
+                log.error("worker %s: task %s did not stop within %.0f s; shutting down anyway", self.worker_id,
+                          task.get_name(), OWNED_STOP_S)  # fmt: skip
             await self._shutdown(redis)
 
     async def _heartbeat(self) -> None:

@@ -57,7 +57,10 @@ class FallbackAudio:
         """Until fetched: the engine may not be up yet, or busy. Owned by the worker."""
         while True:
             try:
-                await asyncio.wait_for(self.fetch(target, bot), FETCH_TIMEOUT_S)
+                # (asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that meets
+                # the fetch's own end, and the worker's shutdown then waited on this loop for ever)
+                async with asyncio.timeout(FETCH_TIMEOUT_S):
+                    await self.fetch(target, bot)
                 log.info("fallback lines ready: %s", ", ".join(f"{k} {len(v) / 2 / LINE_RATE:.1f} s"
                                                                for k, v in self.lines.items()))  # fmt: skip
                 return
