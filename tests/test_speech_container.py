@@ -11,7 +11,7 @@ import json
 import re
 import struct
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,18 @@ async def test_a_language_the_offline_models_lack_is_refused_by_name(host: str) 
     assert result.cancellation_details.reason == speechsdk.CancellationReason.Error
 
 
+async def settled(count: Callable[[], int], quiet_s: float = 0.3, limit_s: float = 5.0) -> None:
+    """Until the SDK's events stop coming: the result's future resolves while its event thread may
+    still be calling back (CI saw the last two word boundaries arrive after it)."""
+    loop = asyncio.get_running_loop()
+    start = last_change = loop.time()
+    seen = count()
+    while loop.time() - last_change < quiet_s and loop.time() - start < limit_s:
+        await asyncio.sleep(0.02)
+        if (now := count()) != seen:
+            seen, last_change = now, loop.time()
+
+
 def voiced_span_ms(pcm: bytes, rate: int) -> tuple[float, float]:
     """First and last 10 ms frame of speech in pcm16 audio."""
     step = rate // 100 * 2
@@ -139,6 +151,7 @@ async def test_the_speech_sdk_synthesises_with_word_boundaries_where_the_audio_h
     text = "Your balance is 120 dollars. It's due on Friday."
     result = await asyncio.to_thread(lambda: synthesizer.speak_text_async(text).get())
     assert result.reason == speechsdk.ResultReason.SynthesizingAudioCompleted, result.cancellation_details
+    await settled(lambda: len(boundaries) + len(visemes))  # (the SDK's event thread may still be delivering)
     audio = result.audio_data
     length_ms = len(audio) / 32
     assert length_ms > 1500
@@ -168,10 +181,7 @@ async def test_ssml_prosody_and_a_break_shape_the_audio_and_its_timings(host: st
                 "<break time='600ms'/>Your order shipped today.</voice></speak>")  # fmt: skip
         result = await asyncio.to_thread(lambda: synthesizer.speak_ssml_async(ssml).get())
         assert result.reason == speechsdk.ResultReason.SynthesizingAudioCompleted, result.cancellation_details
-        for _ in range(100):  # (the SDK's event thread may still be delivering the last boundaries)
-            if "today" in dict(boundaries):
-                break
-            await asyncio.sleep(0.02)
+        await settled(lambda: len(boundaries))  # (the SDK's event thread may still be delivering)
         return bytes(result.audio_data)
 
     slow = await say("-30%")
