@@ -88,3 +88,35 @@ def test_output_formats_by_the_sdks_names() -> None:
     for missing in ("audio-24khz-48kbitrate-mono-mp3", "raw-16khz-8bit-mono-mulaw", "raw-11khz-16bit-mono-pcm"):
         with pytest.raises(usp.UspError):
             OutputFormat.named(missing)
+
+
+async def test_the_phrase_audio_reaches_back_before_the_detected_start() -> None:
+    """The detector decides a few frames into the speech; the recogniser gets those frames and a
+    200 ms lead-in too (the phrase's first sound was once cut off), while the offsets stay the start's."""
+    import json
+    import struct
+
+    from bot.engine.speech.recognition import RecognitionSession
+    from tests.audio import phone_pcm
+
+    sent: list[str] = []
+    heard: list[bytes] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    async def transcribe(pcm: bytes, phrases: tuple[str, ...], language: str) -> str:
+        heard.append(pcm)
+        return "Hi there."
+
+    session = RecognitionSession(send, transcribe, "interactive", {"language": "en-US"})
+    header = b"RIFF" + struct.pack("<I", 0) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    audio = bytes(16000) + phone_pcm("Hi there, I have a question about my bill.", 16000) + bytes(32000)
+    rid = "ab" * 16
+    await session.on_binary(usp.parse_binary(usp.binary("audio", rid, header + b"data" + struct.pack("<I", 0))))
+    for at in range(0, len(audio), 3200):
+        await session.on_binary(usp.parse_binary(usp.binary("audio", rid, audio[at : at + 3200])))
+    phrase = next(json.loads(t.split("\r\n\r\n", 1)[1]) for t in sent if "Path:speech.phrase" in t)
+    start_ms, duration_ms = phrase["Offset"] / 10_000, phrase["Duration"] / 10_000
+    assert 400 <= start_ms <= 600, phrase  # the speech starts 0.5 s in
+    assert len(heard[-1]) / 32 >= duration_ms + 180, (len(heard[-1]) / 32, duration_ms)

@@ -27,6 +27,12 @@ CALL_TIMEOUT_S = 15.0
 MAX_OUTPUT_CHARS = 16_000  # of a tool's result kept in the conversation
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """A listing that ended on an error of its own (its reply's socket gone mid-way): seen in the log."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("listing the session's MCP servers failed", exc_info=exc)
+
+
 async def _session_call(server: McpServerSpec, work: Callable[[ClientSession], Awaitable[Any]]) -> Any:
     async with (
         httpx2.AsyncClient(headers=dict(server.headers), timeout=httpx2.Timeout(30.0, read=300.0)) as http,
@@ -51,6 +57,8 @@ class McpCatalog:
             self._listing.cancel()
         self.tools = {}
         self._listing = asyncio.create_task(self._list_all(servers), name="mcp-list") if servers else None
+        if self._listing is not None:
+            self._listing.add_done_callback(_log_failure)
 
     async def ready(self) -> None:
         if self._listing is not None:

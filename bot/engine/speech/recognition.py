@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import struct
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ Transcribe = Callable[[bytes, tuple[str, ...], str], Awaitable[str]]  # pcm16 16
 
 SEGMENTATION_SILENCE_MS = 600  # the service's default end of a phrase
 INITIAL_SILENCE_MS = {"interactive": 5000, "conversation": 15_000, "dictation": 15_000}  # the service's defaults
+PREFIX_MS = 200  # of audio kept before the detected start of speech
 HYPOTHESIS_EVERY_MS = 1000  # of speech between partial results
 MAX_HYPOTHESIS_MS = 8000  # no partials for longer speech (each would re-decode all of it)
 MAX_PHRASE_MS = 20_000  # a phrase longer than this is cut (whisper's window)
@@ -46,6 +48,10 @@ class _Request:
     pending: bytes = b""  # 16 kHz bytes short of a frame
     audio_ms: int = 0  # of the stream heard so far
     speech: bytearray = field(default_factory=bytearray)  # the utterance in progress (16 kHz pcm16)
+    speech_from_ms: int = 0  # where `speech` begins: PREFIX_MS before the detected start
+    recent: deque[tuple[int, bytes]] = field(
+        default_factory=lambda: deque(maxlen=PREFIX_MS // FRAME_MS + 6)
+    )  # (+ the detector window)
     speech_start_ms: int | None = None
     heard_speech: bool = False
     last_hypothesis_ms: int = 0
@@ -163,13 +169,18 @@ class RecognitionSession:
     async def _frame(self, request: _Request, frame: bytes) -> None:
         start_ms = request.audio_ms
         request.audio_ms += FRAME_MS
+        request.recent.append((start_ms, frame))
         if request.speech_start_ms is not None:
             request.speech += frame
         for event in self._turns.feed(self._vad.is_speech(frame), start_ms):
             if isinstance(event, SpeechStarted):
                 request.speech_start_ms = event.audio_start_ms
                 request.heard_speech = True
-                request.speech = bytearray(frame)  # (the frames before the start: in the detector's window)
+                # (the detector decides a few frames into the speech: what came before it, and a little
+                # lead-in as the engine's prefix padding gives whisper, is kept with it)
+                kept = [(t, f) for t, f in request.recent if t >= event.audio_start_ms - PREFIX_MS]
+                request.speech_from_ms = kept[0][0]
+                request.speech = bytearray(b"".join(f for _, f in kept))
                 request.last_hypothesis_ms = start_ms
                 await self._send(
                     usp.text("speech.startDetected", request.id, {"Offset": usp.ticks(event.audio_start_ms)})
@@ -194,7 +205,7 @@ class RecognitionSession:
         start = request.speech_start_ms
         if start is None:
             return
-        pcm = bytes(request.speech[: max(0, end_ms - start) * ENGINE_BYTES_PER_MS])
+        pcm = bytes(request.speech[: max(0, end_ms - request.speech_from_ms) * ENGINE_BYTES_PER_MS])
         request.speech_start_ms, request.speech = None, bytearray()
         said = await self._transcribe(pcm, self.phrases, self.language)
         if not said:
