@@ -50,7 +50,8 @@ def greeting_for(callback: Callback) -> str:
 def instructions_for(callback: Callback, default: str) -> str:
     """The callback's instructions: its greeting first (the offline brain takes the first Greeting
     line), what the caller wanted, then the bot's usual instructions."""
-    context = f"This is a call back to a customer who asked for it. On their first call they said: {callback.said}"
+    context = ("Context: this is a call back to a customer who asked for it. "
+               f"On their first call they said: {callback.said}")  # fmt: skip
     return f"Greeting: {greeting_for(callback)}\n{context}\n{default}"
 
 

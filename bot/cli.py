@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         "--say",
         action="append",
         help="an utterance (repeat for several turns); '@MS:text' says it "
-        "MS ms into the bot's turn, over it; the text '*cough*' is a cough",
+        "MS ms into the bot's turn, over it; '?WORDS:text' says it only when the bot's last turn "
+        "has WORDS (a regex; heard with our ASR); the text '*cough*' is a cough",
     )
     what.add_argument("--wav", type=Path, help="8 kHz mono 16-bit WAV to play as the caller")
     call.add_argument("--record", type=Path, help="write everything the bot sent to this WAV")

@@ -14,6 +14,7 @@ every form speech recognition writes them: grouped by spaces, dashes, dots or co
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -28,10 +29,17 @@ _TOKEN = r"(?:\d+|zero|oh|one|two|three|four|five|six|seven|eight|nine|double|tr
 # A run of digit tokens joined by spaces, dashes, dots or commas ("4,111", "4.111", "four-one").
 _RUN = re.compile(rf"(?<!\w){_TOKEN}(?:[\s,.\-]{{0,3}}{_TOKEN})*(?![\w])", re.I)
 _CODE_CUE = re.compile(
-    r"(?:security|verification|cvv2?|cvc2?|csc|cid)\b(?: code| number| value)?"
+    r"(?:security|verification|cvv2?|cvc2?|csc|cid)(?:\b|(?=_))(?:[ _](?:code|number|value))?"
     r"|\b(?:three|four|3|4)[- ]digit(?:s| code| number)?(?: on the (?:back|front)(?: of the card)?)?"
     r"|\b(?:digits|code|number) on the (?:back|front)|\bback of the card|\bpin(?: number| code)?\b",
     re.I,
+)
+_HOLDS_SECRET = re.compile(r"card|\bpan\b|cvv|cvc|security_?code|ssn|social", re.I)  # a parameter for one
+# Which secret a parameter holds, by its name (a card's security code before the card itself).
+_SECRET_KINDS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+    ("code", re.compile(r"cvv|cvc|cv2|security|code|pin", re.I)),
+    ("ssn", re.compile(r"ssn|social", re.I)),
+    ("card", re.compile(r"card|\bpan\b", re.I)),
 )
 _SSN_CUE = re.compile(r"\bsocial(?: security)?(?: number)?\b|\bssn\b", re.I)
 _SSN_GROUPED = re.compile(r"^\d{3}[- ]\d{2}[- ]\d{4}$")
@@ -101,6 +109,34 @@ def redact(text: str) -> str:
         out += [text[at : secret.start], secret.mask]
         at = secret.end
     return "".join(out) + text[at:]
+
+
+def secret_kind(name: str) -> Kind | None:
+    """The secret a parameter of this name holds ("card_number": card, "security_code": code), or None."""
+    if not _HOLDS_SECRET.search(name):
+        return None
+    return next((k for k, pattern in _SECRET_KINDS if pattern.search(name)), None)
+
+
+def redact_arguments(arguments: str) -> str:
+    """A tool call's JSON arguments made safe to store: each value of a parameter named for a secret
+    masked whatever it looks like (a 3-digit "security_code" has no cue in JSON), then the rest as text."""
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return redact(arguments)
+    if not isinstance(parsed, dict):
+        return redact(arguments)
+    masked = {key: _masked_value(key, value) for key, value in parsed.items()}
+    return redact(json.dumps(masked, ensure_ascii=False))
+
+
+def _masked_value(key: str, value: object) -> object:
+    kind = secret_kind(key)
+    if kind is None or value in (None, ""):
+        return value
+    digits = re.sub(r"\D", "", str(value))
+    return Secret(0, 0, kind, digits).mask if kind == "card" and len(digits) >= 4 else "[redacted]"
 
 
 class RedactingFilter(logging.Filter):

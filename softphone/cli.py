@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from bot.audio.resample import resample_once
 from softphone.phone import CallReport, LineEcho, Softphone, Utterance, write_wav
 
 _OVER = re.compile(r"@(\d+):(.*)", re.S)
+_IF_HEARD = re.compile(r"\?([^:]+):(.*)", re.S)
 
 
 def cough(seed: int = 7) -> bytes:
@@ -40,13 +42,25 @@ def _utterances(say: list[str] | None, wav: Path | None) -> list[Utterance]:
     voice = PiperVoice()
     out = []
     for spec in say or []:
-        over = _OVER.fullmatch(spec)
+        over, cond = _OVER.fullmatch(spec), _IF_HEARD.fullmatch(spec)
         text, at = (over.group(2), int(over.group(1))) if over else (spec, None)
+        if cond:
+            text = cond.group(2)
         pcm = (
             cough() if text == "*cough*" else resample_once(voice.synthesize(text, vary=False), voice.sample_rate, 8000)
         )
-        out.append(Utterance(text, pcm, at))
+        out.append(Utterance(text, pcm, at, cond.group(1) if cond else None))
     return out
+
+
+def _hearing(utterances: list[Utterance]) -> Callable[[bytes], str] | None:
+    """Speech recognition of the far end's 8 kHz audio, when an utterance waits to hear something."""
+    if not any(u.if_heard for u in utterances):
+        return None
+    from bot.engine.asr import Transcriber
+
+    asr = Transcriber()
+    return lambda pcm: asr.transcribe(resample_once(pcm, 8000, 16000))
 
 
 def transcribe_report(report: CallReport) -> None:
@@ -64,7 +78,7 @@ async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Pa
     """Exit status 0 only if the call connected and the bot answered with audio."""
     utterances = _utterances(say, wav)
     phone = Softphone(caller=caller, echo=echo, tls="transport=tls" in uri.lower(), srtp=srtp,
-                      end_silence_s=end_silence_s)  # fmt: skip
+                      end_silence_s=end_silence_s, hear=_hearing(utterances))  # fmt: skip
     try:
         report = await phone.call(uri, utterances, max_turn_s=max_turn_s)
     finally:
@@ -77,7 +91,7 @@ async def run_answer(port: int, say: list[str] | None, first: str | None, record
     """Take one call on `port` (a callee, an agent). Exit status 0 only if the caller spoke to us."""
     utterances = _utterances(say, None)
     hello = _utterances([first], None)[0] if first else None
-    phone = Softphone(port=port, caller="callee", end_silence_s=end_silence_s)
+    phone = Softphone(port=port, caller="callee", end_silence_s=end_silence_s, hear=_hearing(utterances))
     print(f"listening: sip:callee@127.0.0.1:{port}", flush=True)
     try:
         report = await phone.answer(utterances, first=hello, wait_s=wait_s, ring_s=ring_s, max_turn_s=max_turn_s)

@@ -13,9 +13,11 @@ import asyncio
 import audioop
 import logging
 import os
+import re
 import time
 import wave
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +90,7 @@ class Utterance:
     text: str
     pcm: bytes  # 8 kHz pcm16
     over_bot_ms: int | None = None  # say it this long after the bot starts talking (over it), not after
+    if_heard: str | None = None  # say it only when the far end's last turn, as we hear it, has these words (regex)
 
 
 @dataclass
@@ -120,12 +123,15 @@ class CallReport:
 
 class Softphone:
     def __init__(self, port: int = 0, caller: str = "softphone", echo: LineEcho | None = None,
-                 tls: bool = False, srtp: bool = False, end_silence_s: float = 1.2) -> None:  # fmt: skip
+                 tls: bool = False, srtp: bool = False, end_silence_s: float = 1.2,
+                 hear: Callable[[bytes], str] | None = None) -> None:  # fmt: skip
         """`caller`: the user part of our From URI, e.g. a phone number as a trunk would present it.
         `echo`: the line returns the bot's voice to it (and adds noise). `tls`: able to call
         `...;transport=tls`; `srtp`: offers SRTP only. `end_silence_s`: the far end's turn is over
-        once it has been silent this long."""
+        once it has been silent this long. `hear`: the words in 8 kHz pcm16 (speech recognition, run
+        in a thread), for utterances said only when the far end said something (`if_heard`)."""
         self.echo = echo
+        self.hear = hear
         self.end_silence_s = end_silence_s
         self.endpoint = SipEndpoint(EndpointConfig(host="127.0.0.1", port=port, max_calls=1, tcp=False, tls=tls))
         self._offered: asyncio.Queue[SipCall] | None = None  # the call offered to us, while we wait for one
@@ -214,12 +220,21 @@ class Softphone:
         for i, utterance in enumerate(said):
             if utterance.over_bot_ms is not None:
                 continue  # said during the far end's previous turn
+            if utterance.if_heard is not None and not await self._heard(report, utterance.if_heard):
+                continue  # (what a caller says only when asked: "could you read it again?")
             turn = Turn(utterance.text)
             await self._say(control, utterance.pcm)
             spoke_at = time.monotonic()
             nxt = said[i + 1] if i + 1 < len(said) and said[i + 1].over_bot_ms is not None else None
             turn.bot_pcm = await self._bot_turn(control, max_turn_s, since=spoke_at, turn=turn, over=nxt)
             report.turns.append(turn)
+
+    async def _heard(self, report: CallReport, words: str) -> bool:
+        """Whether the far end's last turn has `words` (a regex, any case)."""
+        if self.hear is None:
+            raise ValueError("an utterance said only when the far end says something needs `hear`")
+        last = report.turns[-1].bot_pcm if report.turns else report.greeting_pcm
+        return re.search(words, await asyncio.to_thread(self.hear, last), re.I) is not None
 
     async def _end(self, control: CallControl, report: CallReport) -> None:
         control.hangup()

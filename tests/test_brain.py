@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.callbacks import Callback, instructions_for
 from bot.engine.brain.base import BrainOutput, DialogRequest, ToolCall, ToolSpec, Turn
 from bot.engine.brain.embed import SentenceEncoder
 from bot.engine.brain.local import LocalBrain
@@ -310,6 +311,28 @@ async def test_a_reply_cancelled_before_its_first_word_does_not_count_as_the_gre
     assert await dialog.say("Hello?") == "Hi, this is Acme calling about your order."
 
 
+async def test_a_greeting_cut_after_its_first_word_is_said_again_in_full(encoder: SentenceEncoder) -> None:
+    """The callee's "Hello?" cut the greeting after "Hi," (the item truncated to what was heard): it is due
+    again; a reply that was not the greeting counts as said."""
+    greeted = "Greeting: Hi, this is Acme calling about your order.\n" + SHOP_INSTRUCTIONS
+    dialog = Dialog(encoder, instructions=greeted)
+    dialog.history.append(Turn("assistant", "Hi,"))
+    assert await dialog.say("Hello?") == "Hi, this is Acme calling about your order."
+    other = Dialog(encoder, instructions=greeted)
+    other.history.append(Turn("assistant", "Sorry, one moment"))
+    assert await other.say("Hello?") != "Hi, this is Acme calling about your order."
+
+
+async def test_what_the_instructions_tell_about_the_call_is_not_read_out_as_an_answer(encoder: SentenceEncoder) -> None:
+    """A callback's instructions say what the caller said on their first call, for the assistant: thanking
+    the bot for the callback gets a welcome, not the caller's own old words read back as a fact."""
+    back = Callback("+15550142", 0.0, "first", said="I'd like to speak with someone, please. / Yes please, call "
+                    "me back as soon as you can.")  # fmt: skip
+    dialog = Dialog(encoder, tools=SHOP, instructions=instructions_for(back, SHOP_INSTRUCTIONS))
+    reply = await dialog.say("Oh, great, thanks for calling me back.")
+    assert isinstance(reply, str) and "as soon as you can" not in reply and "speak with someone" not in reply, reply
+
+
 async def test_the_instructions_own_answer_comes_before_the_general_look_up(encoder: SentenceEncoder) -> None:
     """A call's instructions state a fact; a question it answers is answered from it, not sent to the
     knowledge base tool (which knows the business in general, not this call)."""
@@ -378,3 +401,18 @@ async def test_a_card_read_out_goes_to_the_card_tool_and_is_never_read_back(enco
     confirm = await d.say("the code on the back is 7 3 9")
     assert "card ending 1 1 1 1" in str(confirm) and "4 1 1 1" not in str(confirm) and "7 3 9" not in str(confirm)
     assert await d.say("yes") == ToolCall("pay_with_card", {"card_number": "4111111111111111", "security_code": "739"})
+
+
+async def test_a_card_number_misheard_is_asked_again_before_anything_is_confirmed(encoder: SentenceEncoder) -> None:
+    """Whisper lost a group of the card ("4,111,111,111,111": 13 digits, failing the Luhn check every card
+    passes): the bot asks for the card again at once, keeping the security code, instead of confirming a
+    card that cannot be one; the number read again goes on to the confirmation."""
+    card = tool("pay_with_card", "Pay by card. Takes the card number the caller reads out and the security code.",
+                {"card_number": {"type": "string"}, "security_code": {"type": "string"}},
+                ("card_number", "security_code"))  # fmt: skip
+    d = Dialog(encoder, (*SHOP, card))
+    again = await d.say("Okay, the card number is 4,111,111,111,111 and the security code of 737.")
+    assert isinstance(again, str) and "card number" in again and "again" in again, again
+    confirm = await d.say("Sure, it's 4111 1111 1111 1111.")
+    assert "card ending 1 1 1 1" in str(confirm), confirm
+    assert await d.say("Yes.") == ToolCall("pay_with_card", {"card_number": "4111111111111111", "security_code": "737"})

@@ -39,6 +39,17 @@ def test_clear_reports_what_was_heard_of_the_current_item() -> None:
     assert not p.busy and p.pop() is None
 
 
+def test_a_cut_in_the_padded_last_frame_is_never_past_the_items_audio() -> None:
+    """An item of 4806 ms plays as 241 frames, its last padded; a barge-in there reports 4806 ms, not
+    4820 (the engine refuses a truncation past the audio it sent: CI saw that error)."""
+    p = PlayoutBuffer()
+    p.push("a", bytes(4806 * FRAME_BYTES // FRAME_MS))
+    p.finish("a")
+    while p.pop() is not None:
+        pass
+    assert p.played_ms["a"] == 4820 and p.clear() == ("a", 4806)
+
+
 def test_overflow_drops_the_newest_frames() -> None:
     p = PlayoutBuffer(max_frames=3)
     p.push("a", bytes(FRAME_BYTES * 5))

@@ -50,6 +50,9 @@ async def test_a_call_is_recorded_in_stereo_aligned_and_silent_while_a_card_is_r
         "Great. I'd like to pay my bill, the whole hundred and twenty dollars.",
         "Yes please.",
         "Okay, the card number is 4111 1111 1111 1111, and the security code is 7 3 7.",
+        # Whisper tiny loses or adds a group of those ones about one time in eight (measured offline on this
+        # audio at 8 shifts): the bot asks again, and the caller reads it again.
+        "?again:Sure, the card number is 4111 1111 1111 1111, and the security code is 7 3 7.",
         "Yes, that's right.",
         "That's everything, thanks. Bye!",
         caller="+15550101",

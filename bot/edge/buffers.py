@@ -145,6 +145,7 @@ class PlayoutBuffer:
         self._partial = b""
         self._partial_item = ""
         self.played_ms: dict[str, int] = {}
+        self._received: dict[str, int] = {}  # bytes of each item's audio pushed (its last frame is padded)
         self.current_item: str | None = None  # item of the last frame played
         self.dropped = 0
         self.underruns = 0  # frames due while a reply was still arriving: the engine fell behind
@@ -153,6 +154,7 @@ class PlayoutBuffer:
 
     def push(self, item_id: str, pcm16: bytes) -> None:  # event loop
         self._unfinished.add(item_id)
+        self._received[item_id] = self._received.get(item_id, 0) + len(pcm16)
         if item_id != self._partial_item:
             self._partial, self._partial_item = b"", item_id
         data = self._partial + pcm16
@@ -185,13 +187,16 @@ class PlayoutBuffer:
         return frame
 
     def clear(self) -> tuple[str | None, int]:
-        """Drop everything queued (barge-in); return the item that was playing and its played ms."""
+        """Drop everything queued (barge-in); return the item that was playing and its played ms (never
+        more than the item's audio: its padded last frame counts only the audio it held)."""
         self._frames.clear()
         self._partial = b""
         self._unfinished.clear()
         self.hold.resume()
         item = self.current_item
-        return item, self.played_ms.get(item, 0) if item else 0
+        if not item:
+            return item, 0
+        return item, min(self.played_ms.get(item, 0), self._received.get(item, 0) * FRAME_MS // FRAME_BYTES)
 
     @property
     def queued_ms(self) -> int:

@@ -20,7 +20,7 @@ from bot.edge.call_log import Decision
 from bot.edge.engine_link import RealtimeConnection
 from bot.edge.session_host import SessionHost
 from bot.log_format import TURN
-from bot.redact import redact
+from bot.redact import redact, redact_arguments
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class EngineEvents(SessionHost):
 
     def _on_function_call(self, event: dict[str, Any]) -> None:
         name = str(event.get("name", ""))
-        self.log.said("tool", f"{name} {event.get('arguments', '')}")
+        self.log.said("tool", f"{name} {redact_arguments(str(event.get('arguments') or ''))}")
         self._replay.tool_call(str(event["call_id"]), name, str(event.get("arguments") or "{}"))
         assert self._runner is not None and self._group is not None
         self._runner.start(self._group, name, str(event["call_id"]), str(event.get("arguments") or "{}"))

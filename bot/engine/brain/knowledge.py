@@ -17,6 +17,8 @@ _DIRECTIVE = re.compile(
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _GREETING = re.compile(r"^\s*greeting\s*:", re.I)
+# A line that tells the assistant about this call ("Context: on their first call they said ..."): not for callers.
+_CONTEXT = re.compile(r"^\s*(context|background|note|notes|internal)\s*:", re.I)
 _QA = re.compile(r"^\s*Q:\s*(?P<q>.+?)\s*A:\s*(?P<a>.+)$", re.I)
 
 
@@ -26,6 +28,8 @@ def facts(instructions: str) -> list[tuple[str, str]]:
     for line in instructions.splitlines():
         if _GREETING.match(line):
             continue  # (said first, not an answer)
+        if _CONTEXT.match(line):
+            continue  # (what the assistant knows about the call, never read out as an answer)
         qa = _QA.match(line)
         if qa:
             out.append((qa["q"], qa["a"]))

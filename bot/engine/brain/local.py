@@ -17,18 +17,21 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.engine.brain import acts, menu, slots, wording
+from bot.engine.brain import acts, heard, menu, slots, wording
 from bot.engine.brain.base import BrainOutput, DialogRequest, ToolCall, ToolSpec
 from bot.engine.brain.choice import ACCEPT, MARGIN, consequential, has_value, winner
 from bot.engine.brain.index import Embed, Ranking, SessionIndex
 from bot.engine.brain.intents import Scored, humanize, is_knowledge_tool, is_question
 from bot.engine.brain.knowledge import greeting
 from bot.realtime.say import line_to_say
+from bot.redact import luhn_ok, secret_kind
 
 DEFAULT_GREETING = "Hello, thanks for calling. How can I help you today?"
 NOT_HEARD = "Sorry, I didn't catch that. Could you say it again?"
 WELCOME = "You're welcome."
 GREETING = "Hello! How can I help you today?"
+ASK_WHAT = "Sure. What can I do for you?"
+CARD_AGAIN = "Sorry, I didn't get the whole card number. Could you read it to me again, four digits at a time?"
 HOLD_ON = "Sure, take your time."
 BACK = "Now, back to your request."
 DidKind = Literal["call", "ask", "confirm", "clarify", "fact", "say"]
@@ -52,7 +55,7 @@ class Decision:
     param: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     options: tuple[str, ...] = ()
-    said: str | None = None  # for "say": goodbye, welcome, help, repeat, unknown, greeting, declined, wait
+    said: str | None = None  # for "say": goodbye, welcome, help, repeat, unknown, greeting, declined, wait, prompt
 
 
 @dataclass
@@ -141,9 +144,9 @@ class LocalBrain:
                 self._pending = None
                 return self._say("declined", _declined(self._turn))
         if "repeat" in said and not has_value(text):
-            return self._say("repeat", _last_said(request) or "Sorry, could you say that again?")
+            return self._say("repeat", heard.last_said(request) or "Sorry, could you say that again?")
         ranking = await self._rank(request, text)
-        carded = [n for n, got in ranking.fills.items() if any(slots.secret_kind(k) == "card" for k in got)]
+        carded = [n for n, got in ranking.fills.items() if any(secret_kind(k) == "card" for k in got)]
         if len(carded) == 1 and carded[0] in self._specs:  # a card number said goes where a card is taken
             return self._start(self._specs[carded[0]], ranking.fills[carded[0]])
         scored = ranking.scored
@@ -173,13 +176,23 @@ class LocalBrain:
             return self._say("help", wording.help_line(tuple(self._specs.values())))
         if "wait" in said and (top is None or top.score < ACCEPT):  # "hang on a sec": the line stays open
             return self._say("wait", HOLD_ON)
+        ending = top is not None and end is not None and top.option.key == end.name
+        if "thanks" in said and ending:  # thanked without a goodbye ("thanks for calling me back"): the call goes on
+            return self._say("welcome", f"{WELCOME} {self._anything_else()}")
         if top is None or top.score < ACCEPT:
+            if (
+                "yes" in said
+                and "thanks" not in said
+                and not pending
+                and len(text.split()) <= 3
+                and not has_value(text)
+            ):
+                return self._say("prompt", ASK_WHAT)  # "Oh, great." / "Yes." to nothing asked: what can we do
             if "thanks" in said:
                 return self._say("welcome", f"{WELCOME} {self._anything_else()}")
             if "greeting" in said:  # a first "Hello?" (a callee picking up): the instructions' own greeting
-                # (a reply cancelled before its first word, when the turn came in after it, said nothing)
-                first = not any(t.role == "assistant" and t.text.strip() for t in request.history)
-                return self._say("greeting", (first and greeting(request.instructions)) or GREETING)
+                own = greeting(request.instructions)
+                return self._say("greeting", own if own and not heard.greeted(request, own) else GREETING)
         return self._act(Ranking(scored, ranking.fills), text)
 
     def _act(self, ranking: Ranking, text: str) -> BrainOutput:
@@ -255,6 +268,13 @@ class LocalBrain:
 
     def _advance(self, pending: _Pending) -> BrainOutput:
         """Ask for the next missing argument, confirm, or call."""
+        misheard = next((name for name, value in pending.args.items() if _misheard_card(name, value)), None)
+        if misheard is not None:  # a digit lost or doubled on the way (it fails the card's check): read it again
+            del pending.args[misheard]
+            pending.asking, pending.confirming = misheard, False
+            self._pending = pending
+            return self._said(Decision("ask", tool=pending.tool.name, param=misheard, args=dict(pending.args)),
+                              CARD_AGAIN)  # fmt: skip
         missing = pending.missing()
         if missing:
             pending.asking, pending.confirming = missing[0], False
@@ -367,11 +387,10 @@ def _lower_first(line: str) -> str:
     return line[:1].lower() + line[1:] if line[1:2].islower() else line
 
 
-def _last_said(request: DialogRequest) -> str | None:
-    for turn in reversed(request.history[:-1]):
-        if turn.role == "assistant" and turn.text:
-            return turn.text
-    return None
+def _misheard_card(name: str, value: object) -> bool:
+    """A card number that cannot be one: its digits fail the Luhn check every card passes."""
+    digits = re.sub(r"\D", "", str(value))
+    return secret_kind(name) == "card" and len(digits) >= 13 and not luhn_ok(digits)
 
 
 def _goodbye() -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from bot.engine.brain import lexicon, when
 from bot.engine.brain.base import ToolSpec
 from bot.engine.brain.numbers import normalise
-from bot.redact import Secret, redact, secrets
+from bot.redact import Secret, redact, secret_kind, secrets
 
 Span = tuple[int, int]
 # The order parameters are read in: the most specific readings take their spans first.
@@ -55,10 +55,6 @@ _FILLER = re.compile(r"^\W*(?:(?:um+|uh+|er+|hmm+|so|well|yeah|yes|okay|ok|sure|
 _UTTERANCE = frozenset(("question", "query", "text", "message", "description", "details", "issue", "problem",
                         "request", "utterance", "prompt", "search", "topic"))  # fmt: skip
 _LENGTH = re.compile(r"\b(\d{1,2})[- ](?:digit|character|letter|char)", re.I)
-_HOLDS_SECRET = re.compile(r"card|\bpan\b|cvv|cvc|security_?code|ssn|social", re.I)  # a parameter for one
-# Which secret a parameter holds, by its name (a card's security code before the card itself).
-_SECRET_KINDS = (("code", re.compile(r"cvv|cvc|cv2|security|code|pin", re.I)),
-                 ("ssn", re.compile(r"ssn|social", re.I)), ("card", re.compile(r"card|\bpan\b", re.I)))  # fmt: skip
 _SHORT_CODE = re.compile(r"(?<![\d#])\d(?:[ \-]?\d){2,3}(?![\d#])")  # 3 or 4 digits, as ASR writes them
 _MIXED = re.compile(r"\b(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{3,}\b")
 
@@ -207,17 +203,10 @@ class _Ask:
 def _read_one(p: Param, r: Reading, today: dt.date, *, asked: bool, alone: bool, raw: str) -> Any:
     """A card number is never an amount, a ZIP code or free text: secrets reach only a parameter
     whose name says it holds one (a third party's `card_number`)."""
-    holds_secret = bool(_HOLDS_SECRET.search(p.name))
+    holds_secret = secret_kind(p.name) is not None
     free, words = (r.free(secrets_too=True), raw) if holds_secret else (r.free(), redact(raw))
     ask = _Ask(p, r, free, words, today, asked, alone)
     return _secret(ask) if holds_secret else _READERS[p.kind](ask)
-
-
-def secret_kind(name: str) -> str | None:
-    """The secret a parameter of this name holds (card, code, ssn), or None."""
-    if not _HOLDS_SECRET.search(name):
-        return None
-    return next((k for k, pattern in _SECRET_KINDS if pattern.search(name)), None)
 
 
 def _secret(a: _Ask) -> str | None:

@@ -16,8 +16,9 @@ from bot.engine.brain import lexicon
 from bot.engine.brain.base import ToolSpec
 from bot.engine.brain.intents import description_parts, humanize, verb_group, voiced
 from bot.engine.brain.numbers import MONTHS, TEENS, UNITS, ordinal
-from bot.engine.brain.slots import Param, param, params, secret_kind
+from bot.engine.brain.slots import Param, param, params
 from bot.engine.brain.when import WEEKDAYS
+from bot.redact import secret_kind
 
 SPEAKABLE_KEYS = ("message", "speech", "say", "answer", "text", "summary")
 ANYTHING_ELSE = ("Is there anything else I can help with?", "Anything else I can do for you?",
