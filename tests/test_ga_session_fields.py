@@ -1,10 +1,14 @@
 """OpenAI GA session and response fields on our engine: max_output_tokens cuts the reply where the
 real API would (status incomplete, reason max_output_tokens), truncation is taken and echoed, stored
-prompts are refused by name."""
+prompts are refused by name; the transcription prompt (both dialects) reaches the recogniser."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from tests.audio import phone_pcm, silence
 from tests.client import RawClient
+from tests.engine_setup import connect
 
 LONG = ("Our opening hours are Monday to Friday, from 8 am to 6 pm. On Saturdays we open at ten. "
         "On Sundays and public holidays the shop is closed, but the phone line stays open.")  # fmt: skip
@@ -44,3 +48,33 @@ async def test_truncation_is_taken_and_stored_prompts_are_refused(ga: RawClient)
     await ga.send({"type": "session.update", "session": {"type": "realtime", "prompt": {"id": "pmpt_123"}}})
     error = (await ga.until("error"))[-1]["error"]
     assert error["param"] == "session.prompt" and error["code"] == "unsupported_parameter"
+
+
+async def transcribed(client: RawClient, session: dict[str, Any], said: str) -> str:
+    """What the engine's recogniser wrote for `said` (a phone-band turn) under `session`."""
+    await client.send({"type": "session.update", "session": session})
+    await client.until("session.updated")
+    await client.append(phone_pcm(said, 24000) + silence("pcm16", 1500))
+    done = await client.until("conversation.item.input_audio_transcription.completed")
+    return str(done[-1]["transcript"])
+
+
+async def test_the_transcription_prompt_spells_the_calls_own_words(engine_url: str) -> None:
+    """A product name whisper does not know ("his entrance router") is written as the prompt spells it,
+    from the GA session's audio.input.transcription.prompt and from Voice Live's input_audio_transcription."""
+    said = "I need help with the Zentrix router you sent me."
+    manual = {"type": "server_vad", "create_response": False}
+    for dialect, plain, prompted in (
+        ("ga", {"type": "realtime", "audio": {"input": {"transcription": {"model": "whisper-1"}, "turn_detection": manual}}},
+         {"type": "realtime", "audio": {"input": {"transcription": {"model": "whisper-1", "prompt": "Zentrix routers "
+          "and Zentrix mesh."}, "turn_detection": manual}}}),
+        ("voice-live", {"input_audio_transcription": {"model": "azure-speech"}, "turn_detection": manual},
+         {"input_audio_transcription": {"model": "azure-speech", "prompt": "Zentrix routers and Zentrix mesh."},
+          "turn_detection": manual}),
+    ):  # fmt: skip
+        path = "/voice-live/realtime" if dialect == "voice-live" else "/v1/realtime"
+        async with connect(engine_url, dialect=dialect, path=path) as client:
+            without = await transcribed(client, plain, said)
+        async with connect(engine_url, dialect=dialect, path=path) as client:
+            told = await transcribed(client, prompted, said)
+        assert "zentrix" not in without.lower() and "zentrix router" in told.lower(), (dialect, without, told)

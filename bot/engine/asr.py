@@ -42,10 +42,13 @@ NO_SPEECH = 0.8  # no-speech probability above which a window is silence
 NO_SPEECH_UNSURE, LOGPROB_UNSURE = 0.6, -1.0  # ...or above this with a low average log probability
 
 
+PROMPT_MAX_CHARS = 400  # of a session's transcription prompt (whisper keeps ~220 tokens of prompt in all)
+
+
 class SpeechToText(Protocol):
     """A recogniser the engine can run on its ASR lane: this one, or Azure's (bot/engine/azure/recognizer.py)."""
 
-    def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en") -> str:
+    def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en", prompt: str = "") -> str:
         """16 kHz pcm16 mono of one turn → its text ("" for none)."""
         ...
 
@@ -131,12 +134,14 @@ class Transcriber:
         self._lock = threading.Lock()
         self.retries = 0  # short windows decoded again from a full one (read by the benchmark)
 
-    def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en") -> str:
-        """Text of 16 kHz pcm16 audio; empty string for silence."""
+    def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en", prompt: str = "") -> str:
+        """Text of 16 kHz pcm16 audio; empty string for silence. `prompt`: the session's own, after ours
+        (whisper reads the prompt as what was said before: its words and style carry over)."""
         if len(pcm16) < ENGINE_RATE * 2 // 10:  # under 100 ms: nothing to recognise
             return ""
         audio = np.frombuffer(pcm16[: len(pcm16) - len(pcm16) % 2], dtype=np.int16).astype(np.float32) / 32768.0
-        prompt = DEFAULT_PROMPT + (" " + ", ".join(phrases) + "." if phrases else "")
+        told = " ".join(prompt.split())[:PROMPT_MAX_CHARS]
+        prompt = DEFAULT_PROMPT + (" " + told if told else "") + (" " + ", ".join(phrases) + "." if phrases else "")
         hotwords = " ".join(phrases) or None
         window = window_for(len(audio) / ENGINE_RATE, self.windows) if language == "en" else None
         with self._lock:

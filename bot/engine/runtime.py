@@ -21,6 +21,7 @@ from bot.engine.stats import EngineStats
 from bot.engine.tts import PiperVoice, VoiceBank
 from bot.engine.warm_sessions import WarmSessions
 from bot.engine.warmup import TtsWarmup
+from bot.realtime.recognition_hints import Hints
 from bot.realtime.session_config import SessionConfig
 from bot.settings import Settings
 
@@ -112,11 +113,11 @@ class EngineRuntime:
         voice = self._aligned
         return await self.pool.run("tts", functools.partial(voice.speak, sentence, rate=rate, volume=volume))
 
-    def transcribe(self, pcm: bytes, phrases: tuple[str, ...]) -> str:
+    def transcribe(self, pcm: bytes, hints: Hints) -> str:
         """Blocking; runs on the ASR lane."""
         start = time.perf_counter()
         try:
-            return self.transcriber.transcribe(pcm, phrases=phrases)
+            return self.transcriber.transcribe(pcm, phrases=hints.phrases, prompt=hints.prompt)
         finally:
             self.stats.record("asr_compute_ms", (time.perf_counter() - start) * 1000)
 

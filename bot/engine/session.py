@@ -249,7 +249,7 @@ class EngineSession:
                 self._turns.hold = True  # the end waits for what the transcript says
             end = event.audio_end_ms + self._tail_ms()
             pcm = self.buffer.slice(self._speech_start_ms, end)
-            self._transcripts.speculate(end, pcm, self.config.phrase_list)
+            self._transcripts.speculate(end, pcm, self.config.asr_hints)
         elif isinstance(event, SpeechStopped):
             item_id = self._speech_item or ids.item_id()
             self._speech_item = None
@@ -294,7 +294,7 @@ class EngineSession:
             cell.turn_id = item_id  # (this session's log lines from here on carry this turn)
         await self.emit("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
         await self.emit_item_added(item, previous)
-        self._transcripts.start(item, pcm, end_ms, self.config.phrase_list)
+        self._transcripts.start(item, pcm, end_ms, self.config.asr_hints)
 
     async def _on_transcribed(self, item: Item, transcript: str, seconds: float, failure: str | None) -> None:
         if (td := self.config.turn_detection) is not None and td.remove_filler_words:
@@ -327,7 +327,7 @@ class EngineSession:
         await self.emit_item_added(item, previous)
         await self.emit_item_done(item)
         if pcm is not None:
-            self._transcripts.start(item, pcm, -1, self.config.phrase_list)
+            self._transcripts.start(item, pcm, -1, self.config.asr_hints)
 
     async def _item_truncate(self, event: ConversationItemTruncate) -> None:
         item = self._get(event.item_id)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from bot.engine.conversation import Item
+from bot.realtime.recognition_hints import Hints
 
 if TYPE_CHECKING:
     from bot.engine.runtime import EngineRuntime
@@ -31,13 +32,13 @@ class Transcriptions:
         self._chain: asyncio.Task[None] | None = None  # the latest delivery; each awaits the one before
         self._live: set[asyncio.Task[None]] = set()
 
-    def _transcribe(self, pcm: bytes, phrases: tuple[str, ...]) -> asyncio.Task[str]:
+    def _transcribe(self, pcm: bytes, hints: Hints) -> asyncio.Task[str]:
         runtime = self._runtime
-        return asyncio.create_task(runtime.pool.run("asr", runtime.transcribe, pcm, phrases), name="asr")
+        return asyncio.create_task(runtime.pool.run("asr", runtime.transcribe, pcm, hints), name="asr")
 
-    def speculate(self, end_ms: int, pcm: bytes, phrases: tuple[str, ...]) -> None:
+    def speculate(self, end_ms: int, pcm: bytes, hints: Hints) -> None:
         self.drop_speculation()
-        task = self._transcribe(pcm, phrases)
+        task = self._transcribe(pcm, hints)
         self._spec = (end_ms, len(pcm), task)
         if self._on_speculated is not None:
             task.add_done_callback(lambda t: self._speculated(end_ms, t))
@@ -55,7 +56,7 @@ class Transcriptions:
             self._spec[2].cancel()
             self._spec = None
 
-    def start(self, item: Item, pcm: bytes, end_ms: int, phrases: tuple[str, ...]) -> None:
+    def start(self, item: Item, pcm: bytes, end_ms: int, hints: Hints) -> None:
         """Transcribe `pcm` for `item`; the result is delivered after every earlier one."""
         spec, self._spec = self._spec, None
         if spec is not None and spec[0] == end_ms and spec[1] == len(pcm):
@@ -65,7 +66,7 @@ class Transcriptions:
             if spec is not None:
                 spec[2].cancel()
                 self._runtime.stats.speculative_misses += 1
-            task = self._transcribe(pcm, phrases)
+            task = self._transcribe(pcm, hints)
         seconds = len(pcm) / 32000
         self._chain = asyncio.create_task(self._deliver(item, task, seconds, self._chain), name=f"transcript-{item.id}")
         self._live.add(self._chain)

@@ -9,6 +9,7 @@ from bot.audio.formats import PCM16_24K, AudioFormat, AudioFormatError
 from bot.realtime.client_events import ProtocolError
 from bot.realtime.dialect import Dialect
 from bot.realtime.mcp_server_spec import McpServerSpec
+from bot.realtime.recognition_hints import Hints
 from bot.realtime.speech_output import SpeechOutput
 from bot.realtime.tool_schema import validate_tools
 
@@ -93,6 +94,11 @@ class SessionConfig:
         """Voice Live's `input_audio_transcription.phrase_list`: words the recogniser should favour."""
         phrases = (self.transcription or {}).get("phrase_list") or ()
         return tuple(str(p) for p in phrases)
+
+    @property
+    def asr_hints(self) -> Hints:
+        """The phrase list and `input_audio_transcription.prompt` (both dialects), for the recogniser."""
+        return Hints(self.phrase_list, str((self.transcription or {}).get("prompt") or ""))
 
     # --- update ---------------------------------------------------------------------------------
     def updated(self, session: dict[str, Any], dialect: Dialect) -> SessionConfig:

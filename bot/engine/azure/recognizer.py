@@ -1,6 +1,7 @@
 """Speech to text through Azure Speech (VOICEBOT_ASR=azure): a caller turn the engine's turn detection
 committed is recognised by the SDK over a push stream, continuously (a turn with a pause inside it is
-several phrases: all of them are kept, in order), with the session's phrase list. Blocking, like the
+several phrases: all of them are kept, in order), with the session's phrase list (Azure's recogniser
+takes no free-text prompt: a session's transcription prompt is not used here). Blocking, like the
 local recogniser: the engine runs it on the ASR lane. A cancellation with an error (bad key, quota,
 network) raises SpeechServiceError; the engine reports it as the turn's transcription failure.
 """
@@ -30,7 +31,7 @@ class AzureRecognizer:
         self._settings = settings
         speech_config(settings)  # (fails now on missing settings, not at the first caller turn)
 
-    def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en") -> str:
+    def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en", prompt: str = "") -> str:
         import azure.cognitiveservices.speech as speechsdk
 
         fmt = speechsdk.audio.AudioStreamFormat(samples_per_second=ENGINE_RATE, bits_per_sample=16, channels=1)

@@ -26,6 +26,7 @@ from bot.engine.speech import usp
 from bot.engine.speech.aligned_voice import AlignedSpeech
 from bot.engine.speech.recognition import RecognitionSession
 from bot.engine.speech.synthesis import SynthesisSession
+from bot.realtime.recognition_hints import Hints
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class SpeechRoutes:
         return await self.runtime.speak_aligned(sentence, rate, volume)
 
     async def _transcribe(self, pcm: bytes, phrases: tuple[str, ...], language: str) -> str:
-        return await self.runtime.pool.run("asr", self.runtime.transcribe, pcm, phrases)
+        return await self.runtime.pool.run("asr", self.runtime.transcribe, pcm, Hints(phrases))
 
     def _refused(self, request: web.Request) -> web.Response | None:
         key = self.runtime.settings.engine_api_key
