@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from bot.engine.azure.recognizer import AzureRecognizer, locale
 from bot.engine.azure.voice import is_azure_voice, ssml
-from bot.engine.response import APOLOGY
+from bot.engine.reply_voice import APOLOGY
 from bot.engine.runtime import EngineRuntime, voice_bank
 from bot.errors import SpeechServiceError
 from bot.settings import Settings

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.engine.brain.base import Turn
+from bot.realtime.client_events import ProtocolError
 from bot.realtime.dialect import Dialect, content_type
 
 ItemType = Literal["message", "function_call", "function_call_output", "mcp_call"]
@@ -57,6 +61,15 @@ class Item:
     output: str | None = None
     server_label: str | None = None  # mcp_call: the server the engine called the tool on
     error: dict[str, Any] | None = None  # mcp_call: why it failed
+
+    def spoken(self, content_index: int) -> Content:
+        """The assistant audio part a client may truncate (`ProtocolError` for any other)."""
+        if self.role != "assistant" or content_index >= len(self.content):
+            raise ProtocolError("invalid_value", "only assistant message audio can be truncated", param="item_id")
+        content = self.content[content_index]
+        if content.type != "audio":
+            raise ProtocolError("invalid_value", "content part is not audio", param="content_index")
+        return content
 
     @property
     def text(self) -> str:
@@ -118,3 +131,20 @@ class Conversation:
 
     def delete(self, item_id: str) -> None:
         self._items.remove(self.get(item_id))
+
+
+def brain_turns(items: Iterable[Item]) -> list[Turn]:
+    """The conversation as the brain reads it."""
+    turns: list[Turn] = []
+    for item in items:
+        if item.type == "function_call":
+            turns.append(Turn("tool_call", name=item.name, call_id=item.call_id, arguments=item.arguments))
+        elif item.type == "function_call_output":
+            turns.append(Turn("tool_result", text=item.output or "", call_id=item.call_id))
+        elif item.type == "mcp_call":  # (called by the engine: the call and its result in one item)
+            turns.append(Turn("tool_call", name=item.name, call_id=item.id, arguments=item.arguments))
+            result = item.output if item.error is None else json.dumps({"error": item.error.get("message")})
+            turns.append(Turn("tool_result", text=result or "", call_id=item.id))
+        elif item.role is not None:
+            turns.append(Turn(item.role, text=item.text))
+    return turns

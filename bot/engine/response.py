@@ -17,26 +17,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.audio.formats import Encoder
-from bot.audio.resample import resample_once
-from bot.engine.brain.base import Brain, BrainOutput, DialogRequest, ToolCall, ToolSpec, Turn
-from bot.engine.conversation import Content, Conversation, Item
+from bot.engine import reply_voice
+from bot.engine.brain.base import Brain, BrainOutput, DialogRequest, ToolCall, ToolSpec
+from bot.engine.conversation import Content, Conversation, Item, brain_turns
 from bot.engine.mcp_tools import McpCatalog
+from bot.engine.reply_voice import APOLOGY
 from bot.engine.runtime import EngineRuntime
 from bot.engine.speech.aligned_voice import AlignedSpeech
-from bot.engine.speech.ssml import rate_of, volume_of
-from bot.engine.tts import PiperVoice
 from bot.errors import OverloadedError, SpeechServiceError
 from bot.realtime import ids
 from bot.realtime.client_events import ResponseParams
 from bot.realtime.dialect import Dialect
+from bot.realtime.interim_response import InterimResponse
 from bot.realtime.session_config import SessionConfig
 
 log = logging.getLogger(__name__)
 MAX_MCP_ROUNDS = 4  # MCP calls one reply may make before it must answer
 CHUNK_MS = 100  # audio per delta: a cancel lands within one chunk
 FIRST_CLAUSE_MIN_WORDS = 8
-FALLBACK_VOICE = "espeak:en-us"  # (espeak-ng: always there, loads in milliseconds)
-APOLOGY = "I'm sorry, I'm having trouble speaking right now. Please bear with me."
 _CLAUSE_END = re.compile(r"[,:;]\s+|\s+[-–—]\s+")  # where a spoken clause ends inside a sentence
 
 
@@ -86,6 +84,7 @@ class ResponseRun:
     _chars: int = 0  # of reply text said so far (for max_output_tokens)
     _cut: bool = False  # the token budget ran out: the rest is not said, the response is incomplete
     mcp: McpCatalog | None = None  # the session's MCP servers' tools, which the engine calls itself
+    _interim_task: asyncio.Task[None] | None = None  # the latency trigger's timer, then its line
 
     @property
     def audio_ms(self) -> float:
@@ -107,6 +106,12 @@ class ResponseRun:
         return tuple(self.params.output_modalities or self.params.modalities or self.config.modalities)
 
     @property
+    def interim(self) -> InterimResponse | None:
+        """Voice Live's interim line (the response's own, or the session's): said while the reply is slow."""
+        given = self.params.interim_response
+        return self.config.interim_response if given is None else InterimResponse.from_wire(given, "response")
+
+    @property
     def voice(self) -> str:
         return self.params.voice or self.config.voice
 
@@ -118,6 +123,7 @@ class ResponseRun:
             "status_details": details,
             "output": [item.to_wire(self.dialect) for item in self.output],
             "conversation_id": "conv_default" if self.in_conversation else None,
+            "metadata": self.params.metadata,
             "usage": None,
         }
         key = "output_modalities" if self.dialect is Dialect.GA else "modalities"
@@ -127,6 +133,9 @@ class ResponseRun:
     async def run(self) -> None:
         await self.emit("response.created", response=self._wire("in_progress"))
         self._started = time.perf_counter()
+        if self._interim_on("latency"):
+            assert self.interim is not None
+            self._interim_task = asyncio.create_task(self._interim_after(self.interim.latency_threshold_ms / 1000))
         try:
             await self.before_brain()
             self._stage("asr_wait_ms", self._started)
@@ -138,6 +147,7 @@ class ResponseRun:
                 if brain_start:
                     self._stage("brain_ms", brain_start)
                     brain_start = 0.0
+                    await self._interim_settled()
                 if isinstance(piece, ToolCall):
                     await self._flush_text(text)
                     text = ""
@@ -150,6 +160,7 @@ class ResponseRun:
                         await self._say(part)
                 if self._cut:
                     break
+            await self._interim_settled()
             if not self._cut:
                 await self._flush_text(text)
             await self._close_message("incomplete" if self._cut else "completed")
@@ -159,6 +170,8 @@ class ResponseRun:
             else:
                 await self.emit("response.done", response=self._wire("completed"))
         except asyncio.CancelledError:
+            if self._interim_task is not None:
+                self._interim_task.cancel()
             await self._close_message("incomplete")
             details = {"type": "cancelled", "reason": self.status_reason}
             await self.emit("response.done", response=self._wire("cancelled", details))
@@ -177,6 +190,29 @@ class ResponseRun:
             await self.emit("error", error={**error, "param": None, "event_id": None})
             await self.emit("response.done", response=self._wire("failed", {"type": "failed", "error": error}))
 
+    def _interim_on(self, trigger: str) -> bool:
+        """Voice Live's interim line for this trigger, in a spoken reply that has said nothing yet."""
+        fresh = self._message is None and not any(item.type == "message" for item in self.output)
+        return bool(self.interim and trigger in self.interim.triggers and "audio" in self.modalities and fresh)
+
+    async def _interim_after(self, delay_s: float) -> None:
+        """Trigger `latency`: nothing to say after `delay_s` (the caller's words still being
+        recognised, the brain or an MCP tool still working): the interim line, so the line is not silent."""
+        await asyncio.sleep(delay_s)
+        assert self.interim is not None
+        if self._interim_on("latency"):
+            await self._say(self.interim.line())
+
+    async def _interim_settled(self) -> None:
+        """The reply's first words are here: a latency line not begun is dropped, one begun is finished
+        first (the reply goes on after it in the same message)."""
+        task, self._interim_task = self._interim_task, None
+        if task is None:
+            return
+        if self._message is None:
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
     def _stage(self, stage: str, since: float) -> None:
         self.runtime.stats.record(stage, (time.perf_counter() - since) * 1000)
 
@@ -185,7 +221,8 @@ class ResponseRun:
         extra = tuple(self.mcp.specs()) if self.mcp is not None else ()
         return DialogRequest(
             instructions=self.config.instructions,
-            history=tuple(history(self.conversation)),
+            # (not the reply being said: an interim line said while the brain was waited for)
+            history=tuple(brain_turns(i for i in self.conversation if i is not self._message)),
             tools=(*(ToolSpec.from_wire(t) for t in tools if t.get("type", "function") == "function"), *extra),
             tool_choice=self.params.tool_choice or self.config.tool_choice,
             response_instructions=self.params.instructions,
@@ -243,12 +280,12 @@ class ResponseRun:
         tts_start = time.perf_counter()
         said: AlignedSpeech | None = None
         try:
-            pcm, said = await self._synthesize(sentence)
+            pcm, said = await reply_voice.synthesize(self.runtime, self.config.speech_output, self.voice, sentence)
         except SpeechServiceError:
             # The voice service failed mid-reply: the caller hears an apology in the engine's own espeak
             # voice instead of silence, and the response ends failed with the reason (run's handler).
             self._failed_voice = True
-            sentence, pcm = APOLOGY, await self._fallback_audio()
+            sentence, pcm = APOLOGY, await reply_voice.apology(self.runtime, self.voice)
         first = content.audio_ms == 0
         if first:
             self._stage("tts_first_ms", tts_start)
@@ -257,7 +294,8 @@ class ResponseRun:
         content.transcript = (content.transcript or "") + sentence + " "
         await self.emit("response.audio_transcript.delta", **where, delta=sentence + " ")
         if said is not None:  # (each before the audio it belongs to)
-            await self._marks(where, said, content.audio_ms)
+            for kind, fields in reply_voice.marks(self.config.speech_output, said, content.audio_ms):
+                await self.emit(kind, **where, **fields)
         fmt = self.config.output_format
         step = max(1, int(fmt.bytes_per_ms * CHUNK_MS)) // 2 * 2
         for start in range(0, len(wire), step):
@@ -271,31 +309,6 @@ class ResponseRun:
         content.marks.append((content.audio_ms, content.transcript.strip()))
         if self._failed_voice:
             raise SpeechServiceError("the voice service failed; an apology was said in the fallback voice")
-
-    async def _synthesize(self, sentence: str) -> tuple[bytes, AlignedSpeech | None]:
-        """The sentence's audio; with Voice Live's timestamps, visemes or prosody asked for (and the
-        engine's own voice), from the voice that knows where its words are."""
-        out, voices = self.config.speech_output, self.runtime.voices
-        if out.shaped and voices.get(self.voice) is voices.default and isinstance(voices.default, PiperVoice):
-            said = await self.runtime.speak_aligned(sentence, rate_of(out.rate, 1.0), volume_of(out.volume, 1.0))
-            return said.pcm, said
-        return await self.runtime.pool.run("tts", voices.synthesize, self.voice, sentence), None
-
-    async def _marks(self, where: dict[str, Any], said: AlignedSpeech, at_ms: float) -> None:
-        out = self.config.speech_output
-        if out.visemes:
-            for v in said.visemes:
-                await self.emit("response.animation_viseme.delta", **where, audio_offset_ms=round(at_ms + v.start_ms),
-                                viseme_id=v.viseme_id)  # fmt: skip
-        if out.word_timestamps:
-            for w in said.words:
-                await self.emit("response.audio_timestamp.delta", **where, audio_offset_ms=round(at_ms + w.start_ms),
-                                audio_duration_ms=round(w.duration_ms), text=w.text, timestamp_type="word")  # fmt: skip
-
-    async def _fallback_audio(self) -> bytes:
-        fallback = self.runtime.voices.get(FALLBACK_VOICE)
-        pcm = await self.runtime.pool.run("tts", fallback.synthesize, APOLOGY)
-        return resample_once(pcm, fallback.sample_rate, self.runtime.voices.get(self.voice).sample_rate)
 
     async def _close_message(self, status: str) -> None:
         item = self._message
@@ -343,6 +356,10 @@ class ResponseRun:
                 return
 
     async def _mcp_call(self, call: ToolCall) -> None:
+        await self._interim_settled()
+        if self._interim_on("tool"):  # (said before the call, which the engine makes and waits for)
+            assert self.interim is not None
+            await self._say(self.interim.line())
         await self._close_message("completed")
         assert self.mcp is not None
         server = self.mcp.server_of(call.name)
@@ -362,6 +379,9 @@ class ResponseRun:
         await self._finish_item(item, "completed")
 
     async def _function_call(self, call: ToolCall) -> None:
+        if self._interim_on("tool"):  # (the client runs the tool once the response is done: heard meanwhile)
+            assert self.interim is not None
+            await self._say(self.interim.line())
         await self._close_message("completed")
         arguments = json.dumps(call.arguments)
         item = Item(ids.item_id(), "function_call", status="in_progress", call_id=ids.call_id(), name=call.name,
@@ -390,20 +410,3 @@ class ResponseRun:
 
     def _where(self, item: Item) -> dict[str, Any]:
         return {"response_id": self.id, "item_id": item.id, "output_index": self.output.index(item)}
-
-
-def history(conversation: Conversation) -> list[Turn]:
-    """The conversation as the brain reads it."""
-    turns: list[Turn] = []
-    for item in conversation:
-        if item.type == "function_call":
-            turns.append(Turn("tool_call", name=item.name, call_id=item.call_id, arguments=item.arguments))
-        elif item.type == "function_call_output":
-            turns.append(Turn("tool_result", text=item.output or "", call_id=item.call_id))
-        elif item.type == "mcp_call":  # (called by the engine: the call and its result in one item)
-            turns.append(Turn("tool_call", name=item.name, call_id=item.id, arguments=item.arguments))
-            result = item.output if item.error is None else json.dumps({"error": item.error.get("message")})
-            turns.append(Turn("tool_result", text=result or "", call_id=item.id))
-        elif item.role is not None:
-            turns.append(Turn(item.role, text=item.text))
-    return turns

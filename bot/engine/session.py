@@ -48,6 +48,7 @@ from bot.realtime.client_events import (
 )
 from bot.realtime.dialect import Dialect, event_name
 from bot.realtime.error_event import error_body, transcription_error
+from bot.realtime.interim_response import STOCK_WARNING, InterimResponse
 from bot.realtime.session_config import NOISE_REDUCTION, SessionConfig
 from bot.turn_policies.end_of_turn import required_silence_ms
 
@@ -173,6 +174,8 @@ class EngineSession:
                 self._preparing.cancel()  # for instructions no longer in force
             self._preparing = asyncio.create_task(self._prepare_brain(config.instructions, tools), name="prepare")
         await self.emit("session.updated", session=config.to_wire(self.dialect, self.id))
+        if (interim := config.interim_response) and interim.stock and interim != old.interim_response:
+            await self.emit("warning", warning=STOCK_WARNING)
 
     async def _prepare_brain(self, instructions: str, tools: tuple[ToolSpec, ...]) -> None:
         """The brain gets ready, then the openings of its likely replies are synthesized into the
@@ -331,11 +334,7 @@ class EngineSession:
 
     async def _item_truncate(self, event: ConversationItemTruncate) -> None:
         item = self._get(event.item_id)
-        if item.role != "assistant" or event.content_index >= len(item.content):
-            raise ProtocolError("invalid_value", "only assistant message audio can be truncated", param="item_id")
-        content = item.content[event.content_index]
-        if content.type != "audio":
-            raise ProtocolError("invalid_value", "content part is not audio", param="content_index")
+        content = item.spoken(event.content_index)
         if self._response and item in self._response[0].output:
             await self._stop_response("client_cancelled")  # what follows the cut will never be heard
         if event.audio_end_ms > content.audio_ms + 1:
@@ -368,7 +367,9 @@ class EngineSession:
                                 f"Conversation already has an active response in progress: {self._response[0].id}. "
                                 "Wait until the response is finished before creating a new one.",
                                 event_id=event.event_id)  # fmt: skip
-        await self._start_response(event.response or ResponseParams())
+        params = event.response or ResponseParams()
+        InterimResponse.from_wire(params.interim_response, "response.interim_response")  # (checked before it runs)
+        await self._start_response(params)
 
     async def _response_cancel(self, event: ResponseCancel) -> None:
         current = self._response

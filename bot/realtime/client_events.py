@@ -137,6 +137,25 @@ class ConversationItemRetrieve(_Event):
     item_id: str
 
 
+# Key-value pairs a client attaches to a session or a response (both APIs): 16 at most, keys up to 64
+# characters, values up to 512; echoed back, and logged with the session for tracing.
+Metadata = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]], Field(max_length=16)
+]
+_METADATA: TypeAdapter[dict[str, str]] = TypeAdapter(Metadata)
+
+
+def metadata_of(value: Any, param: str) -> dict[str, str] | None:
+    """A session's `metadata` checked as the API checks it; `ProtocolError` naming what is wrong."""
+    if value is None:
+        return None
+    try:
+        return _METADATA.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ProtocolError("invalid_value", f"{param}: {first['msg']}", param=param) from None
+
+
 class ResponseParams(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     instructions: str | None = None
@@ -146,7 +165,8 @@ class ResponseParams(BaseModel):
     tools: list[dict[str, Any]] | None = None
     voice: str | None = None
     conversation: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+    interim_response: dict[str, Any] | None = None  # Voice Live (bot/realtime/interim_response.py)
     max_output_tokens: int | Literal["inf"] | None = None  # GA (beta: max_response_output_tokens)
     max_response_output_tokens: int | Literal["inf"] | None = None
 

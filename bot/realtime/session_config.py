@@ -6,8 +6,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.audio.formats import PCM16_24K, AudioFormat, AudioFormatError
-from bot.realtime.client_events import ProtocolError
+from bot.realtime.client_events import ProtocolError, metadata_of
 from bot.realtime.dialect import Dialect
+from bot.realtime.interim_response import InterimResponse
 from bot.realtime.mcp_server_spec import McpServerSpec
 from bot.realtime.recognition_hints import Hints
 from bot.realtime.speech_output import SpeechOutput
@@ -88,6 +89,8 @@ class SessionConfig:
     truncation: str | dict[str, Any] = "auto"  # GA; the whole conversation is kept either way
     # Voice Live: word timestamps, visemes, voice prosody
     speech_output: SpeechOutput = field(default_factory=SpeechOutput)
+    interim_response: InterimResponse | None = None  # Voice Live: a line said while the reply is slow
+    metadata: dict[str, str] | None = None  # Voice Live: the client's key-value pairs, echoed and logged
 
     @property
     def phrase_list(self) -> tuple[str, ...]:
@@ -135,6 +138,10 @@ class SessionConfig:
             )
         if "input_audio_transcription" in s:
             changes["transcription"] = _opt_dict(s["input_audio_transcription"], "session.input_audio_transcription")
+        if "interim_response" in s:
+            changes["interim_response"] = InterimResponse.from_wire(s["interim_response"], "session.interim_response")
+        if "metadata" in s:
+            changes["metadata"] = metadata_of(s["metadata"], "session.metadata")
         if "turn_detection" in s:
             changes["turn_detection"] = _turn_detection(s["turn_detection"], "session.turn_detection")
         if "max_response_output_tokens" in s:
@@ -234,6 +241,8 @@ class SessionConfig:
                 "input_audio_noise_reduction": self.noise_reduction,
                 "input_audio_echo_cancellation": self.echo_cancellation,
                 **self.speech_output.to_wire(),
+                **({"interim_response": self.interim_response.to_wire()} if self.interim_response else {}),
+                **({"metadata": self.metadata} if self.metadata is not None else {}),
             }
         return {
             "type": "realtime",
