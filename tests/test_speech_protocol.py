@@ -7,7 +7,7 @@ import pytest
 
 from bot.engine.speech import usp
 from bot.engine.speech.recognition import phrases_of, riff_format
-from bot.engine.speech.ssml import SsmlError, parse, rate_of, volume_of
+from bot.engine.speech.ssml import SsmlError, parse, pitch_of, rate_of, volume_of
 from bot.engine.speech.synthesis import OutputFormat
 
 
@@ -69,6 +69,12 @@ def test_prosody_values() -> None:
     assert rate_of("nonsense", 1.1) == 1.1
     assert volume_of("+6dB", 1.0) == pytest.approx(1.995, rel=0.01) and volume_of("50", 1.0) == 0.5
     assert volume_of("silent", 1.0) == 0.0
+    assert pitch_of("high", 1.0) == 1.1 and pitch_of("+10%", 1.0) == pytest.approx(1.1)
+    assert pitch_of("-12st", 1.0) == 0.5 and pitch_of("+2st", 1.0) == pytest.approx(1.1225, rel=0.001)
+    assert pitch_of("+22Hz", 1.0) == pytest.approx(1.2) and pitch_of("55Hz", 1.0) == 0.5
+    assert pitch_of("+300%", 1.0) == 2.0 and pitch_of("shrill", 0.9) == 0.9  # (kept in range; unknown: as it was)
+    nested = parse("<speak><prosody pitch='+20%'>Up <prosody pitch='low'>down</prosody></prosody> plain</speak>")
+    assert [(p.text, p.pitch) for p in nested.pieces] == [("Up", pytest.approx(1.2)), ("down", 0.9), ("plain", 1.0)]
 
 
 def test_ssml_that_is_not_speak_or_not_xml_is_refused() -> None:

@@ -1,12 +1,13 @@
 """Voice Live's shaping of the spoken reply on our engine: word timestamps (response.audio_timestamp.*)
 where the words are in the audio, visemes (response.animation_viseme.*) before the audio they belong
-to, the voice's rate, and what the engine cannot do refused by name."""
+to, the voice's rate and pitch, and what the engine cannot do refused by name."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bot.audio.level import rms
@@ -67,6 +68,35 @@ async def test_the_voices_rate_changes_the_reply(beta: RawClient) -> None:
     fast = audio_of(await reply(beta, {"voice": {"name": "en-US-AvaNeural", "type": "azure-standard", "rate": "+40%"}}),
                     "pcm16")  # fmt: skip
     assert len(fast) < len(plain) * 0.85, (len(fast), len(plain))
+
+
+def median_pitch_hz(pcm: bytes, rate: int = 24000) -> float:
+    """The voice's fundamental: the autocorrelation peak (60-400 Hz) of each loud 40 ms frame, median."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    n, lo, hi = rate // 25, rate // 400, rate // 60
+    found = []
+    for start in range(0, len(x) - n, n):
+        frame = x[start : start + n] - x[start : start + n].mean()
+        if np.sqrt((frame**2).mean()) < 800:
+            continue
+        ac = np.correlate(frame, frame, "full")[n - 1 :]
+        lag = lo + int(np.argmax(ac[lo:hi]))
+        if ac[lag] > 0.4 * ac[0]:  # (a voiced frame)
+            found.append(rate / lag)
+    return float(np.median(found))
+
+
+async def test_the_voices_pitch_moves_the_voice_and_keeps_its_pace(beta: RawClient) -> None:
+    """pitch "+25%" (an SSML prosody value): the reply's fundamental 25 % higher (within 8 %), its length
+    within 15 % of the plain reply's; "-3st" lowers it by three semitones."""
+    voice = {"name": "en-US-AvaNeural", "type": "azure-standard"}
+    plain = audio_of(await reply(beta, {"voice": voice}), "pcm16")
+    high = audio_of(await reply(beta, {"voice": {**voice, "pitch": "+25%"}}), "pcm16")
+    low = audio_of(await reply(beta, {"voice": {**voice, "pitch": "-3st"}}), "pcm16")
+    base = median_pitch_hz(plain)
+    assert abs(median_pitch_hz(high) / base - 1.25) < 0.08, (base, median_pitch_hz(high))
+    assert abs(median_pitch_hz(low) / base - 2 ** (-3 / 12)) < 0.08, (base, median_pitch_hz(low))
+    assert abs(len(high) / len(plain) - 1) < 0.15 and abs(len(low) / len(plain) - 1) < 0.15
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.audio.resample import resample_once
 from bot.engine.speech.aligned_voice import AlignedSpeech
-from bot.engine.speech.ssml import rate_of, volume_of
+from bot.engine.speech.ssml import pitch_of, rate_of, volume_of
 from bot.engine.tts import PiperVoice
 from bot.realtime.speech_output import SpeechOutput
 
@@ -26,7 +26,8 @@ async def synthesize(
     """The sentence's pcm16 at the voice's rate, and where its words are when that was asked for."""
     voices = runtime.voices
     if out.shaped and voices.get(voice) is voices.default and isinstance(voices.default, PiperVoice):
-        said = await runtime.speak_aligned(sentence, rate_of(out.rate, 1.0), volume_of(out.volume, 1.0))
+        prosody = rate_of(out.rate, 1.0), volume_of(out.volume, 1.0), pitch_of(out.pitch, 1.0)
+        said = await runtime.speak_aligned(sentence, *prosody)
         return said.pcm, said
     return await runtime.pool.run("tts", voices.synthesize, voice, sentence), None
 

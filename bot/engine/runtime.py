@@ -104,14 +104,16 @@ class EngineRuntime:
         await self.pool.run("asr", self.warm_recogniser)
         await self.warmup.fill(SessionConfig.voice, STOCK_OPENINGS)
 
-    async def speak_aligned(self, sentence: str, rate: float = 1.0, volume: float = 1.0) -> AlignedSpeech:
+    async def speak_aligned(self, sentence: str, rate: float = 1.0, volume: float = 1.0,
+                            pitch: float = 1.0) -> AlignedSpeech:  # fmt: skip
         """A sentence with where its words and visemes are (word boundaries, Voice Live timestamps); the
         voice is loaded on first use (~2 s: piper patches the model to report its alignments)."""
         async with self._aligning:
             if self._aligned is None:
                 self._aligned = await self.pool.run("tts", AlignedVoice)
         voice = self._aligned
-        return await self.pool.run("tts", functools.partial(voice.speak, sentence, rate=rate, volume=volume))
+        return await self.pool.run("tts", functools.partial(voice.speak, sentence, rate=rate, volume=volume,
+                                                          pitch=pitch))  # fmt: skip
 
     def transcribe(self, pcm: bytes, hints: Hints) -> str:
         """Blocking; runs on the ASR lane."""

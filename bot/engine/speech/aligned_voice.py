@@ -12,6 +12,7 @@ import re
 import threading
 from dataclasses import dataclass
 
+from bot.audio.resample import resample_once
 from bot.errors import ConfigError
 
 WORD = re.compile(r"[\w][\w'’\-]*")
@@ -73,18 +74,24 @@ class AlignedVoice:
         self.sample_rate = int(self._voice.config.sample_rate)
         self._lock = threading.Lock()
 
-    def speak(self, sentence: str, *, rate: float = 1.0, volume: float = 1.0) -> AlignedSpeech:
-        """One sentence; `rate` 2.0 is twice as fast, `volume` a gain (1.0 as is)."""
+    def speak(self, sentence: str, *, rate: float = 1.0, volume: float = 1.0, pitch: float = 1.0) -> AlignedSpeech:
+        """One sentence; `rate` 2.0 is twice as fast, `volume` a gain (1.0 as is), `pitch` a factor on the
+        voice's own: spoken `pitch` times slower, then played `pitch` times faster (resampled), so the
+        words keep their pace and every frequency moves by `pitch`."""
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(length_scale=1.0 / max(0.25, min(rate, 4.0)), volume=max(0.0, min(volume, 2.0)))
+        pitch = max(0.5, min(pitch, 2.0))
+        scale = pitch / max(0.25, min(rate, 4.0))
+        config = SynthesisConfig(length_scale=scale, volume=max(0.0, min(volume, 2.0)))
         with self._lock:
             chunks = list(self._voice.synthesize(sentence, syn_config=config, include_alignments=True))
         pcm = b"".join(c.audio_int16_bytes for c in chunks)
+        if pitch != 1.0:
+            pcm = resample_once(pcm, round(self.sample_rate * pitch), self.sample_rate)
         spans: list[tuple[float, float]] = []  # (start, end) ms of each spoken word
         visemes: list[Viseme] = []
-        at = 0  # samples
-        ms = 1000.0 / self.sample_rate
+        at = 0  # samples, as synthesised
+        ms = 1000.0 / (self.sample_rate * pitch)
         for chunk in chunks:
             word_start: int | None = None
             for a in chunk.phoneme_alignments or []:

@@ -94,8 +94,8 @@ class SpeechRoutes:
         app.router.add_get(RECOGNITION_PATH, self.recognition)
         app.router.add_get(SYNTHESIS_PATH, self.synthesis)
 
-    async def _speak(self, sentence: str, rate: float, volume: float) -> AlignedSpeech:
-        return await self.runtime.speak_aligned(sentence, rate, volume)
+    async def _speak(self, sentence: str, rate: float, volume: float, pitch: float) -> AlignedSpeech:
+        return await self.runtime.speak_aligned(sentence, rate, volume, pitch)
 
     async def _transcribe(self, pcm: bytes, phrases: tuple[str, ...], language: str) -> str:
         return await self.runtime.pool.run("asr", self.runtime.transcribe, pcm, Hints(phrases))

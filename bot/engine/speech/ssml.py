@@ -1,7 +1,7 @@
 """The SSML a Speech SDK sends to synthesise (``<speak><voice name=…><prosody rate=… volume=…>…``), read
 into what the offline voice can do: text pieces with their rate and volume, and breaks. Parsed with
 the standard library's ElementTree; elements it does not know contribute their text (``say-as``,
-``mstts:express-as``, ``emphasis``...). Pitch is read but the offline voice keeps its own.
+``mstts:express-as``, ``emphasis``...). Pitch is a factor on the voice's own (bot/engine/speech/aligned_voice.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from dataclasses import dataclass
 MAX_SSML_CHARS = 64_000
 _RATES = {"x-slow": 0.5, "slow": 0.75, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.75}
 _VOLUMES = {"silent": 0.0, "x-soft": 0.25, "soft": 0.5, "medium": 0.8, "default": 1.0, "loud": 1.2, "x-loud": 1.5}
+_PITCHES = {"x-low": 0.8, "low": 0.9, "medium": 1.0, "default": 1.0, "high": 1.1, "x-high": 1.2}
+PITCH_RANGE = (0.5, 2.0)  # beyond this the shifted voice is no longer a voice
+BASE_HZ = 110.0  # the offline voice's usual pitch: what "+20Hz" is relative to
 _BREAKS = {"none": 0, "x-weak": 250, "weak": 500, "medium": 750, "strong": 1000, "x-strong": 1250}
 MAX_BREAK_MS = 5000
 
@@ -27,6 +30,7 @@ class Piece:
     rate: float = 1.0
     volume: float = 1.0
     break_ms: int = 0  # a pause instead of text
+    pitch: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,26 @@ def volume_of(value: str | None, current: float) -> float:
     return current
 
 
+def pitch_of(value: str | None, current: float) -> float:
+    """SSML prosody pitch as a factor: a name, a relative "+10%", semitones "-2st", a relative "+20Hz",
+    an absolute "150Hz"; kept within PITCH_RANGE."""
+    if not value:
+        return current
+    value = value.strip().lower()
+    factor = current
+    if value in _PITCHES:
+        factor = _PITCHES[value]
+    elif m := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)%", value):
+        factor = current * (1 + float(m.group(1)) / 100)
+    elif m := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)st", value):
+        factor = current * 2 ** (float(m.group(1)) / 12)
+    elif m := re.fullmatch(r"([+-])(\d+(?:\.\d+)?)hz", value):
+        factor = current * (BASE_HZ + float(m.group(1) + m.group(2))) / BASE_HZ
+    elif m := re.fullmatch(r"(\d+(?:\.\d+)?)hz", value):
+        factor = float(m.group(1)) / BASE_HZ
+    return min(max(factor, PITCH_RANGE[0]), PITCH_RANGE[1])
+
+
 def _break_ms(element: ET.Element) -> int:
     time = (element.get("time") or "").strip().lower()
     if m := re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)", time):
@@ -95,25 +119,26 @@ def parse(ssml: str) -> Speech:
     voice = ""
     pieces: list[Piece] = []
 
-    def add(text: str | None, rate: float, volume: float) -> None:
+    def add(text: str | None, rate: float, volume: float, pitch: float) -> None:
         words = " ".join((text or "").split())
         if words:
-            pieces.append(Piece(words, rate, volume))
+            pieces.append(Piece(words, rate, volume, pitch=pitch))
 
-    def walk(element: ET.Element, rate: float, volume: float) -> None:
+    def walk(element: ET.Element, rate: float, volume: float, pitch: float) -> None:
         nonlocal voice
         tag = _local(element.tag)
         if tag == "voice" and not voice:
             voice = element.get("name") or ""
         elif tag == "prosody":
             rate, volume = rate_of(element.get("rate"), rate), volume_of(element.get("volume"), volume)
+            pitch = pitch_of(element.get("pitch"), pitch)
         if tag == "break":
             pieces.append(Piece(break_ms=_break_ms(element)))
         elif tag not in ("bookmark", "audio", "mstts:silence", "silence"):
-            add(element.text, rate, volume)
+            add(element.text, rate, volume, pitch)
         for child in element:
-            walk(child, rate, volume)
-            add(child.tail, rate, volume)
+            walk(child, rate, volume, pitch)
+            add(child.tail, rate, volume, pitch)
 
-    walk(root, 1.0, 1.0)
+    walk(root, 1.0, 1.0, 1.0)
     return Speech(voice, language, pieces)

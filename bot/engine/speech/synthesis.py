@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 SendText = Callable[[str], Awaitable[None]]
 SendBytes = Callable[[bytes], Awaitable[None]]
-Speak = Callable[[str, float, float], Awaitable[AlignedSpeech]]  # sentence, rate, volume (on the TTS lane)
+Speak = Callable[[str, float, float, float], Awaitable[AlignedSpeech]]  # sentence, rate, volume, pitch (TTS lane)
 
 CHUNK_MS = 100  # of audio per audio message
 _FORMAT = re.compile(r"^(raw|riff)-(\d+)(khz|hz)-(8|16)bit-mono-(pcm|mulaw|alaw)$")
@@ -129,7 +129,7 @@ class SynthesisSession:
                 at_ms += piece.break_ms
                 continue
             for sentence in _SENTENCE_END.split(piece.text):
-                said = await self._speak(sentence, piece.rate, piece.volume)
+                said = await self._speak(sentence, piece.rate, piece.volume, piece.pitch)
                 # (one event a message, as the service sends them)
                 for item in self._metadata(said, sentence, at_ms, words, punctuation, visemes):
                     await self._send_text(usp.text("audio.metadata", request_id, {"Metadata": [item]}))
