@@ -1,8 +1,11 @@
-"""Test audio made with our own TTS and passed through a real phone channel (8 kHz, G.711 mu-law)."""
+"""Test audio made with our own TTS and passed through a real phone channel (8 kHz, G.711 mu-law), and
+measures of audio (its pitch)."""
 
 from __future__ import annotations
 
 import functools
+
+import numpy as np
 
 from bot.audio import g711
 from bot.audio.resample import resample_once
@@ -68,3 +71,19 @@ def silence(fmt: str, ms: int) -> bytes:
 def transcribe(pcm: bytes, rate: int) -> str:
     """What our ASR hears in pcm16 audio at `rate`."""
     return transcriber().transcribe(resample_once(pcm, rate, 16000))
+
+
+def median_pitch_hz(pcm: bytes, rate: int = 24000) -> float:
+    """The voice's fundamental: the autocorrelation peak (60-400 Hz) of each loud 40 ms frame, median."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    n, lo, hi = rate // 25, rate // 400, rate // 60
+    found = []
+    for start in range(0, len(x) - n, n):
+        frame = x[start : start + n] - x[start : start + n].mean()
+        if np.sqrt((frame**2).mean()) < 800:
+            continue
+        ac = np.correlate(frame, frame, "full")[n - 1 :]
+        lag = lo + int(np.argmax(ac[lo:hi]))
+        if ac[lag] > 0.4 * ac[0]:  # (a voiced frame)
+            found.append(rate / lag)
+    return float(np.median(found))

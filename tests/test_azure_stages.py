@@ -6,7 +6,9 @@ speech service that refuses the key gives the API's failure events and a spoken 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -17,7 +19,7 @@ from bot.engine.reply_voice import APOLOGY
 from bot.engine.runtime import EngineRuntime, voice_bank
 from bot.errors import SpeechServiceError
 from bot.settings import Settings
-from tests.audio import phone_ulaw, silence, transcribe
+from tests.audio import median_pitch_hz, phone_ulaw, silence, transcribe
 from tests.client import audio_of
 from tests.engine_setup import INSTRUCTIONS, connect, serve_engine
 
@@ -91,6 +93,46 @@ async def test_a_speech_service_that_refuses_the_key_fails_the_turn_by_name_and_
     assert "sorry" in spoken and "trouble" in spoken, spoken
 
 
+async def test_azure_speaks_the_sessions_prosody_and_its_word_boundaries_become_voice_live_timestamps(
+    container: str,
+) -> None:
+    """Voice Live's voice rate and pitch go to Azure as SSML prosody (the container acts on both: a
+    shorter, higher reply), and the service's word boundaries and visemes become the reply's
+    response.audio_timestamp.delta and response.animation_viseme.delta, each before its audio."""
+    runtime = await azure_engine(container, "sp33ch-k3y")
+    line = "Your order ships on Friday, between nine and noon."
+    voice = {"name": "en-US-AvaNeural", "type": "azure-standard"}
+    try:
+        async with serve_engine(runtime) as url, connect(url, dialect="beta") as client:
+
+            async def reply(session: dict[str, Any]) -> list[dict[str, Any]]:
+                await client.send({"type": "session.update", "session": {"instructions": INSTRUCTIONS, **session}})
+                await client.until("session.updated")
+                await client.send({"type": "response.create", "response": {"instructions": f'Say "{line}"'}})
+                return await client.until("response.done")
+
+            plain = audio_of(await reply({"voice": voice}), "pcm16")
+            events = await reply({"voice": {**voice, "rate": "+30%", "pitch": "+25%"},
+                                  "output_audio_timestamp_types": ["word"], "animation": {"outputs": ["viseme_id"]}})  # fmt: skip
+    finally:
+        await runtime.aclose()
+    shaped = audio_of(events, "pcm16")
+    assert len(shaped) < len(plain) * 0.85, (len(shaped), len(plain))
+    assert median_pitch_hz(shaped) > median_pitch_hz(plain) * 1.15
+    words = [e for e in events if e["type"] == "response.audio_timestamp.delta"]
+    assert [w["text"] for w in words] == [w.strip(".,") for w in line.split()], words
+    starts = [w["audio_offset_ms"] for w in words]
+    assert starts == sorted(starts) and starts[-1] + words[-1]["audio_duration_ms"] <= len(shaped) / 48 + 1
+    sent_ms, visemes = 0.0, 0
+    for e in events:
+        if e["type"] == "response.audio.delta":
+            sent_ms += len(base64.b64decode(str(e["delta"]))) / 48
+        elif e["type"] == "response.animation_viseme.delta":
+            visemes += 1
+            assert e["audio_offset_ms"] >= sent_ms - 1, (e, sent_ms)
+    assert visemes > len(words)
+
+
 def test_azure_names_and_ssml() -> None:
     assert is_azure_voice("en-US-AvaNeural") and is_azure_voice("en-US-Ava:DragonHDLatestNeural")
     assert not is_azure_voice("alloy") and not is_azure_voice("espeak:fr")
@@ -98,4 +140,7 @@ def test_azure_names_and_ssml() -> None:
     assert ssml("Tom & Jerry's <show>", "en-US-AvaNeural") == (
         "<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' xml:lang=\"en-US\">"
         '<voice name="en-US-AvaNeural">Tom &amp; Jerry\'s &lt;show&gt;</voice></speak>'
+    )
+    assert '<prosody rate="+10%" pitch="-2st">Hi</prosody>' in ssml(
+        "Hi", "en-US-AvaNeural", prosody={"rate": "+10%", "pitch": "-2st", "volume": None}
     )

@@ -7,10 +7,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import numpy as np
 import pytest
 
 from bot.audio.level import rms
+from tests.audio import median_pitch_hz
 from tests.client import RawClient, audio_of
 
 LINE = "Your order 4 5 7 2 1 ships on Friday, between nine and noon."
@@ -68,22 +68,6 @@ async def test_the_voices_rate_changes_the_reply(beta: RawClient) -> None:
     fast = audio_of(await reply(beta, {"voice": {"name": "en-US-AvaNeural", "type": "azure-standard", "rate": "+40%"}}),
                     "pcm16")  # fmt: skip
     assert len(fast) < len(plain) * 0.85, (len(fast), len(plain))
-
-
-def median_pitch_hz(pcm: bytes, rate: int = 24000) -> float:
-    """The voice's fundamental: the autocorrelation peak (60-400 Hz) of each loud 40 ms frame, median."""
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    n, lo, hi = rate // 25, rate // 400, rate // 60
-    found = []
-    for start in range(0, len(x) - n, n):
-        frame = x[start : start + n] - x[start : start + n].mean()
-        if np.sqrt((frame**2).mean()) < 800:
-            continue
-        ac = np.correlate(frame, frame, "full")[n - 1 :]
-        lag = lo + int(np.argmax(ac[lo:hi]))
-        if ac[lag] > 0.4 * ac[0]:  # (a voiced frame)
-            found.append(rate / lag)
-    return float(np.median(found))
 
 
 async def test_the_voices_pitch_moves_the_voice_and_keeps_its_pace(beta: RawClient) -> None:

@@ -5,9 +5,11 @@ in the engine's espeak voice when the voice service fails."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from bot.audio.resample import resample_once
+from bot.engine.azure.voice import AzureVoice
 from bot.engine.speech.aligned_voice import AlignedSpeech
 from bot.engine.speech.ssml import pitch_of, rate_of, volume_of
 from bot.engine.tts import PiperVoice
@@ -25,7 +27,12 @@ async def synthesize(
 ) -> tuple[bytes, AlignedSpeech | None]:
     """The sentence's pcm16 at the voice's rate, and where its words are when that was asked for."""
     voices = runtime.voices
-    if out.shaped and voices.get(voice) is voices.default and isinstance(voices.default, PiperVoice):
+    chosen = voices.get(voice)
+    if out.shaped and isinstance(chosen, AzureVoice):  # (the service's prosody, word boundaries and visemes)
+        attributes = {"rate": out.rate, "pitch": out.pitch, "volume": out.volume}
+        said = await runtime.pool.run("tts", functools.partial(chosen.speak, sentence, attributes))
+        return said.pcm, said
+    if out.shaped and chosen is voices.default and isinstance(voices.default, PiperVoice):
         prosody = rate_of(out.rate, 1.0), volume_of(out.volume, 1.0), pitch_of(out.pitch, 1.0)
         said = await runtime.speak_aligned(sentence, *prosody)
         return said.pcm, said
