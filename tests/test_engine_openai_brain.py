@@ -36,7 +36,14 @@ async def chat_server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         last = body["messages"][-1]
-        if last["role"] == "user" and "order" in last["content"]:
+        if last["role"] == "user" and "both" in last["content"]:  # the model calls two tools at once
+            for index, (name, args) in enumerate((("get_order_status", '{"order_id": "45721"}'),
+                                                  ("get_balance", "{}"))):  # fmt: skip
+                call = {"index": index, "id": f"call_{index}", "type": "function",
+                        "function": {"name": name, "arguments": args}}  # fmt: skip
+                await response.write(chunk({"role": "assistant", "tool_calls": [call]}))
+            await response.write(chunk({}, "tool_calls"))
+        elif last["role"] == "user" and "order" in last["content"]:
             call = {"index": 0, "id": "call_x", "type": "function",
                     "function": {"name": "get_order_status", "arguments": ""}}  # fmt: skip
             await response.write(chunk({"role": "assistant", "tool_calls": [call]}))
@@ -92,3 +99,31 @@ async def test_llm_brain_streams_speech_and_tool_calls(
         "tool_call_id": args["call_id"],
         "content": '{"status": "shipped"}',
     }
+
+
+BALANCE_TOOL = {"type": "function", "name": "get_balance", "description": "Tell the caller their bill balance.",
+                "parameters": {"type": "object", "properties": {}}}  # fmt: skip
+
+
+async def test_parallel_tool_calls_reaches_the_model_and_false_keeps_one_call_a_response(
+    runtime: EngineRuntime, chat_server: tuple[str, list[dict[str, Any]]]
+) -> None:
+    """GA's parallel_tool_calls: the session's value goes to the model; a model that calls two tools at
+    once anyway gets one function call in the response when it is false, both when it is true."""
+    base_url, requests = chat_server
+    overrides = {"brain": "openai", "brain_base_url": base_url, "brain_model": "m"}
+    async with serve_engine(runtime, **overrides) as url, connect(url, dialect="ga") as client:
+        calls = {}
+        for parallel in (False, True):
+            await client.send({"type": "session.update", "session": {"type": "realtime", "instructions": "Be nice.",
+                               "tools": [ORDER_TOOL, BALANCE_TOOL], "parallel_tool_calls": parallel}})  # fmt: skip
+            assert (await client.until("session.updated"))[-1]["session"]["parallel_tool_calls"] is parallel
+            await client.send({"type": "conversation.item.create", "item": {"type": "message", "role": "user",
+                               "content": [{"type": "input_text", "text": "both my order and my balance"}]}})  # fmt: skip
+            await client.send({"type": "response.create", "response": {"output_modalities": ["text"]}})
+            output = (await client.until("response.done"))[-1]["response"]["output"]
+            calls[parallel] = [item["name"] for item in output if item["type"] == "function_call"]
+            assert requests[-1]["parallel_tool_calls"] is parallel
+        await client.send({"type": "session.update", "session": {"type": "realtime", "parallel_tool_calls": "yes"}})
+        assert (await client.until("error"))[-1]["error"]["param"] == "session.parallel_tool_calls"
+    assert calls == {False: ["get_order_status"], True: ["get_order_status", "get_balance"]}

@@ -112,6 +112,11 @@ class ResponseRun:
         return self.config.interim_response if given is None else InterimResponse.from_wire(given, "response")
 
     @property
+    def _parallel_tools(self) -> bool | None:
+        given = self.params.parallel_tool_calls
+        return self.config.parallel_tool_calls if given is None else given
+
+    @property
     def voice(self) -> str:
         return self.params.voice or self.config.voice
 
@@ -133,8 +138,7 @@ class ResponseRun:
     async def run(self) -> None:
         await self.emit("response.created", response=self._wire("in_progress"))
         self._started = time.perf_counter()
-        if self._interim_on("latency"):
-            assert self.interim is not None
+        if self.interim is not None and self._interim_line("latency"):
             self._interim_task = asyncio.create_task(self._interim_after(self.interim.latency_threshold_ms / 1000))
         try:
             await self.before_brain()
@@ -149,6 +153,9 @@ class ResponseRun:
                     brain_start = 0.0
                     await self._interim_settled()
                 if isinstance(piece, ToolCall):
+                    if self._parallel_tools is False and any(i.type == "function_call" for i in self.output):
+                        log.info("response %s: a second tool call dropped (parallel_tool_calls is false)", self.id)
+                        continue
                     await self._flush_text(text)
                     text = ""
                     await self._function_call(piece)
@@ -190,18 +197,19 @@ class ResponseRun:
             await self.emit("error", error={**error, "param": None, "event_id": None})
             await self.emit("response.done", response=self._wire("failed", {"type": "failed", "error": error}))
 
-    def _interim_on(self, trigger: str) -> bool:
+    def _interim_line(self, trigger: str) -> str | None:
         """Voice Live's interim line for this trigger, in a spoken reply that has said nothing yet."""
         fresh = self._message is None and not any(item.type == "message" for item in self.output)
-        return bool(self.interim and trigger in self.interim.triggers and "audio" in self.modalities and fresh)
+        interim = self.interim
+        on = interim is not None and trigger in interim.triggers and "audio" in self.modalities and fresh
+        return interim.line() if on and interim is not None else None
 
     async def _interim_after(self, delay_s: float) -> None:
         """Trigger `latency`: nothing to say after `delay_s` (the caller's words still being
         recognised, the brain or an MCP tool still working): the interim line, so the line is not silent."""
         await asyncio.sleep(delay_s)
-        assert self.interim is not None
-        if self._interim_on("latency"):
-            await self._say(self.interim.line())
+        if (line := self._interim_line("latency")) is not None:
+            await self._say(line)
 
     async def _interim_settled(self) -> None:
         """The reply's first words are here: a latency line not begun is dropped, one begun is finished
@@ -226,6 +234,7 @@ class ResponseRun:
             tools=(*(ToolSpec.from_wire(t) for t in tools if t.get("type", "function") == "function"), *extra),
             tool_choice=self.params.tool_choice or self.config.tool_choice,
             response_instructions=self.params.instructions,
+            parallel_tool_calls=self._parallel_tools,
         )
 
     async def _flush_text(self, text: str) -> None:
@@ -357,9 +366,8 @@ class ResponseRun:
 
     async def _mcp_call(self, call: ToolCall) -> None:
         await self._interim_settled()
-        if self._interim_on("tool"):  # (said before the call, which the engine makes and waits for)
-            assert self.interim is not None
-            await self._say(self.interim.line())
+        if (line := self._interim_line("tool")) is not None:  # (said before the call, which the engine waits for)
+            await self._say(line)
         await self._close_message("completed")
         assert self.mcp is not None
         server = self.mcp.server_of(call.name)
@@ -379,9 +387,8 @@ class ResponseRun:
         await self._finish_item(item, "completed")
 
     async def _function_call(self, call: ToolCall) -> None:
-        if self._interim_on("tool"):  # (the client runs the tool once the response is done: heard meanwhile)
-            assert self.interim is not None
-            await self._say(self.interim.line())
+        if (line := self._interim_line("tool")) is not None:  # (the client runs the tool after response.done)
+            await self._say(line)
         await self._close_message("completed")
         arguments = json.dumps(call.arguments)
         item = Item(ids.item_id(), "function_call", status="in_progress", call_id=ids.call_id(), name=call.name,

@@ -167,6 +167,7 @@ class ResponseParams(BaseModel):
     conversation: str | None = None
     metadata: Metadata | None = None
     interim_response: dict[str, Any] | None = None  # Voice Live (bot/realtime/interim_response.py)
+    parallel_tool_calls: bool | None = None  # GA: False, one tool call in the response at most
     max_output_tokens: int | Literal["inf"] | None = None  # GA (beta: max_response_output_tokens)
     max_response_output_tokens: int | Literal["inf"] | None = None
 

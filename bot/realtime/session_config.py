@@ -82,6 +82,7 @@ class SessionConfig:
     tools: tuple[dict[str, Any], ...] = ()
     tool_choice: str | dict[str, Any] = "auto"
     temperature: float = 0.8
+    parallel_tool_calls: bool | None = None  # GA: None, the model's choice; False, one tool call a response
     max_output_tokens: int | str = "inf"
     noise_reduction: dict[str, Any] | None = None
     echo_cancellation: dict[str, Any] | None = None
@@ -215,6 +216,11 @@ class SessionConfig:
             if not isinstance(s["temperature"], int | float):
                 raise ProtocolError("invalid_type", "temperature must be a number", param="session.temperature")
             changes["temperature"] = float(s["temperature"])
+        if "parallel_tool_calls" in s:
+            if s["parallel_tool_calls"] is not None and not isinstance(s["parallel_tool_calls"], bool):
+                raise ProtocolError("invalid_type", "parallel_tool_calls must be true or false",
+                                    param="session.parallel_tool_calls")  # fmt: skip
+            changes["parallel_tool_calls"] = s["parallel_tool_calls"]
         return replace(self, **changes)
 
     # --- render ---------------------------------------------------------------------------------
@@ -264,6 +270,7 @@ class SessionConfig:
             "tool_choice": self.tool_choice,
             "max_output_tokens": self.max_output_tokens,
             "truncation": self.truncation,
+            **({"parallel_tool_calls": self.parallel_tool_calls} if self.parallel_tool_calls is not None else {}),
         }
 
     def to_update(self, dialect: Dialect) -> dict[str, Any]:

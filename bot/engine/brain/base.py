@@ -43,6 +43,7 @@ class DialogRequest:
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: str | dict[str, Any] = "auto"
     response_instructions: str | None = None  # from response.create, replaces nothing, adds to instructions
+    parallel_tool_calls: bool | None = None  # False: one tool call in the reply at most (None: the brain's way)
 
     @property
     def last(self) -> Turn | None:

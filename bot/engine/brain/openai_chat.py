@@ -42,6 +42,8 @@ class OpenAIChatBrain:
             kwargs["tool_choice"] = (
                 {"type": "function", "function": {"name": choice["name"]}} if isinstance(choice, dict) else choice
             )
+            if request.parallel_tool_calls is not None:
+                kwargs["parallel_tool_calls"] = request.parallel_tool_calls
         # **kwargs defeats the SDK's overloads on `stream`; the cast restores what stream=True returns.
         stream = cast(
             AsyncStream[ChatCompletionChunk],
