@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from redis.asyncio import Redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.state import CallStore
 from sip.worker import rtp_ports_for
-from tests.sipp import capture, p99, render, run_sipp, silence_file
+from tests.sipp import capture, free_media_port, p99, render, run_sipp, silence_file
 from tests.stack import running_stack
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -80,7 +79,7 @@ async def level(stack_sip: int, workers: int, calls: int, hold_ms: int, work: Pa
     ]
     async with capture(work / "rtp.pcap", f"udp and portrange {min(bot_ports)}-{max(bot_ports)}") as cap:
         run = asyncio.create_task(run_sipp(scenario, f"127.0.0.1:{stack_sip}", calls=calls, concurrency=calls, rate=20,
-                                           workdir=work, media_port=random.randrange(30000, 39000, 2), timeout_s=120))  # fmt: skip
+                                           workdir=work, media_port=free_media_port(), timeout_s=120))  # fmt: skip
         await asyncio.sleep(ramp_s + 2.0)  # all calls up and greeted
         window_start, cpu_start = time.monotonic(), cpu_seconds(edge)
         await asyncio.sleep(max(1.0, hold_ms / 1000 - ramp_s - 4.0))

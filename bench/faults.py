@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import random
 import shutil
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 import dpkt
 
 from tests.audio import phone_ulaw
-from tests.sipp import Flow, call_ids, call_once, capture, render, run_sipp, silence_file, ulaw_file
+from tests.sipp import Flow, call_ids, call_once, capture, free_media_port, render, run_sipp, silence_file, ulaw_file
 from tests.stack import Stack, call_of, free_port, listening_pid, parent, pids, running_stack
 
 FAULTS = ("engine", "worker", "kamailio", "redis", "rtpengine")
@@ -124,7 +123,7 @@ async def one_fault(fault: str, question: str, stack: Stack, tmp: Path) -> Fault
     audio = b"\xff" * int(8000 * ASK_AT_S) + ask + b"\xff" * int(8000 * (HOLD_S - ASK_AT_S))
     scenario = render("uac_hold_or_bye.xml", work / "call.xml", WAV=ulaw_file(audio, work / "caller.ul"),
                       HOLD_MS=int(HOLD_S * 1000))  # fmt: skip
-    media_port, sipp_port = random.randrange(30000, 39000, 2), free_port()
+    media_port, sipp_port = free_media_port(), free_port()
     prefix = call_ids()
     pcap = work / "call.pcap"
     async with capture(pcap, f"udp and (port {sipp_port} or port {media_port})") as cap:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import statistics
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.audio import phone_ulaw
-from tests.sipp import Flow, capture, render, run_sipp, ulaw_file
+from tests.sipp import Flow, capture, free_media_port, render, run_sipp, ulaw_file
 from tests.stack import Stack, call_id_of, call_of, decisions, running_stack, softphone
 
 QUESTIONS = [
@@ -76,7 +75,7 @@ class Bench:
         work.mkdir()
         wav = ulaw_file(ulaw, work / "say.ul")
         scenario = render("uac_audio.xml", work / "uac.xml", WAV=wav, GREETING_MS=greeting_ms, LISTEN_MS=listen_ms)
-        media_port = random.randrange(30000, 39000, 2)
+        media_port = free_media_port()
         async with capture(work / "rtp.pcap", f"udp and port {media_port}") as cap:
             result = await run_sipp(scenario, f"127.0.0.1:{self.stack.sip_port}", calls=1, concurrency=1, rate=1,
                                     workdir=work, media_port=media_port, timeout_s=90)  # fmt: skip

@@ -63,6 +63,21 @@ class SippResult:
     call_id_prefix: str  # every Call-ID of the run starts with it: the bot records its calls under them
 
 
+def free_media_port() -> int:
+    """An even port in 30000-39999 with it and the three after it free on UDP: SIPp's audio and video
+    RTP/RTCP (a random pick without the check once met another process's RTP socket: errno 98)."""
+    for _ in range(500):
+        base = random.randrange(30000, 39990, 2)
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(base, base + 4):
+                    held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM)).bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no four free UDP ports for SIPp's media in 30000-39999")
+
+
 async def run_sipp(scenario: Path, target: str, *, calls: int, concurrency: int, rate: float, workdir: Path,
                    media_port: int, timeout_s: int = 120, call_id_prefix: str | None = None,
                    sip_port: int = 0, local_ip: str = "127.0.0.1") -> SippResult:  # fmt: skip
@@ -196,4 +211,4 @@ async def call_once(
     scenario: Path, port: int, workdir: Path, calls: int = 1, call_id_prefix: str | None = None
 ) -> SippResult:
     return await run_sipp(scenario, f"127.0.0.1:{port}", calls=calls, concurrency=1, rate=2, workdir=workdir,
-                          media_port=random.randrange(30000, 39000, 2), timeout_s=30, call_id_prefix=call_id_prefix)  # fmt: skip
+                          media_port=free_media_port(), timeout_s=30, call_id_prefix=call_id_prefix)  # fmt: skip

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import wave
 from pathlib import Path
@@ -16,7 +15,7 @@ from redis.asyncio import Redis
 
 from bot.state import CallStore
 from tests.audio import phone_ulaw, transcribe
-from tests.sipp import capture, render, run_sipp, speech_file, ulaw_file
+from tests.sipp import capture, free_media_port, render, run_sipp, speech_file, ulaw_file
 from tests.stack import AGENT_URI, VOICEBOT, Stack, call_id_of, call_of, decisions, softphone
 
 
@@ -65,7 +64,7 @@ async def test_transfer_refers_the_caller_to_the_agent_with_context(stack: Stack
     wav = speech_file("Can I talk to a person, please?", tmp_path / "ask.ul")
     scenario = render("uac_transfer.xml", tmp_path / "transfer.xml", WAV=wav, GREETING_MS=3500, AGENT=AGENT_URI)
     result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
-                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
+                            workdir=tmp_path, media_port=free_media_port(), timeout_s=60)  # fmt: skip
     assert result.returncode == 0 and result.successful == 1, result.stderr + (tmp_path / "errors.log").read_text()
     record_, lines = await call_of(stack, result.call_id_prefix)
     assert record_["outcome"] == "transferred"
@@ -75,7 +74,7 @@ async def test_transfer_refers_the_caller_to_the_agent_with_context(stack: Stack
 async def test_dtmf_digits_reach_the_call(stack: Stack, tmp_path: Path) -> None:
     scenario = render("uac_dtmf.xml", tmp_path / "dtmf.xml", GREETING_MS=3000)
     result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
-                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
+                            workdir=tmp_path, media_port=free_media_port(), timeout_s=60)  # fmt: skip
     assert result.returncode == 0 and result.successful == 1, result.stderr
     _, lines = await call_of(stack, result.call_id_prefix)
     digits = [line["text"] for line in lines if line["role"] == "dtmf"]
@@ -91,7 +90,7 @@ async def test_caller_speaking_over_the_greeting_silences_the_bot(stack: Stack, 
     ms, the engine is told how much was heard, and the bot answers the question afterwards."""
     wav = speech_file("What are your opening hours on Saturday?", tmp_path / "ask.ul")
     scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=1000, LISTEN_MS=8000)
-    media_port = random.randrange(30000, 39000, 2)
+    media_port = free_media_port()
     async with capture(tmp_path / "rtp.pcap", "udp and not port 53") as cap:
         result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
                                 workdir=tmp_path, media_port=media_port, timeout_s=60)  # fmt: skip
@@ -201,7 +200,7 @@ async def test_caller_reading_digits_with_pauses_is_not_cut_off(stack: Stack, tm
     wav = ulaw_file(audio, tmp_path / "digits.ul")
     scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=4000, LISTEN_MS=14000)
     result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=1, concurrency=1, rate=1,
-                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
+                            workdir=tmp_path, media_port=free_media_port(), timeout_s=60)  # fmt: skip
     assert result.returncode == 0 and result.successful == 1, result.stderr
     _, lines = await call_of(stack, result.call_id_prefix)
     caller = [line["text"] for line in lines if line["role"] == "caller"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import socket
 from pathlib import Path
@@ -14,7 +13,7 @@ from redis.asyncio import Redis
 
 from bot.state import CallStore
 from sip.probe import options_ping
-from tests.sipp import call_ids, call_once, capture, render, run_sipp, silence_file, speech_file
+from tests.sipp import call_ids, call_once, capture, free_media_port, render, run_sipp, silence_file, speech_file
 from tests.stack import (
     CRM_SECRET,
     VOICEBOT,
@@ -34,7 +33,7 @@ async def test_twelve_concurrent_calls_with_audio_through_kamailio(stack: Stack,
     ports = bot_rtp_ports(stack)
     async with capture(tmp_path / "rtp.pcap", "udp and not port 53") as cap:
         result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=12, concurrency=12, rate=12,
-                                workdir=tmp_path, media_port=random.randrange(30000, 39000, 2))  # fmt: skip
+                                workdir=tmp_path, media_port=free_media_port())  # fmt: skip
     assert result.returncode == 0, result.stderr + (tmp_path / "errors.log").read_text(errors="replace")
     assert (result.successful, result.failed) == (12, 0)
     flows = cap.analyse(ports)  # the bot's ports only: SIPp's random media port can fall between two workers' blocks
@@ -62,7 +61,7 @@ async def test_garbage_and_bad_invites_get_answers_and_no_worker_dies(stack: Sta
         scenario = render(name, tmp_path / name)
         for target in (stack.sip_port, worker):
             result = await run_sipp(scenario, f"127.0.0.1:{target}", calls=1, concurrency=1, rate=1,
-                                    workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=20)  # fmt: skip
+                                    workdir=tmp_path, media_port=free_media_port(), timeout_s=20)  # fmt: skip
             assert result.returncode == 0 and result.successful == 1, (name, expected, result.stderr)
     for port in (stack.sip_port, *range(stack.sip_port + 1, stack.sip_port + 5)):
         assert await options_ping("127.0.0.1", port) == 200, port
@@ -77,7 +76,7 @@ async def test_killed_worker_gets_no_new_calls(stack: Stack, tmp_path: Path) -> 
         os.kill(int(pid), signal.SIGKILL)
     scenario = render("uac_short.xml", tmp_path / "short.xml", PT=0, CODEC="PCMU")
     result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=8, concurrency=2, rate=4,
-                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=60)  # fmt: skip
+                            workdir=tmp_path, media_port=free_media_port(), timeout_s=60)  # fmt: skip
     # The first call may be the one that finds the dead worker; none after it fails.
     assert result.failed <= 1 and result.successful >= 7, result.stderr
 
@@ -120,7 +119,7 @@ async def test_unreachable_engine_refuses_the_call_with_503(tmp_path: Path) -> N
 async def test_alaw_caller_is_answered(stack: Stack, tmp_path: Path) -> None:
     scenario = render("uac_short.xml", tmp_path / "alaw.xml", PT=8, CODEC="PCMA")
     result = await run_sipp(scenario, f"127.0.0.1:{stack.sip_port}", calls=2, concurrency=2, rate=2,
-                            workdir=tmp_path, media_port=random.randrange(30000, 39000, 2), timeout_s=30)  # fmt: skip
+                            workdir=tmp_path, media_port=free_media_port(), timeout_s=30)  # fmt: skip
     assert (result.successful, result.failed) == (2, 0), result.stderr
 
 

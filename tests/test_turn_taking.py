@@ -7,10 +7,9 @@ what the edge decided: typed decisions (paused, resumed, interrupted; bot/edge/c
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
-from tests.sipp import capture, render, run_sipp, speech_file
+from tests.sipp import capture, free_media_port, render, run_sipp, speech_file
 from tests.stack import Stack, call_id_of, call_of, decisions, lone_worker, report_of, softphone
 
 
@@ -65,7 +64,7 @@ async def test_barge_in_driven_by_the_engines_speech_events(stack: Stack, tmp_pa
     wav = speech_file("What are your opening hours on Saturday?", tmp_path / "ask.ul")
     scenario = render("uac_audio.xml", tmp_path / "uac.xml", WAV=wav, GREETING_MS=1000, LISTEN_MS=8000)
     async with lone_worker(engine, redis_url, VOICEBOT_LOCAL_VAD="false") as port:
-        media_port = random.randrange(30000, 39000, 2)
+        media_port = free_media_port()
         async with capture(tmp_path / "rtp.pcap", f"udp and port {media_port}") as cap:
             result = await run_sipp(scenario, f"127.0.0.1:{port}", calls=1, concurrency=1, rate=1,
                                     workdir=tmp_path, media_port=media_port, timeout_s=60)  # fmt: skip
