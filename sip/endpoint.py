@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pjsua2 as pj
 
 from bot.edge.ticks import until_tick
-from sip import frames
+from sip import frames, pj_log
 from sip.media import PortPool
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def call_capacity() -> int:
 class SipEndpoint:
     def __init__(self, config: EndpointConfig) -> None:
         self.config = config
+        pj_log.quiet()
         self.ep = pj.Endpoint()
         self.ep.libCreate()
         cfg = pj.EpConfig()
@@ -55,8 +56,8 @@ class SipEndpoint:
         ua.mainThreadOnly = True
         ua.maxCalls = config.max_calls
         ua.userAgent = config.user_agent
-        cfg.logConfig.level = config.log_level
-        cfg.logConfig.consoleLevel = config.log_level
+        self._log_writer = pj_log.PjLogWriter()  # (pjsip holds it until libDestroy: kept alive here)
+        pj_log.configure(cfg.logConfig, config.log_level, self._log_writer)
         med = cfg.medConfig
         med.clockRate = 8000
         med.sndClockRate = 8000

@@ -9,6 +9,8 @@ import base64
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import aiohttp
@@ -114,3 +116,26 @@ async def test_our_engine_logs_under_the_turn_it_committed(engine_url: str, capl
         await asyncio.sleep(0.2)  # the server logs the close after the client left
     closed = [r for r in caplog.records if getattr(r, "call_id", None) == "sip-call-43" and "closed" in r.getMessage()]
     assert closed and all(getattr(r, "turn_id", None) == event["item_id"] for r in closed), caplog.records
+
+
+PJSIP_PROCESS = """
+import logging, sys
+from bot.log_format import configure
+from sip.endpoint import EndpointConfig, SipEndpoint
+from tests.stack import free_sip_port
+configure("info", "json", "sip-worker")
+endpoint = SipEndpoint(EndpointConfig(port=free_sip_port(1), log_level=3))
+endpoint.destroy()
+"""
+
+
+def test_pjsips_own_lines_come_out_as_json_lines_and_nothing_on_the_console() -> None:
+    """A SIP endpoint with pjsip logging at info (level 3): its lines are records of `pjsip.<file>`
+    loggers in the process's JSON stream; pjsip prints nothing of its own (libCreate included)."""
+    done = subprocess.run([sys.executable, "-c", PJSIP_PROCESS], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "", done.stdout  # (pjsip's console lines would be here)
+    lines = [json.loads(line) for line in done.stderr.splitlines()]  # (every line one JSON object)
+    core = [line for line in lines if line["logger"] == "pjsip.pjsua_core"]
+    assert any("pjsua version" in line["msg"] for line in core), lines
+    assert all(line["process"] == "sip-worker" and line["level"] == "info" for line in core)
