@@ -186,6 +186,7 @@ class Reply:
 
     text: str = ""
     tool: tuple[str, dict[str, Any]] | None = None  # a function call instead of words
+    think_ms: int = 150  # from response.create to its first audio
 
 
 class MemoryEngine:
@@ -284,7 +285,7 @@ class MemoryEngine:
         response_id, item_id = f"resp_{n}", f"item_bot_{n}"
         self._active = response_id
         self.emit({"type": "response.created", "response": {"id": response_id, "status": "in_progress"}})
-        await asyncio.sleep(0.15)  # the engine thinks
+        await asyncio.sleep(reply.think_ms / 1000)  # the engine thinks
         if reply.tool is not None:
             name, args = reply.tool
             self.emit({"type": "response.function_call_arguments.done", "response_id": response_id,

@@ -323,6 +323,27 @@ def test_a_reply_cut_off_by_the_lost_engine_is_given_by_the_next_one() -> None:
     assert call.played_ms("item_bot_3") > 0  # and it was heard
 
 
+def test_a_new_engine_slow_to_answer_the_replayed_question_gets_the_chime_meanwhile() -> None:
+    """The engine dies as it begins its answer; a standby is back within a second but takes 5 s to
+    answer the replayed question (it had not prepared this call's instructions: bench/faults.py saw
+    4.9 s of silence): the chime goes on until the answer plays, and stops for it."""
+    engine = MemoryEngine([Reply(GREETING), Reply(LONG_GREETING), Reply("Your order ships tomorrow.", think_ms=5000)])
+
+    async def caller(call: MemoryCall, engine: MemoryEngine) -> None:
+        says(call, engine, "Where is my order?", 3000, 1000, "item_c1")
+        await sleep_until(5000)  # its answer just begun
+        engine.drop(back_after_ms=800)
+        await hang_up_at(call, 18000)
+
+    outcome, call, decided = run_with_fallback(engine, caller)
+    assert outcome == "caller_hung_up" and decided == [Decision.ENGINE_LOST, Decision.ENGINE_BACK]
+    answer = min(ms for ms, item in call.played if item == "item_bot_3")
+    assert 10_000 < answer < 12_000, answer  # (reconnected ~5 s before it)
+    assert longest_quiet_ms(call, 5000, answer) < 2500
+    chimes = [ms for ms, item in call.played if item == "fallback_chime"]
+    assert any(ms > answer - 3000 for ms in chimes) and not any(ms > answer for ms in chimes), (chimes, answer)
+
+
 def test_no_engine_within_the_window_ends_the_call_with_an_apology() -> None:
     engine = MemoryEngine([Reply(GREETING)])
 

@@ -65,6 +65,7 @@ class EngineEvents(SessionHost):
     def _on_audio_delta(self, event: dict[str, Any]) -> None:
         if event.get("response_id") != self._active_response:
             return  # audio of a reply already cancelled: never play it
+        self._recovery.answered()
         if self._turn_ended_at is not None:
             TURN_LATENCY.observe((self._now() - self._turn_ended_at) / 1000)
             self._turn_ended_at = None

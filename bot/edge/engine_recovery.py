@@ -40,6 +40,9 @@ class EngineRecovery:
         self._held_voiced = False
         self._quiet_since = 0.0  # loop ms when our last fallback sound ends
         self.outcome: str | None = None  # set when it ended the call itself
+        # Back on a new engine whose first reply audio has not come yet (a promoted standby may take
+        # seconds to answer the replayed turn): the chime goes on whenever the line is quiet.
+        self.waiting = False
 
     @staticmethod
     def _now() -> float:
@@ -83,6 +86,7 @@ class EngineRecovery:
             # within a second, with "one moment please" still playing; the caller must not be
             # barging into a line the engine never had).
             self.call.media.playout.clear()
+            self.waiting, self._quiet_since = True, self._now()
             return conn, spoke
         self._log.decided(Decision.ENGINE_GONE, f"no engine after {self.bot.engine_reconnect_s:.0f} s")
         if self.bot.transfer_target:
@@ -102,6 +106,17 @@ class EngineRecovery:
 
     def play(self, line: str) -> None:
         self._push(f"{FALLBACK_ITEM}{line}", self._fallback.lines.get(line, self._fallback.chime))
+
+    def until_answered(self, frames: Sequence[CallerFrame]) -> None:
+        """Each tick while `waiting`: a chime after CHIME_AFTER_S of quiet on both sides (the caller's
+        speech counts as sound: no chime over it)."""
+        if any(f.voiced for f in frames):
+            self._quiet_since = max(self._quiet_since, self._now())
+        self._keep_company()
+
+    def answered(self) -> None:
+        """The new engine's reply is playing: it has the floor."""
+        self.waiting = False
 
     def _keep_company(self) -> None:
         if self._now() - self._quiet_since >= CHIME_AFTER_S * 1000 and not self.call.media.playout.busy:

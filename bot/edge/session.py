@@ -298,6 +298,8 @@ class CallSession(EngineEvents, ControlEvents):
                     self._recovery.heard(frames)
                 await asyncio.sleep(until_tick(loop.time(), UPLINK_TICK_S))
                 continue
+            if self._recovery.waiting:  # (back on a new engine, its first reply not here yet)
+                self._recovery.until_answered(frames)
             for action in self.barge.frames(frames, self.bot_active, now):
                 self._act(action)
             self._act(self.barge.tick(now, self.bot_active))

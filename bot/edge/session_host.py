@@ -17,6 +17,7 @@ from bot.edge.call_clock import CallClock
 from bot.edge.call_log import CallLog
 from bot.edge.config import BotConfig
 from bot.edge.engine_link import RealtimeConnection
+from bot.edge.engine_recovery import EngineRecovery
 from bot.edge.line_tap import LineTap
 from bot.edge.port import CallPort
 from bot.edge.replay import Replay
@@ -43,6 +44,7 @@ class SessionHost(ABC):
     _runner: ToolRunner | None
     _actions: CallActions
     _replay: Replay
+    _recovery: EngineRecovery
     _active_response: str | None
     _create_sent: bool
     _held_speech: bool
