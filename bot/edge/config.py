@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.edge.engine_link import Capabilities
-from bot.realtime.session_config import TurnDetection
+from bot.realtime.turn_detection import TurnDetection
 
 
 @dataclass(frozen=True)

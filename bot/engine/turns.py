@@ -13,7 +13,7 @@ import webrtcvad
 
 from bot.audio.frames import ENGINE_RATE, FRAME_MS, speech_floor
 from bot.audio.level import rms
-from bot.realtime.session_config import TurnDetection
+from bot.realtime.turn_detection import TurnDetection
 from bot.turn_policies.end_of_turn import required_silence_ms
 
 
