@@ -177,8 +177,6 @@ class ResponseRun:
             else:
                 await self.emit("response.done", response=self._wire("completed"))
         except asyncio.CancelledError:
-            if self._interim_task is not None:
-                self._interim_task.cancel()
             await self._close_message("incomplete")
             details = {"type": "cancelled", "reason": self.status_reason}
             await self.emit("response.done", response=self._wire("cancelled", details))
@@ -196,6 +194,9 @@ class ResponseRun:
             error = {"type": "server_error", "code": code, "message": str(exc)}
             await self.emit("error", error={**error, "param": None, "event_id": None})
             await self.emit("response.done", response=self._wire("failed", {"type": "failed", "error": error}))
+        finally:
+            if self._interim_task is not None:  # (never a line after the response is done)
+                self._interim_task.cancel()
 
     def _interim_line(self, trigger: str) -> str | None:
         """Voice Live's interim line for this trigger, in a spoken reply that has said nothing yet."""
@@ -205,21 +206,21 @@ class ResponseRun:
         return interim.line() if on and interim is not None else None
 
     async def _interim_after(self, delay_s: float) -> None:
-        """Trigger `latency`: nothing to say after `delay_s` (the caller's words still being
-        recognised, the brain or an MCP tool still working): the interim line, so the line is not silent."""
+        """Trigger `latency`: nothing to say after `delay_s` (ASR, the brain or an MCP tool still working)."""
         await asyncio.sleep(delay_s)
         if (line := self._interim_line("latency")) is not None:
             await self._say(line)
 
     async def _interim_settled(self) -> None:
-        """The reply's first words are here: a latency line not begun is dropped, one begun is finished
-        first (the reply goes on after it in the same message)."""
+        """The reply's first words are here: a latency line not begun is dropped, one begun finished first."""
         task, self._interim_task = self._interim_task, None
         if task is None:
             return
         if self._message is None:
             task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        for failure in await asyncio.gather(task, return_exceptions=True):
+            if isinstance(failure, Exception):  # (its voice failed: the reply itself meets it next, and says so)
+                log.warning("response %s: the interim line failed: %s", self.id, failure)
 
     def _stage(self, stage: str, since: float) -> None:
         self.runtime.stats.record(stage, (time.perf_counter() - since) * 1000)
