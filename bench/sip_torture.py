@@ -175,6 +175,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     total = sum(sent.values())
     print(f"{total} messages in {seconds:.0f} s; processes that changed: {died or 'none'}; supervisor restarts: "
           f"{restarts}; tracebacks/segfaults logged: {crashes}")  # fmt: skip
+    lines = log.splitlines()
+    marks = ("Traceback", " exited with ", "Segmentation fault")
+    for at in [i for i, line in enumerate(lines) if any(m in line for m in marks)][:3]:
+        print("  " + "\n  ".join(lines[max(0, at - 3) : at + 25]))  # (what crashed, from the stack's log)
     print(f"9 KB INVITE at the front door: UDP {big['udp'] or 'no answer'}, TCP {big['tcp'] or 'no answer'}")
     print(f"normal calls afterwards: {calls_ok}/{args.calls} answered, held and recorded")
     return {"messages": total, "mutations_per_target": args.mutations, "crashes": len(died) + crashes,

@@ -27,6 +27,7 @@ from bot.edge.port import (
     RtpStats,
     TransferStatus,
 )
+from bot.safe_text import MAX_FIELD_CHARS, safe_text
 from sip.media import BridgePort, PortPool
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,12 @@ class SipCall(pj.Call):  # type: ignore[misc]
             self.learn_identity()
 
     def learn_identity(self) -> None:
+        """Who and which call, as text any encoder takes: a Call-ID or URI that is not UTF-8 reaches
+        Python surrogate-escaped, and as a Redis key it stopped a worker (bench/sip_torture.py)."""
         info = self.getInfo()
-        self.call_id = info.callIdString
-        self.remote_uri = info.remoteUri
-        self.local_uri = info.localUri
+        self.call_id = safe_text(info.callIdString, MAX_FIELD_CHARS)
+        self.remote_uri = safe_text(info.remoteUri, MAX_FIELD_CHARS)
+        self.local_uri = safe_text(info.localUri, MAX_FIELD_CHARS)
 
     def _emit(self, event: CallEvent) -> None:
         try:
