@@ -3,16 +3,22 @@ places, with the softphone; print what the far end said."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import wave
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.audio.frames import LINE_RATE as RATE
 from bot.audio.resample import resample_once
+
+if TYPE_CHECKING:
+    from bot.engine.asr import Transcriber
+
 from softphone.phone import CallReport, LineEcho, Softphone, Utterance, write_wav
 
 _OVER = re.compile(r"@(\d+):(.*)", re.S)
@@ -53,23 +59,31 @@ def _utterances(say: list[str] | None, wav: Path | None) -> list[Utterance]:
     return out
 
 
-def _hearing(utterances: list[Utterance]) -> Callable[[bytes], str] | None:
-    """Speech recognition of the far end's 8 kHz audio, when an utterance waits to hear something."""
-    if not any(u.if_heard for u in utterances):
-        return None
+@functools.cache
+def _asr() -> Transcriber:
+    """One recogniser per softphone process: for lines said when asked, and for the report."""
     from bot.engine.asr import Transcriber
 
-    asr = Transcriber()
-    return lambda pcm: asr.transcribe(resample_once(pcm, 8000, 16000))
+    return Transcriber()
+
+
+def _heard(pcm: bytes) -> str:
+    """What our ASR hears in the far end's 8 kHz pcm16."""
+    return _asr().transcribe(resample_once(pcm, 8000, 16000))
+
+
+def _hearing(utterances: list[Utterance]) -> Callable[[bytes], str] | None:
+    """Speech recognition of the far end, when an utterance waits to hear something (loaded before the call)."""
+    if not any(u.if_heard for u in utterances):
+        return None
+    _asr()
+    return _heard
 
 
 def transcribe_report(report: CallReport) -> None:
-    from bot.engine.asr import Transcriber
-
-    asr = Transcriber()
-    report.greeting_text = asr.transcribe(resample_once(report.greeting_pcm, 8000, 16000))
+    report.greeting_text = _heard(report.greeting_pcm)
     for turn in report.turns:
-        turn.bot_text = asr.transcribe(resample_once(turn.bot_pcm, 8000, 16000))
+        turn.bot_text = _heard(turn.bot_pcm)
 
 
 async def run_call(uri: str, say: list[str] | None, wav: Path | None, record: Path | None, caller: str,
