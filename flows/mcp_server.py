@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-import weakref
+from collections import OrderedDict
 from typing import Any
 
 import mcp.types as types
@@ -29,6 +29,8 @@ from flows.crm import Crm, CrmBackend
 from flows.http_crm import HttpCrm
 from flows.registry import CallContext, ToolRegistry, ToolResult
 
+MAX_SESSIONS = 4096  # conversations remembered; overflow policy: the least recently used is forgotten
+
 
 def result_of(outcome: ToolResult) -> types.CallToolResult:
     structured: dict[str, Any] = dict(outcome.output)
@@ -40,17 +42,27 @@ def result_of(outcome: ToolResult) -> types.CallToolResult:
 
 def flows_server(registry: ToolRegistry, caller: str = "", call_id: str | None = None) -> Server[Any]:
     """Each client session is one conversation with its own call id (`call_id` for the first: a
-    stdio server has one client)."""
+    stdio server has one client), kept from one request to the next."""
     tools = [types.Tool(name=s["name"], description=s["description"], input_schema=s["parameters"])
              for s in registry.schemas()]  # fmt: skip
-    contexts: weakref.WeakKeyDictionary[Any, CallContext] = weakref.WeakKeyDictionary()
+    if caller and "sip:" not in caller:  # (a plain number, as `voicebot mcp --caller` takes it: as a caller ID)
+        caller = f"<sip:{caller}@mcp>"
+    contexts: OrderedDict[Any, CallContext] = OrderedDict()  # by session, the most recent last
     first = [call_id]
 
-    def context_of(session: Any) -> CallContext:
-        if session not in contexts:
+    def context_of(ctx: ServerRequestContext[Any]) -> CallContext:
+        # (each request has a ServerSession of its own: over HTTP the session is its Mcp-Session-Id header,
+        # over stdio the one client; a stateless HTTP request without one is a conversation of its own)
+        headers = getattr(ctx.request, "headers", None)
+        key = "stdio" if ctx.request is None else (headers.get("mcp-session-id") if headers is not None else None)
+        key = key or uuid.uuid4().hex
+        if key not in contexts:
             given = first.pop() if first else None
-            contexts[session] = CallContext(given or f"mcp-{uuid.uuid4().hex[:16]}", caller, "bot")
-        return contexts[session]
+            contexts[key] = CallContext(given or f"mcp-{uuid.uuid4().hex[:16]}", caller, "bot")
+            if len(contexts) > MAX_SESSIONS:
+                contexts.popitem(last=False)
+        contexts.move_to_end(key)
+        return contexts[key]
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
@@ -59,7 +71,7 @@ def flows_server(registry: ToolRegistry, caller: str = "", call_id: str | None =
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         # (the registry never raises: an unknown tool or bad arguments come back as a spoken-friendly error)
-        return result_of(await registry.call(params.name, json.dumps(params.arguments or {}), context_of(ctx.session)))
+        return result_of(await registry.call(params.name, json.dumps(params.arguments or {}), context_of(ctx)))
 
     return Server("voicebot-flows", version="1", instructions=instructions(), on_list_tools=list_tools,
                   on_call_tool=call_tool)  # fmt: skip

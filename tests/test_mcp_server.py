@@ -13,6 +13,8 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from redis.asyncio import Redis
 
+from bot.engine.mcp_tools import McpCatalog
+from bot.realtime.mcp_server_spec import McpServerSpec
 from flows.crm import seed
 from tests.audio import phone_pcm, silence
 from tests.client import RawClient, types
@@ -40,8 +42,10 @@ async def test_the_flows_tools_are_listed_and_called_over_mcp(redis_url: str) ->
         shipped = await call("get_order_status", order_id="45721")
         assert not shipped.is_error and shipped.structured_content["status"] == "shipped", shipped
         assert json.loads(shipped.content[0].text)["status"] == "shipped"
-        verified = await call("verify_identity", zip_code="94107")
-        assert not verified.is_error, verified
+        verified = await call("verify_identity", zip_code="94107")  # (found by the caller's number)
+        assert not verified.is_error and "verified" in verified.structured_content["message"], verified
+        balance = await call("get_balance")  # (the session is one call: the caller stays verified)
+        assert "$42.50" in balance.structured_content["message"], balance
         moved = await call("transfer_to_agent", reason="billing dispute")
         assert moved.structured_content["action"]["type"] == "transfer", moved  # (for the client to carry out)
         bad = await call("get_order_status")
@@ -83,6 +87,51 @@ async def test_the_engine_calls_an_mcp_servers_tool_during_a_voice_turn(redis_ur
     assert "response.mcp_call.completed" in types(events)
     said = message["content"][0]["transcript"].lower()
     assert "shipped" in said and "friday" in said, said
+
+
+async def test_the_engine_keeps_one_mcp_session_per_server_so_what_the_server_remembers_holds(redis_url: str) -> None:
+    """An engine session lists a server's tools and calls them over one MCP session, kept: a caller
+    verified by one call is still verified at the next (our flows server keeps that per MCP session,
+    over streamable HTTP too). A server that restarts forgets the session (HTTP 404): the next call
+    opens a fresh one and goes through, as the MCP spec has clients do."""
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await seed(redis)
+    await redis.aclose()
+    port = free_port()
+
+    async def start() -> asyncio.subprocess.Process:
+        server = await asyncio.create_subprocess_exec(VOICEBOT, "mcp", "--http", str(port), env={**os.environ, "REDIS_URL": redis_url},
+                                                      stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+        await until_listening(port)
+        return server
+
+    async def emit(kind: str, **fields: Any) -> None:
+        events.append(kind)
+
+    events: list[str] = []
+    spec = McpServerSpec("acme", f"http://127.0.0.1:{port}/mcp")
+    catalog = McpCatalog(emit)
+    server = await start()
+    try:
+        catalog.load((spec,))
+        await catalog.ready()
+        assert events == ["mcp_list_tools.in_progress", "mcp_list_tools.completed"] and "get_balance" in catalog.tools
+        verified, error = await catalog.call("verify_identity", {"account_id": "C1001", "zip_code": "94107"})
+        assert error is None and "verified" in (verified or ""), (verified, error)
+        balance, error = await catalog.call("get_balance", {})
+        assert error is None and "$42.50" in (balance or ""), (balance, error)
+        assert catalog.links[spec].sessions_opened == 1
+        server.terminate()
+        await server.wait()
+        server = await start()
+        again, error = await catalog.call("get_balance", {})
+        assert error is None and "verify" in (again or "").lower(), (again, error)  # (a new conversation)
+        assert catalog.links[spec].sessions_opened == 2
+    finally:
+        await catalog.aclose()
+        server.terminate()
+        await server.wait()
 
 
 async def test_an_mcp_server_that_cannot_be_reached_is_reported_and_the_session_goes_on(ga: RawClient) -> None:

@@ -1,6 +1,6 @@
 """Server-side MCP tools in an engine session: for each `{"type": "mcp"}` tool of the session the engine
 lists the server's tools (mcp_list_tools.in_progress, then .completed or .failed) over streamable HTTP
-with the `mcp` package's client, offers them to the brain beside the function tools, and when the brain
+with the `mcp` package's client (one session per server, kept: bot/engine/mcp_link.py), offers them to the brain beside the function tools, and when the brain
 calls one the engine calls it itself (the response's mcp_call item; bot/engine/response.py). A server
 that cannot be listed or a call that fails is reported by name; the session and the reply go on."""
 
@@ -12,11 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx2  # (the HTTP client the mcp package's transport is built on)
-from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-
 from bot.engine.brain.base import ToolSpec
+from bot.engine.mcp_link import McpLink
 from bot.realtime import ids
 from bot.realtime.mcp_server_spec import McpServerSpec
 
@@ -33,29 +30,25 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("listing the session's MCP servers failed", exc_info=exc)
 
 
-async def _session_call(server: McpServerSpec, work: Callable[[ClientSession], Awaitable[Any]]) -> Any:
-    async with (
-        httpx2.AsyncClient(headers=dict(server.headers), timeout=httpx2.Timeout(30.0, read=300.0)) as http,
-        streamable_http_client(server.url, http_client=http) as streams,
-        ClientSession(streams[0], streams[1]) as session,
-    ):
-        await session.initialize()
-        return await work(session)
-
-
 class McpCatalog:
     """The session's MCP servers and the tools each one listed."""
 
     def __init__(self, emit: Emit) -> None:
         self._emit = emit
         self.tools: dict[str, tuple[McpServerSpec, dict[str, Any]]] = {}  # tool name → (its server, its spec)
+        self.links: dict[McpServerSpec, McpLink] = {}  # one open session per server
         self._listing: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     def load(self, servers: tuple[McpServerSpec, ...]) -> None:
         """Replace the servers; their tools are listed in the background (a reply waits for it: `ready`)."""
         if self._listing is not None:
             self._listing.cancel()
         self.tools = {}
+        for server in [s for s in self.links if s not in servers]:  # (servers no longer declared)
+            closing = asyncio.create_task(self.links.pop(server).aclose(), name="mcp-close")
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         self._listing = asyncio.create_task(self._list_all(servers), name="mcp-list") if servers else None
         if self._listing is not None:
             self._listing.add_done_callback(_log_failure)
@@ -77,7 +70,7 @@ class McpCatalog:
             item_id = ids.item_id()
             await self._emit("mcp_list_tools.in_progress", item_id=item_id)
             try:
-                listed = await asyncio.wait_for(_session_call(server, lambda s: s.list_tools()), LIST_TIMEOUT_S)
+                listed = await self._link(server).request(lambda s: s.list_tools(), LIST_TIMEOUT_S)
             except Exception as exc:  # (any failure of a remote server: reported, the session goes on)
                 log.warning("mcp server %s (%s) could not be listed: %r", server.label, server.url, exc)
                 await self._emit("mcp_list_tools.failed", item_id=item_id)
@@ -94,9 +87,7 @@ class McpCatalog:
         if server is None:
             return None, {"type": "tool_execution_error", "message": f"no MCP server lists a tool {name!r}"}
         try:
-            result = await asyncio.wait_for(
-                _session_call(server, lambda s: s.call_tool(name, arguments)), CALL_TIMEOUT_S
-            )
+            result = await self._link(server).request(lambda s: s.call_tool(name, arguments), CALL_TIMEOUT_S)
         except Exception as exc:
             log.warning("mcp tool %s on %s failed: %r", name, server.label, exc)
             return None, {
@@ -111,7 +102,14 @@ class McpCatalog:
             return None, {"type": "tool_execution_error", "message": text[:1000]}
         return text[:MAX_OUTPUT_CHARS], None
 
+    def _link(self, server: McpServerSpec) -> McpLink:
+        if server not in self.links:
+            self.links[server] = McpLink(server)
+        return self.links[server]
+
     async def aclose(self) -> None:
         if self._listing is not None:
             self._listing.cancel()
             await asyncio.gather(self._listing, return_exceptions=True)
+        links, self.links = list(self.links.values()), {}
+        await asyncio.gather(*(link.aclose() for link in links), *self._closing, return_exceptions=True)
