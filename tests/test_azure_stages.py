@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.engine.azure.recognizer import AzureRecognizer, locale
 from bot.engine.azure.voice import is_azure_voice, ssml
 from bot.engine.reply_voice import APOLOGY
 from bot.engine.runtime import EngineRuntime, voice_bank
+from bot.engine.speech.recognition import RecognitionSession
 from bot.errors import SpeechServiceError
 from bot.settings import Settings
 from tests.audio import median_pitch_hz, phone_ulaw, silence, transcribe
@@ -131,6 +133,49 @@ async def test_azure_speaks_the_sessions_prosody_and_its_word_boundaries_become_
             visemes += 1
             assert e["audio_offset_ms"] >= sent_ms - 1, (e, sent_ms)
     assert visemes > len(words)
+
+
+async def test_azure_listens_while_the_caller_speaks_and_the_transcript_streams(
+    container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With VOICEBOT_ASR=azure a turn goes to the SDK as it is spoken, not after it: the service gets
+    the session's turn detection as its segmentation (the silence that ends a turn ends a phrase) and
+    its language, the partial results become transcription deltas once the turn is committed (each
+    after the item is created, all before the completed event, adding up to the heard text), and the
+    final text comes from that same recognition: one recognition for the turn."""
+    opened: list[RecognitionSession] = []
+    real_init = RecognitionSession.__init__
+
+    def spied(self: RecognitionSession, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(RecognitionSession, "__init__", spied)
+    runtime = await azure_engine(container, "sp33ch-k3y")
+    said = "Hi, yeah, so I'm calling about my order, it was meant to come on Tuesday and it still hasn't."
+    try:
+        async with serve_engine(runtime) as url, connect(url, dialect="beta") as client:
+            await client.send({"type": "session.update", "session": {
+                "instructions": INSTRUCTIONS, "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
+                "input_audio_transcription": {"model": "azure-speech", "language": "en-GB"},
+                "turn_detection": {"type": "server_vad", "silence_duration_ms": 800, "create_response": False},
+            }})  # fmt: skip
+            await client.until("session.updated")
+            await client.append(phone_ulaw(said) + silence("g711_ulaw", 1500), chunk=160)
+            events = await client.until("conversation.item.input_audio_transcription.completed")
+    finally:
+        await runtime.aclose()
+    kinds = [e["type"] for e in events]
+    created = kinds.index("conversation.item.created")
+    deltas = [(i, e) for i, e in enumerate(events) if e["type"] == "conversation.item.input_audio_transcription.delta"]
+    assert deltas and all(i > created for i, _ in deltas), kinds
+    final = events[-1]["transcript"]
+    assert "order" in final.lower() and "tuesday" in final.lower(), final
+    streamed = "".join(e["delta"] for _, e in deltas)
+    assert re.findall(r"[a-z']+", streamed.lower())[:4] == re.findall(r"[a-z']+", final.lower())[:4], (streamed, final)
+    assert {e["item_id"] for _, e in deltas} == {events[-1]["item_id"]}
+    assert len(opened) == 1, "one recognition for the turn"
+    assert (opened[0].language, opened[0].silence_ms) == ("en-GB", 800)
 
 
 def test_azure_names_and_ssml() -> None:

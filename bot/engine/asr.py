@@ -143,6 +143,7 @@ class Transcriber:
         told = " ".join(prompt.split())[:PROMPT_MAX_CHARS]
         prompt = DEFAULT_PROMPT + (" " + told if told else "") + (" " + ", ".join(phrases) + "." if phrases else "")
         hotwords = " ".join(phrases) or None
+        language = language.split("-")[0].lower() if self._model.model.is_multilingual else "en"  # ("en-GB": "en")
         window = window_for(len(audio) / ENGINE_RATE, self.windows) if language == "en" else None
         with self._lock:
             if window is None:

@@ -23,3 +23,15 @@ class EchoReference:
 
     def close(self) -> None:
         self.canceller.close()
+
+
+def echo_reference_for(ref: EchoReference | None, wanted: bool, output_format: AudioFormat) -> EchoReference | None:
+    """A session's echo reference after a session.update: none when not `wanted` (the old one closed),
+    else the old one's canceller (its state kept) fed in the output format now in force."""
+    if not wanted:
+        if ref is not None:
+            ref.close()
+        return None
+    if ref is None or ref.output_format != output_format:
+        ref = EchoReference(ref.canceller if ref else ServerEchoCanceller(), output_format)
+    return ref

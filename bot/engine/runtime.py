@@ -119,7 +119,7 @@ class EngineRuntime:
         """Blocking; runs on the ASR lane."""
         start = time.perf_counter()
         try:
-            return self.transcriber.transcribe(pcm, phrases=hints.phrases, prompt=hints.prompt)
+            return self.transcriber.transcribe(pcm, phrases=hints.phrases, prompt=hints.prompt, language=hints.language)
         finally:
             self.stats.record("asr_compute_ms", (time.perf_counter() - start) * 1000)
 

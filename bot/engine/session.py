@@ -17,8 +17,7 @@ from aiohttp import WSMsgType, web
 from bot.engine.brain.base import ToolSpec
 from bot.engine.client_item import client_item
 from bot.engine.conversation import Content, Conversation, ConversationError, Item
-from bot.engine.echo_cancel import ServerEchoCanceller
-from bot.engine.echo_reference import EchoReference
+from bot.engine.echo_reference import EchoReference, echo_reference_for
 from bot.engine.fillers import without_fillers
 from bot.engine.idle_timeout import IdleTimeout
 from bot.engine.input_audio import InputAudioBuffer
@@ -70,7 +69,7 @@ class EngineSession:
         self._vad, self._turns = self._make_vad()
         self._speech_item: str | None = None  # item id announced by speech_started
         self._speech_start_ms = 0
-        self._transcripts = Transcriptions(runtime, self._on_transcribed, self._on_speculated)
+        self._transcripts = Transcriptions(runtime, self._on_transcribed, self._on_speculated, self._on_heard)
         self._response: tuple[ResponseRun, asyncio.Task[None]] | None = None
         self._idle = IdleTimeout()  # turn_detection.idle_timeout_ms
         self._mcp = McpCatalog(self.emit)  # the session's server-side MCP tools
@@ -163,7 +162,8 @@ class EngineSession:
         self.buffer.set_format(config.input_format)
         nr = config.noise_reduction
         self.buffer.set_noise_reduction(NOISE_REDUCTION[nr["type"]] if nr else None)
-        self._set_echo_cancellation(config)
+        self._echo_ref = echo_reference_for(self._echo_ref, config.echo_cancellation is not None, config.output_format)
+        self.buffer.echo = self._echo_ref.canceller if self._echo_ref is not None else None
         if (old.turn_detection, old.input_format) != (config.turn_detection, config.input_format):
             self._vad, self._turns = self._make_vad()
         if old.mcp_servers != config.mcp_servers:
@@ -188,17 +188,6 @@ class EngineSession:
                 await self.runtime.warmup.fill(self.config.voice, [opening(line) for line in likely])
         except Exception:  # the first reply builds it again and reports what fails
             log.exception("session %s: preparing the brain failed", self.id)
-
-    def _set_echo_cancellation(self, config: SessionConfig) -> None:
-        ref = self._echo_ref
-        if config.echo_cancellation is None:
-            if ref is not None:
-                ref.close()
-            self.buffer.echo, self._echo_ref = None, None
-            return
-        if ref is None or ref.output_format != config.output_format:
-            ref = EchoReference(ref.canceller if ref else ServerEchoCanceller(), config.output_format)
-        self._echo_ref, self.buffer.echo = ref, ref.canceller
 
     def _echo_sent(self, item_id: str, wire: bytes) -> None:
         if self._echo_ref is not None:
@@ -228,6 +217,7 @@ class EngineSession:
         for start_ms, frame in frames:
             for turn_event in self._turns.feed(self._vad.is_speech(frame), start_ms):
                 await self._on_turn(turn_event)
+        self._transcripts.hear(frames)  # (a recogniser that listens hears the turn as it comes)
         if (silent := self._idle.due(self.buffer.end_ms, td.idle_timeout_ms)) is not None:
             await self._timed_out(*silent)
         if not self._turns.speaking:  # keep only what a future speech start may reach back to
@@ -243,6 +233,8 @@ class EngineSession:
             self._speech_item = ids.item_id()
             self._speech_start_ms = max(self.buffer.start_ms, event.audio_start_ms - td.prefix_padding_ms)
             self._transcripts.drop_speculation()
+            self._transcripts.listen(self._speech_item, self.buffer.slice(self._speech_start_ms, self.buffer.end_ms),
+                                     self.buffer.end_ms, self.config.asr_hints, td)  # fmt: skip
             await self.emit("input_audio_buffer.speech_started", audio_start_ms=event.audio_start_ms,
                             item_id=self._speech_item)  # fmt: skip
             if td.interrupt_response:
@@ -311,6 +303,12 @@ class EngineSession:
             await self.emit("conversation.item.input_audio_transcription.completed", item_id=item.id,
                             content_index=0, transcript=transcript, usage=usage)  # fmt: skip
         await self.emit_item_done(item)
+
+    async def _on_heard(self, item_id: str, delta: str) -> None:
+        """More of a committed turn's text, heard by a recogniser that listens as the caller speaks."""
+        if self.config.transcription is not None:
+            await self.emit("conversation.item.input_audio_transcription.delta", item_id=item_id, content_index=0,
+                            delta=delta)  # fmt: skip
 
     async def _clear(self, event: InputAudioBufferClear) -> None:
         self.buffer.clear()

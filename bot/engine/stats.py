@@ -11,7 +11,7 @@ import numpy as np
 
 from bot.call_metrics import ENGINE_STAGE
 
-STAGES = ("asr_compute_ms", "asr_wait_ms", "brain_ms", "tts_first_ms", "first_audio_ms")
+STAGES = ("asr_compute_ms", "asr_final_ms", "asr_wait_ms", "brain_ms", "tts_first_ms", "first_audio_ms")
 
 
 class EngineStats:

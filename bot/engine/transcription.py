@@ -3,17 +3,24 @@
 Speculation: once the turn detector has heard enough trailing silence, the audio so far is
 transcribed while the rest of the silence runs; if the turn then ends at that same point, the
 final transcript is the speculative one, so the reply starts sooner.
+
+Listening: with a recogniser that recognises as the caller speaks (Azure Speech), the turn is fed to
+it from the detected start of speech (bot/engine/live_transcript.py); the commit then waits only for
+its last phrase, and a speculative look at a pause reads what it has heard so far.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from bot.engine.conversation import Item
+from bot.engine.live_transcript import ListeningRecognizer, LiveTranscript, OnDelta
 from bot.realtime.recognition_hints import Hints
+from bot.realtime.turn_detection import TurnDetection
 
 if TYPE_CHECKING:
     from bot.engine.runtime import EngineRuntime
@@ -24,11 +31,15 @@ OnSpeculated = Callable[[int, str], Coroutine[Any, Any, None]]  # end of the aud
 
 
 class Transcriptions:
-    def __init__(self, runtime: EngineRuntime, on_done: OnDone, on_speculated: OnSpeculated | None = None) -> None:
+    def __init__(self, runtime: EngineRuntime, on_done: OnDone, on_speculated: OnSpeculated | None = None,
+                 on_delta: OnDelta | None = None) -> None:  # fmt: skip
         self._runtime = runtime
         self._on_done = on_done
         self._on_speculated = on_speculated
+        self._on_delta = on_delta
         self._spec: tuple[int, int, asyncio.Task[str]] | None = None  # (end ms, pcm bytes, task)
+        self._listening: LiveTranscript | None = None  # the turn in progress, with a listening recogniser
+        self._dropping: set[asyncio.Future[None]] = set()  # turns let go of, closing (awaited, never cancelled)
         self._chain: asyncio.Task[None] | None = None  # the latest delivery; each awaits the one before
         self._live: set[asyncio.Task[None]] = set()
 
@@ -36,9 +47,52 @@ class Transcriptions:
         runtime = self._runtime
         return asyncio.create_task(runtime.pool.run("asr", runtime.transcribe, pcm, hints), name="asr")
 
+    # --- listening --------------------------------------------------------------------------------
+    def listen(self, item_id: str, pcm: bytes, end_ms: int, hints: Hints, td: TurnDetection) -> None:
+        """Speech started: `pcm` is the turn so far, up to `end_ms`; with a recogniser that listens, it
+        hears the rest as it comes (`hear`). Any turn still being listened to is dropped."""
+        self._drop_listening()
+        recognizer = self._runtime.transcriber
+        if not hasattr(recognizer, "listen"):
+            return
+        listener: ListeningRecognizer = recognizer  # type: ignore[assignment]
+        silence = None if td.semantic else td.silence_duration_ms
+
+        async def delta(item: str, text: str) -> None:
+            if self._on_delta is not None:
+                await self._on_delta(item, text)
+
+        try:
+            live = LiveTranscript(item_id, lambda partial: listener.listen(hints, segmentation_ms=silence,
+                                  semantic=td.semantic, on_partial=partial), end_ms, delta,
+                                  clean=td.remove_filler_words)  # fmt: skip
+        except Exception:  # (the turn is transcribed whole at its commit instead, and fails there by name)
+            log.exception("listening to %s failed", item_id)
+            return
+        live.listening.write(pcm)
+        self._listening = live
+
+    def hear(self, frames: list[tuple[int, bytes]]) -> None:
+        """The session's new audio frames: the turn being listened to hears those it has not."""
+        if self._listening is not None:
+            self._listening.feed(frames)
+
+    def _drop_listening(self) -> None:
+        live, self._listening = self._listening, None
+        if live is not None:
+            self._own(asyncio.ensure_future(live.drop()))
+
+    def _own(self, task: asyncio.Future[None]) -> None:
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
+    # --- speculation --------------------------------------------------------------------------------
     def speculate(self, end_ms: int, pcm: bytes, hints: Hints) -> None:
-        self.drop_speculation()
-        task = self._transcribe(pcm, hints)
+        self._drop_spec()
+        if self._listening is not None:  # (what it has heard so far: no second recognition)
+            task = asyncio.ensure_future(_now(self._listening.text))
+        else:
+            task = self._transcribe(pcm, hints)
         self._spec = (end_ms, len(pcm), task)
         if self._on_speculated is not None:
             task.add_done_callback(lambda t: self._speculated(end_ms, t))
@@ -52,6 +106,11 @@ class Transcriptions:
             follow.add_done_callback(self._live.discard)
 
     def drop_speculation(self) -> None:
+        """The turn in progress is gone (cleared, or a new one started): its speculation and listening."""
+        self._drop_spec()
+        self._drop_listening()
+
+    def _drop_spec(self) -> None:
         if self._spec is not None:
             self._spec[2].cancel()
             self._spec = None
@@ -59,7 +118,15 @@ class Transcriptions:
     def start(self, item: Item, pcm: bytes, end_ms: int, hints: Hints) -> None:
         """Transcribe `pcm` for `item`; the result is delivered after every earlier one."""
         spec, self._spec = self._spec, None
-        if spec is not None and spec[0] == end_ms and spec[1] == len(pcm):
+        live, self._listening = self._listening, None
+        if live is not None and live.item_id != item.id:
+            self._own(asyncio.ensure_future(live.drop()))
+            live = None
+        if live is not None:
+            if spec is not None:
+                spec[2].cancel()
+            task = asyncio.ensure_future(self._heard(live))
+        elif spec is not None and spec[0] == end_ms and spec[1] == len(pcm):
             task = spec[2]
             self._runtime.stats.speculative_hits += 1
         else:
@@ -71,6 +138,13 @@ class Transcriptions:
         self._chain = asyncio.create_task(self._deliver(item, task, seconds, self._chain), name=f"transcript-{item.id}")
         self._live.add(self._chain)
         self._chain.add_done_callback(self._live.discard)
+
+    async def _heard(self, live: LiveTranscript) -> str:
+        start = time.perf_counter()
+        try:
+            return await live.result(getattr(self._runtime.transcriber, "timeout_s", 10.0))
+        finally:
+            self._runtime.stats.record("asr_final_ms", (time.perf_counter() - start) * 1000)
 
     async def _deliver(
         self, item: Item, task: asyncio.Task[str], seconds: float, before: asyncio.Task[None] | None
@@ -98,4 +172,8 @@ class Transcriptions:
         live = list(self._live)
         for task in live:
             task.cancel()
-        await asyncio.gather(*live, return_exceptions=True)
+        await asyncio.gather(*live, *self._dropping, return_exceptions=True)
+
+
+async def _now(text: str) -> str:
+    return text

@@ -48,8 +48,9 @@ class SessionConfig:
 
     @property
     def asr_hints(self) -> Hints:
-        """The phrase list and `input_audio_transcription.prompt` (both dialects), for the recogniser."""
-        return Hints(self.phrase_list, str((self.transcription or {}).get("prompt") or ""))
+        """The phrase list and `input_audio_transcription`'s prompt and language (both dialects), for the recogniser."""
+        told = self.transcription or {}
+        return Hints(self.phrase_list, str(told.get("prompt") or ""), str(told.get("language") or "en"))
 
     # --- update ---------------------------------------------------------------------------------
     def updated(self, session: dict[str, Any], dialect: Dialect) -> SessionConfig:

@@ -1,0 +1,116 @@
+"""A caller turn transcribed while it is spoken, by a recogniser that can listen (Azure Speech's
+continuous recognition: bot/engine/azure/listening.py); whisper, which decodes a turn whole, cannot.
+
+Audio goes in frame by frame from the detected start of speech. The recogniser's partial results
+become `conversation.item.input_audio_transcription.delta` events once the turn is committed (a
+delta names an item the client has been told of): the text heard so far in one delta at the commit,
+then each extension of it. A revised hypothesis that does not extend what was sent gives no delta;
+the completed event carries the final text either way. When the turn ends only its last phrase is
+still to be recognised, so the transcript comes sooner than a recognition started at the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.audio.frames import FRAME_MS
+from bot.engine.fillers import without_fillers
+from bot.errors import SpeechServiceError
+from bot.realtime.recognition_hints import Hints
+
+log = logging.getLogger(__name__)
+OnDelta = Callable[[str, str], Awaitable[None]]  # item id, text to append to what was sent
+
+
+class Listening(Protocol):
+    """One turn inside a listening recogniser; thread-safe."""
+
+    @property
+    def text(self) -> str: ...
+    def write(self, pcm16: bytes) -> None: ...
+    def end(self, on_done: Callable[[], None] | None = None) -> None: ...
+    def result(self) -> str: ...
+    def close(self) -> None: ...
+
+
+class ListeningRecognizer(Protocol):
+    timeout_s: float
+
+    def listen(self, hints: Hints, *, segmentation_ms: int | None = None, semantic: bool = False,
+               on_partial: Callable[[str], None] | None = None) -> Listening: ...  # fmt: skip
+
+
+class LiveTranscript:
+    def __init__(self, item_id: str, listening_to: Callable[[Callable[[str], None]], Listening], until_ms: int,
+                 on_delta: OnDelta, *, clean: bool = False) -> None:  # fmt: skip
+        """`listening_to(on_partial)` opens the recogniser's turn; `until_ms`: the end of the audio the
+        first `feed` starts at; `clean`: fillers out of the deltas, as out of the transcript."""
+        self.item_id = item_id
+        self.until_ms = until_ms
+        self._loop = asyncio.get_running_loop()
+        self._on_delta = on_delta
+        self._clean = clean
+        self._sent = ""
+        self._committed = False
+        self._deltas: list[asyncio.Task[None]] = []
+        self.listening = listening_to(self._partial)
+
+    @property
+    def text(self) -> str:
+        """What has been heard so far."""
+        return self.listening.text
+
+    def feed(self, frames: list[tuple[int, bytes]]) -> None:
+        """Frames (start ms, 16 kHz pcm16) of the session's audio; those before `until_ms` were fed already."""
+        if self._committed:
+            return
+        for start_ms, frame in frames:
+            if start_ms >= self.until_ms:
+                self.listening.write(frame)
+                self.until_ms = start_ms + FRAME_MS
+
+    async def result(self, timeout_s: float) -> str:
+        """The turn is over: its final text, once the recogniser has it."""
+        self._committed = True
+        self._send(self.listening.text)
+        ready = self._loop.create_future()
+        self.listening.end(lambda: self._from_thread(lambda: _settle(ready)))
+        try:
+            await asyncio.wait_for(ready, timeout_s)
+        except TimeoutError:
+            raise SpeechServiceError(f"the recogniser gave no result in {timeout_s:g} s") from None
+        finally:
+            await asyncio.to_thread(self.listening.close)
+        text = self.listening.result()
+        await asyncio.gather(*self._deltas, return_exceptions=True)  # (each delta is out before the completed event)
+        return text
+
+    async def drop(self) -> None:
+        """The turn was not committed (cleared, or speech that turned out to be none): let it go."""
+        self._committed = True
+        self.listening.end()
+        await asyncio.to_thread(self.listening.close)
+
+    def _partial(self, text: str) -> None:  # (the recogniser's thread)
+        self._from_thread(lambda: self._send(text))
+
+    def _from_thread(self, call: Callable[[], object]) -> None:
+        with contextlib.suppress(RuntimeError):  # (the loop is closed: the session is long gone)
+            self._loop.call_soon_threadsafe(call)
+
+    def _send(self, text: str) -> None:
+        if not self._committed:
+            return
+        text = without_fillers(text) if self._clean else text
+        if len(text) > len(self._sent) and text.startswith(self._sent):
+            delta, self._sent = text[len(self._sent) :], text
+            self._deltas.append(asyncio.ensure_future(self._on_delta(self.item_id, delta)))
+
+
+def _settle(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
