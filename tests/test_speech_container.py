@@ -105,6 +105,36 @@ async def test_continuous_recognition_with_a_phrase_list_hears_each_turn_and_end
     assert [reason for reason, _ in heard.cancelled] == [speechsdk.CancellationReason.EndOfStream], heard.cancelled
 
 
+async def test_semantic_segmentation_holds_a_phrase_through_a_pause_where_it_is_unfinished(host: str) -> None:
+    """The SDK's semantic segmentation (Speech_SegmentationStrategy "Semantic"): a pause after "my
+    account number is" does not end the phrase, where the service's default 600 ms silence does; a
+    long pause after the digits does."""
+    said = (phone_pcm("Yeah so my account number is", 8000) + bytes(int(8000 * 2 * 0.9))
+            + phone_pcm("four four seven two.", 8000) + bytes(8000 * 2 * 3)
+            + phone_pcm("And I'd like to pay my bill.", 8000) + bytes(8000 * 2))  # fmt: skip
+
+    async def phrases(**properties: str) -> list[str]:
+        config_, stream = push_stream(b"")
+        config = speechsdk.SpeechConfig(host=host)
+        for name, value in properties.items():
+            config.set_property(getattr(speechsdk.PropertyId, name), value)
+        recognizer = speechsdk.SpeechRecognizer(config, audio_config=config_)
+        heard = Heard()
+        recognizer.recognized.connect(lambda e: heard.finals.append(e.result.text) if e.result.text else None)
+        recognizer.session_stopped.connect(lambda e: heard.stopped.set())
+        await asyncio.to_thread(lambda: recognizer.start_continuous_recognition_async().get())
+        await asyncio.to_thread(feed, stream, said)
+        assert await asyncio.to_thread(heard.stopped.wait, 30), heard
+        await asyncio.to_thread(lambda: recognizer.stop_continuous_recognition_async().get())
+        return heard.finals
+
+    semantic = await phrases(Speech_SegmentationStrategy="Semantic")
+    assert len(semantic) == 2, semantic
+    assert "account number is" in words(semantic[0]) and "4472" in words(semantic[0]).replace(" ", ""), semantic
+    assert "pay my bill" in words(semantic[1]), semantic
+    assert len(await phrases()) == 3  # (the default: the pause before the digits ends a phrase)
+
+
 async def test_a_language_the_offline_models_lack_is_refused_by_name(host: str) -> None:
     config, stream = push_stream(b"")
     stream.close()

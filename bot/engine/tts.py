@@ -84,6 +84,15 @@ class VoiceBank:
         with self._lock:
             return self._voices.setdefault(key, voice)
 
+    def close(self) -> None:
+        """Blocking: every loaded voice that holds a connection (Azure's) lets it go."""
+        with self._lock:
+            voices = list(self._voices.values())
+        for voice in voices:
+            close = getattr(voice, "close", None)
+            if close is not None:
+                close()
+
     def cached(self, name: str, sentence: str) -> bool:
         """Whether `sentence` in voice `name` is synthesized already (a reply starting with it waits for no TTS)."""
         with self._lock:

@@ -80,6 +80,13 @@ class AzureVoice:
         details = result.cancellation_details
         raise SpeechServiceError(f"Azure Speech synthesis failed ({details.reason}: {details.error_details})")
 
+    def close(self) -> None:
+        """Let the service connection go (the synthesiser keeps it open between sentences)."""
+        import azure.cognitiveservices.speech as speechsdk
+
+        with self._lock:
+            speechsdk.Connection.from_speech_synthesizer(self._synthesizer).close()
+
     def _on_word(self, event: Any) -> None:  # (the SDK's event thread, before the result resolves)
         import azure.cognitiveservices.speech as speechsdk
 

@@ -8,7 +8,10 @@ then per utterance ``speech.startDetected``, ``speech.hypothesis`` (partial text
 and ``speech.phrase`` (the final text, simple or detailed as the query's ``format`` asks), and at the
 end ``speech.endDetected`` and ``turn.end``. Interactive mode (``recognize_once``) ends the turn after
 its first phrase; conversation and dictation go on until the stream ends. Offsets are 100 ns ticks
-from the start of the stream. Phrase lists (``speech.context`` dgi groups) prime the recogniser.
+from the start of the stream. Phrase lists (``speech.context`` dgi groups) prime the recogniser. A
+phrase ends after the segmentation silence (``segmentationSilenceTimeoutMs``), or with the semantic
+segmentation mode where what was said so far sounds finished (the engine's own semantic end of turn:
+"my account number is ..." waits through the pause before the digits).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from typing import Any
 from bot.audio.frames import ENGINE_BYTES_PER_MS, ENGINE_FRAME_BYTES, ENGINE_RATE, FRAME_MS
 from bot.audio.resample import Resampler
 from bot.engine.speech import usp
-from bot.engine.turns import FrameVad, SpeechStarted, SpeechStopped, TurnDetector
+from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector
+from bot.turn_policies.end_of_turn import required_silence_ms
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +114,15 @@ class RecognitionSession:
         self.silence_ms = _ms(query.get("segmentationSilenceTimeoutMs"), SEGMENTATION_SILENCE_MS)
         self.initial_silence_ms = _ms(query.get("initialSilenceTimeoutMs"), INITIAL_SILENCE_MS[self.mode])
         self.phrases: tuple[str, ...] = ()
+        self.semantic = False  # segmentation mode "Semantic": a phrase ends where what was said sounds finished
         self._vad = FrameVad(0.5)
-        self._turns = TurnDetector(self.silence_ms)
+        self._turns = self._detector()
         self._request: _Request | None = None
+
+    def _detector(self) -> TurnDetector:
+        if self.semantic:  # (the engine's own semantic end of turn: bot/turn_policies/end_of_turn.py)
+            return TurnDetector(required_silence_ms(None), speculate_ms=120)
+        return TurnDetector(self.silence_ms)
 
     async def on_text(self, message: usp.Message) -> None:
         if message.path == "speech.context":
@@ -124,7 +134,8 @@ class RecognitionSession:
             segmentation = detection.get("segmentation") or per_mode.get("segmentation") or {}
             if (silence := segmentation.get("segmentationSilenceTimeoutMs")) is not None:
                 self.silence_ms = _ms(str(silence), self.silence_ms)
-                self._turns = TurnDetector(self.silence_ms)
+            self.semantic = str(segmentation.get("mode", "")).lower() == "semantic"
+            self._turns = self._detector()
             if (initial := detection.get("initialSilenceTimeout")) is not None:
                 self.initial_silence_ms = _ms(str(initial), self.initial_silence_ms)
         # speech.config (the client's system), telemetry and anything newer: nothing to answer
@@ -150,7 +161,7 @@ class RecognitionSession:
             raise usp.UspError(f"{bits}-bit audio with {channels} channels: send 16-bit mono PCM")
         request = _Request(message.request_id, rate, Resampler(rate, ENGINE_RATE, quality="MQ"))
         self._request = request
-        self._turns = TurnDetector(self.silence_ms)
+        self._turns = self._detector()
         await self._send(usp.text("turn.start", request.id, {"context": {"serviceTag": uuid.uuid4().hex}}))
         samples = message.body[_riff_length(message.body) :]
         if samples:
@@ -176,6 +187,8 @@ class RecognitionSession:
             if isinstance(event, SpeechStarted):
                 request.speech_start_ms = event.audio_start_ms
                 request.heard_speech = True
+                if self.semantic:
+                    self._turns.silence_ms = required_silence_ms(None)  # (until a pause says otherwise)
                 # (the detector decides a few frames into the speech: what came before it, and a little
                 # lead-in as the engine's prefix padding gives whisper, is kept with it)
                 kept = [(t, f) for t, f in request.recent if t >= event.audio_start_ms - PREFIX_MS]
@@ -185,6 +198,8 @@ class RecognitionSession:
                 await self._send(
                     usp.text("speech.startDetected", request.id, {"Offset": usp.ticks(event.audio_start_ms)})
                 )
+            elif isinstance(event, Speculate) and self.semantic:
+                await self._pause(request)
             elif isinstance(event, SpeechStopped):
                 await self._phrase(request, event.audio_end_ms)
         if request.speech_start_ms is None:
@@ -200,6 +215,14 @@ class RecognitionSession:
             if said:
                 body = {"Text": said, "Offset": usp.ticks(request.speech_start_ms), "Duration": usp.ticks(spoken)}
                 await self._send(usp.text("speech.hypothesis", request.id, body))
+
+    async def _pause(self, request: _Request) -> None:
+        """Semantic segmentation, at a pause: what was said so far decides the silence that ends the phrase."""
+        said = await self._transcribe(bytes(request.speech), self.phrases, self.language)
+        self._turns.silence_ms = required_silence_ms(said)
+        for event in self._turns.poll(request.audio_ms):
+            if isinstance(event, SpeechStopped):
+                await self._phrase(request, event.audio_end_ms)
 
     async def _phrase(self, request: _Request, end_ms: int) -> None:
         start = request.speech_start_ms

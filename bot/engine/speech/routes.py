@@ -13,6 +13,7 @@ cancellation with that text.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -89,10 +90,18 @@ class SpeechRoutes:
     def __init__(self, runtime: EngineRuntime, admission: Admission) -> None:
         self.runtime = runtime
         self.admission = admission
+        self._open: set[web.WebSocketResponse] = set()  # (an SDK keeps its connection between requests)
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_get(RECOGNITION_PATH, self.recognition)
         app.router.add_get(SYNTHESIS_PATH, self.synthesis)
+        app.on_shutdown.append(self._close_all)
+
+    async def _close_all(self, app: web.Application) -> None:
+        """The engine is stopping: every SDK connection is told so (1001), not waited on until the
+        server's shutdown timeout (an idle synthesiser's connection would hold it for a minute)."""
+        closing = [ws.close(code=WSCloseCode.GOING_AWAY, message=b"the engine is shutting down") for ws in self._open]
+        await asyncio.gather(*closing, return_exceptions=True)
 
     async def _speak(self, sentence: str, rate: float, volume: float, pitch: float) -> AlignedSpeech:
         return await self.runtime.speak_aligned(sentence, rate, volume, pitch)
@@ -132,8 +141,9 @@ class SpeechRoutes:
         if (busy := self.admission.admit(client)) is not None:
             ENGINE_REFUSED.inc()
             return web.json_response({"error": {"code": "TooManyRequests", "message": busy}}, status=429)
+        ws = websocket(request)
         try:
-            ws = websocket(request)
+            self._open.add(ws)
             await ws.prepare(request)
 
             async def send_text(text: str) -> None:
@@ -149,4 +159,5 @@ class SpeechRoutes:
             await serve_usp(request, session.on_text, session.on_binary, ws)
             return ws
         finally:
+            self._open.discard(ws)
             self.admission.leave(client)
