@@ -78,3 +78,21 @@ async def test_the_transcription_prompt_spells_the_calls_own_words(engine_url: s
         async with connect(engine_url, dialect=dialect, path=path) as client:
             told = await transcribed(client, prompted, said)
         assert "zentrix" not in without.lower() and "zentrix router" in told.lower(), (dialect, without, told)
+
+
+async def test_a_transcription_language_the_recogniser_lacks_is_refused_by_name(beta: RawClient, ga: RawClient) -> None:
+    """The offline recogniser is English (whisper tiny.en): English in any spelling is taken, another
+    language is an invalid_value naming the field in each dialect, never French heard as English."""
+    await beta.send({"type": "session.update", "session": {"input_audio_transcription": {"model": "whisper-1",
+                                                                                       "language": "en-GB"}}})  # fmt: skip
+    taken = (await beta.until("session.updated"))[-1]["session"]["input_audio_transcription"]
+    assert taken["language"] == "en-GB"
+    await beta.send({"type": "session.update", "session": {"input_audio_transcription": {"model": "whisper-1",
+                                                           "language": "fr"}}, "event_id": "fr1"})  # fmt: skip
+    error = (await beta.until("error"))[-1]["error"]
+    assert (error["code"], error["param"], error["event_id"]) == (
+        "invalid_value", "session.input_audio_transcription.language", "fr1"), error  # fmt: skip
+    assert "'fr'" in error["message"] and "en" in error["message"]
+    await ga.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {
+        "transcription": {"model": "whisper-1", "language": "de"}}}}})  # fmt: skip
+    assert (await ga.until("error"))[-1]["error"]["param"] == "session.audio.input.transcription.language"

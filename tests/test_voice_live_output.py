@@ -4,14 +4,20 @@ to, the voice's rate and pitch, and what the engine cannot do refused by name.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 from typing import Any
 
 import pytest
 
+import bot.engine.runtime as engine_runtime
 from bot.audio.level import rms
+from bot.engine.runtime import EngineRuntime
+from bot.engine.speech.aligned_voice import AlignedVoice
 from tests.audio import median_pitch_hz
 from tests.client import RawClient, audio_of
+from tests.engine_setup import connect, serve_engine
 
 LINE = "Your order 4 5 7 2 1 ships on Friday, between nine and noon."
 
@@ -83,6 +89,17 @@ async def test_the_voices_pitch_moves_the_voice_and_keeps_its_pace(beta: RawClie
     assert abs(len(high) / len(plain) - 1) < 0.15 and abs(len(low) / len(plain) - 1) < 0.15
 
 
+async def test_the_voices_volume_sets_the_replys_loudness(beta: RawClient) -> None:
+    """volume "-6dB" halves the reply's level (within 15 %) against "default", "soft" makes it quieter
+    still; its length stays."""
+    voice = {"name": "en-US-AvaNeural", "type": "azure-standard"}
+    plain = audio_of(await reply(beta, {"voice": {**voice, "volume": "default"}}), "pcm16")
+    half = audio_of(await reply(beta, {"voice": {**voice, "volume": "-6dB"}}), "pcm16")
+    soft = audio_of(await reply(beta, {"voice": {**voice, "volume": "soft"}}), "pcm16")
+    assert abs(rms(half) / rms(plain) - 10 ** (-6 / 20)) < 0.15 * 10 ** (-6 / 20), (rms(plain), rms(half))
+    assert rms(soft) < rms(plain) * 0.8 and abs(len(half) / len(plain) - 1) < 0.15, (rms(plain), rms(soft))
+
+
 @pytest.mark.parametrize(
     ("session", "param"),
     [
@@ -97,3 +114,31 @@ async def test_what_the_engine_cannot_do_is_refused_by_name(
     await beta.send({"type": "session.update", "session": session, "event_id": "evt_1"})
     error = (await beta.until("error"))[-1]["error"]
     assert error["param"] == param and error["event_id"] == "evt_1", error
+
+
+async def test_a_session_asking_for_word_timings_has_the_voice_that_gives_them_loading_before_its_first_reply(
+    runtime: EngineRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The voice that knows where its words are takes seconds to load: a session that asks for word
+    timestamps starts it loading at its session.update, not at its first reply; it loads once."""
+    loads: list[int] = []
+    real_load = engine_runtime._load_aligned
+
+    def counted() -> AlignedVoice:
+        loads.append(1)
+        return real_load()
+
+    monkeypatch.setattr(engine_runtime, "_load_aligned", counted)
+    unloaded = dataclasses.replace(runtime, _aligned=None, _aligning=asyncio.Lock(), _aligned_job=None)
+    async with serve_engine(unloaded) as url, connect(url, dialect="beta") as client:
+        await client.send({"type": "session.update", "session": {"output_audio_timestamp_types": ["word"]}})
+        await client.until("session.updated")
+        for _ in range(300):  # (no reply asked for: it starts by itself)
+            if loads:
+                break
+            await asyncio.sleep(0.1)
+        assert loads, "the aligned voice did not start loading at the session.update"
+        await client.send({"type": "response.create", "response": {"instructions": f'Say "{LINE}"'}})
+        events = await client.until("response.done")
+    assert any(e["type"] == "response.audio_timestamp.delta" for e in events)
+    assert loads == [1]

@@ -132,6 +132,7 @@ class Transcriber:
         self._suppress = list(get_suppressed_tokens(self._tokenizer, (-1,)) or ())
         self._silence_frame = float(self._model.feature_extractor(np.zeros(ENGINE_RATE, np.float32)).min())
         self._lock = threading.Lock()
+        self.languages = None if self._model.model.is_multilingual else ("en",)  # (None: whisper's every language)
         self.retries = 0  # short windows decoded again from a full one (read by the benchmark)
 
     def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en", prompt: str = "") -> str:

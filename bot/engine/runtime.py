@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,10 +23,14 @@ from bot.engine.stats import EngineStats
 from bot.engine.tts import PiperVoice, VoiceBank
 from bot.engine.warm_sessions import WarmSessions
 from bot.engine.warmup import TtsWarmup
+from bot.errors import ConfigError
+from bot.realtime.client_events import ProtocolError
+from bot.realtime.dialect import Dialect
 from bot.realtime.recognition_hints import Hints
 from bot.realtime.session_config import SessionConfig
 from bot.settings import Settings
 
+log = logging.getLogger(__name__)
 EMBED_CACHE_SIZE = 8192  # texts; ~1.5 KB each
 
 
@@ -43,6 +49,7 @@ class EngineRuntime:
     warm_sessions: WarmSessions = field(default_factory=lambda: WarmSessions(None))
     _aligned: AlignedVoice | None = None  # piper with phoneme alignments: loaded when first asked for
     _aligning: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _aligned_job: asyncio.Future[AlignedVoice] | None = None  # loading it before a reply asks (prepare_aligned)
 
     @property
     def warmup(self) -> TtsWarmup:
@@ -73,6 +80,20 @@ class EngineRuntime:
         runtime.voices.synthesize(SessionConfig.voice, "Hello!")  # the voice's first run is the slow one
         return runtime
 
+    def check_session(self, config: SessionConfig, old: SessionConfig, dialect: Dialect) -> None:
+        """Raise ProtocolError naming what a session.update asks of this engine that it cannot do: a
+        voice it does not have, a transcription language its recogniser does not know."""
+        if config.voice != old.voice:
+            try:
+                self.voices.get(config.voice)
+            except ConfigError as exc:
+                raise ProtocolError("invalid_value", str(exc), param="session.voice") from None
+        language, known = config.asr_hints.language, getattr(self.transcriber, "languages", None)
+        if language != old.asr_hints.language and known is not None and language.split("-")[0].lower() not in known:
+            where = "audio.input.transcription" if dialect is Dialect.GA else "input_audio_transcription"
+            raise ProtocolError("invalid_value", f"transcription language {language!r} is not available here: the "
+                                f"recogniser knows {', '.join(known)}", param=f"session.{where}.language")  # fmt: skip
+
     def warm_recogniser(self) -> None:
         """The recogniser's first run, the slow one (~0.7 s); blocking."""
         if not self._asr_warm:
@@ -96,7 +117,7 @@ class EngineRuntime:
         """After work on an event loop that is gone: its loop-bound helpers are made afresh."""
         self._warmup = None
         self._embedding.clear()
-        self._aligning = asyncio.Lock()
+        self._aligning, self._aligned_job = asyncio.Lock(), None
 
     async def warm_openings(self) -> None:
         """The recogniser's first run (on its lane), then the stock openings into the TTS cache (~1.5 s
@@ -108,12 +129,24 @@ class EngineRuntime:
                             pitch: float = 1.0) -> AlignedSpeech:  # fmt: skip
         """A sentence with where its words and visemes are (word boundaries, Voice Live timestamps); the
         voice is loaded on first use (~2 s: piper patches the model to report its alignments)."""
-        async with self._aligning:
-            if self._aligned is None:
-                self._aligned = await self.pool.run("tts", AlignedVoice)
-        voice = self._aligned
+        voice = await self._aligned_voice()
         return await self.pool.run("tts", functools.partial(voice.speak, sentence, rate=rate, volume=volume,
                                                           pitch=pitch))  # fmt: skip
+
+    def prepare_aligned(self) -> None:
+        """A session will want word timings, visemes or prosody from the engine's own voice: it loads
+        now, in the background, so that session's first reply does not wait for it."""
+        if self._aligned is None and not self._aligning.locked() and isinstance(self.voices.default, PiperVoice):
+            self._aligned_job = asyncio.ensure_future(self._aligned_voice())  # (the runtime owns it)
+            self._aligned_job.add_done_callback(_loaded)
+
+    async def _aligned_voice(self) -> AlignedVoice:
+        """Loaded once (in a thread of its own: ~2 s of loading must not hold up the TTS lane's replies),
+        with its first, slow run."""
+        async with self._aligning:
+            if self._aligned is None:
+                self._aligned = await asyncio.to_thread(_load_aligned)
+        return self._aligned
 
     def transcribe(self, pcm: bytes, hints: Hints) -> str:
         """Blocking; runs on the ASR lane."""
@@ -149,14 +182,31 @@ class EngineRuntime:
                 self._embedding.pop(text, None)
 
     async def settled(self) -> None:
-        """Until the engine-wide jobs no session owns are done (encodings others may be waiting on)."""
-        await asyncio.gather(*set(self._embedding.values()), return_exceptions=True)
+        """Until the engine-wide jobs no session owns are done (encodings others may be waiting on, the
+        aligned voice loading)."""
+        jobs: list[asyncio.Future[Any]] = [*set(self._embedding.values())]
+        jobs += [self._aligned_job] if self._aligned_job is not None else []
+        await asyncio.gather(*jobs, return_exceptions=True)
 
     def new_brain(self) -> Brain:
         return brain_factory(self)
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
+        await asyncio.to_thread(self.voices.close)
+
+
+def _load_aligned() -> AlignedVoice:
+    voice = AlignedVoice()
+    voice.speak("Hello.")
+    return voice
+
+
+def _loaded(task: asyncio.Future[AlignedVoice]) -> None:
+    """A voice loaded before it was asked for: a failure is logged (the reply that asks loads it again,
+    and reports what fails)."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("loading the aligned voice failed", exc_info=exc)
 
 
 def _recognizer(settings: Settings) -> SpeechToText:

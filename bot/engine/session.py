@@ -26,7 +26,6 @@ from bot.engine.response import ResponseRun, opening
 from bot.engine.runtime import EngineRuntime
 from bot.engine.transcription import Transcriptions
 from bot.engine.turns import FrameVad, Speculate, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent, detector_for
-from bot.errors import ConfigError
 from bot.log_format import TURN
 from bot.realtime import ids
 from bot.realtime.client_events import (
@@ -152,11 +151,7 @@ class EngineSession:
     async def _session_update(self, event: SessionUpdate) -> None:
         dialect = Dialect.from_session_update(event.session, self.dialect)
         config = self.config.updated(event.session, dialect)
-        if config.voice != self.config.voice:
-            try:
-                self.runtime.voices.get(config.voice)
-            except ConfigError as exc:
-                raise ProtocolError("invalid_value", str(exc), param="session.voice") from None
+        self.runtime.check_session(config, self.config, dialect)  # (what this engine cannot do: refused by name)
         self.dialect = dialect
         old, self.config = self.config, config
         self.buffer.set_format(config.input_format)
@@ -166,6 +161,8 @@ class EngineSession:
         self.buffer.echo = self._echo_ref.canceller if self._echo_ref is not None else None
         if (old.turn_detection, old.input_format) != (config.turn_detection, config.input_format):
             self._vad, self._turns = self._make_vad()
+        if config.speech_output.shaped and not old.speech_output.shaped:
+            self.runtime.prepare_aligned()  # (the first reply needs the voice that knows where its words are)
         if old.mcp_servers != config.mcp_servers:
             self._mcp.load(config.mcp_servers)  # (listed in the background; a reply waits for it)
         if (old.instructions, old.tools) != (config.instructions, config.tools):

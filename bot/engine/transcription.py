@@ -118,11 +118,9 @@ class Transcriptions:
     def start(self, item: Item, pcm: bytes, end_ms: int, hints: Hints) -> None:
         """Transcribe `pcm` for `item`; the result is delivered after every earlier one."""
         spec, self._spec = self._spec, None
-        live, self._listening = self._listening, None
-        if live is not None and live.item_id != item.id:
-            self._own(asyncio.ensure_future(live.drop()))
-            live = None
-        if live is not None:
+        live = self._listening if self._listening is not None and self._listening.item_id == item.id else None
+        if live is not None:  # (another item's audio leaves the turn being listened to as it is)
+            self._listening = None
             if spec is not None:
                 spec[2].cancel()
             task = asyncio.ensure_future(self._heard(live))
