@@ -11,6 +11,7 @@ import json
 import re
 import struct
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,9 +42,13 @@ def push_stream(pcm8k: bytes) -> tuple[speechsdk.audio.AudioConfig, speechsdk.au
     return speechsdk.audio.AudioConfig(stream=stream), stream
 
 
-def feed(stream: speechsdk.audio.PushAudioInputStream, pcm: bytes) -> None:
-    for at in range(0, len(pcm), 3200):  # 200 ms a chunk
+def feed(stream: speechsdk.audio.PushAudioInputStream, pcm: bytes, real_time: bool = False) -> None:
+    """8 kHz pcm16 in 200 ms chunks: at once, or each when it would have been spoken."""
+    start = time.monotonic()
+    for n, at in enumerate(range(0, len(pcm), 3200)):
         stream.write(pcm[at : at + 3200])
+        if real_time:
+            time.sleep(max(0.0, start + (n + 1) * 0.2 - time.monotonic()))
     stream.close()
 
 
@@ -52,15 +57,15 @@ def words(text: str) -> str:
 
 
 async def test_the_speech_sdk_recognises_a_phone_utterance_once(host: str) -> None:
-    """recognize_once over a phone-band utterance: partial results while it is said, then the final
-    text, offsets in 100 ns ticks from the start of the stream."""
+    """recognize_once over a phone-band utterance said in real time: partial results while it is said,
+    then the final text, offsets in 100 ns ticks from the start of the stream."""
     lead = bytes(8000 * 2 // 2)  # 0.5 s of silence before the caller speaks
     audio = lead + phone_pcm(QUESTION, 8000) + bytes(8000 * 2)
     config, stream = push_stream(audio)
     recognizer = speechsdk.SpeechRecognizer(speechsdk.SpeechConfig(host=host), audio_config=config)
     partials: list[str] = []
     recognizer.recognizing.connect(lambda e: partials.append(e.result.text))
-    threading.Thread(target=feed, args=(stream, audio), daemon=True).start()
+    threading.Thread(target=feed, args=(stream, audio, True), daemon=True).start()
     result = await asyncio.to_thread(lambda: recognizer.recognize_once_async().get())
     assert result.reason == speechsdk.ResultReason.RecognizedSpeech, result.cancellation_details
     heard = words(result.text)

@@ -5,8 +5,8 @@ still to come.
 The session's phrase list primes it, its language is the recogniser's, and its turn detection sets
 the SDK's segmentation: a server-VAD silence ends a phrase after the same silence that ends a turn
 (clamped to what the service takes), a semantic one asks for the service's semantic segmentation.
-Every phrase of the turn is kept, in order; the phrase in progress is `text`'s tail and each update
-of it goes to `on_partial` (the SDK's thread). A cancellation with an error (bad key, quota,
+Every phrase of the turn is kept, in order; the phrase in progress is `text`'s tail, and `text`
+goes to `on_partial` (the SDK's thread) at each update of it and each phrase finished. A cancellation with an error (bad key, quota,
 network) makes `result` raise SpeechServiceError.
 """
 
@@ -119,10 +119,13 @@ class AzureListening:
             self._on_partial(self.text)
 
     def _recognized(self, event: Any) -> None:
+        said = event.result.reason == self._sdk.ResultReason.RecognizedSpeech and bool(event.result.text)
         with self._lock:
-            if event.result.reason == self._sdk.ResultReason.RecognizedSpeech and event.result.text:
+            if said:
                 self._said.append(event.result.text)
             self._hypothesis = ""
+        if said and self._on_partial is not None:
+            self._on_partial(self.text)
 
     def _canceled(self, event: Any) -> None:
         details = event.cancellation_details

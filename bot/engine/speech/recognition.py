@@ -4,7 +4,8 @@ own VAD and recogniser, so the real Speech SDK recognises through us offline:
 
 A request (the SDK's X-RequestId) is one audio stream: its first ``audio`` message carries a RIFF
 header with the format, the rest raw PCM, an empty one ends it. The service answers ``turn.start``,
-then per utterance ``speech.startDetected``, ``speech.hypothesis`` (partial text, about once a second)
+then per utterance ``speech.startDetected``, ``speech.hypothesis`` (partial text, about once a second
+of speech, while the audio comes in real time)
 and ``speech.phrase`` (the final text, simple or detailed as the query's ``format`` asks), and at the
 end ``speech.endDetected`` and ``turn.end``. Interactive mode (``recognize_once``) ends the turn after
 its first phrase; conversation and dictation go on until the stream ends. Offsets are 100 ns ticks
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -39,6 +41,7 @@ SEGMENTATION_SILENCE_MS = 600  # the service's default end of a phrase
 INITIAL_SILENCE_MS = {"interactive": 5000, "conversation": 15_000, "dictation": 15_000}  # the service's defaults
 PREFIX_MS = 200  # of audio kept before the detected start of speech
 HYPOTHESIS_EVERY_MS = 1000  # of speech between partial results
+AHEAD_MS = 1000  # of audio beyond real time: partial results wait
 MAX_HYPOTHESIS_MS = 8000  # no partials for longer speech (each would re-decode all of it)
 MAX_PHRASE_MS = 20_000  # a phrase longer than this is cut (whisper's window)
 MAX_PHRASES = 500  # phrase-list entries kept
@@ -59,6 +62,7 @@ class _Request:
     speech_start_ms: int | None = None
     heard_speech: bool = False
     last_hypothesis_ms: int = 0
+    began: float = field(default_factory=time.monotonic)  # (wall clock, for `_ahead`)
     done: bool = False  # turn.end sent
 
 
@@ -209,12 +213,20 @@ class RecognitionSession:
         spoken = request.audio_ms - request.speech_start_ms
         if spoken >= MAX_PHRASE_MS:
             await self._phrase(request, request.audio_ms)
-        elif spoken <= MAX_HYPOTHESIS_MS and request.audio_ms - request.last_hypothesis_ms >= HYPOTHESIS_EVERY_MS:
+        elif (spoken <= MAX_HYPOTHESIS_MS and request.audio_ms - request.last_hypothesis_ms >= HYPOTHESIS_EVERY_MS
+              and not self._ahead(request)):  # fmt: skip
             request.last_hypothesis_ms = request.audio_ms
             said = await self._transcribe(bytes(request.speech), self.phrases, self.language)
             if said:
                 body = {"Text": said, "Offset": usp.ticks(request.speech_start_ms), "Duration": usp.ticks(spoken)}
                 await self._send(usp.text("speech.hypothesis", request.id, body))
+
+    @staticmethod
+    def _ahead(request: _Request) -> bool:
+        """The audio has come faster than it plays (a client sending a recording, or a backlog): nobody
+        waits on partial results as it is spoken, and each one would re-decode the phrase, delaying its
+        final text; none are made until it is back to real time."""
+        return request.audio_ms > (time.monotonic() - request.began) * 1000 + AHEAD_MS
 
     async def _pause(self, request: _Request) -> None:
         """Semantic segmentation, at a pause: what was said so far decides the silence that ends the phrase."""
