@@ -1,6 +1,7 @@
 """End-of-turn latency of the local engine, as a phone gateway sees it.
 
-Starts `voicebot engine` (or uses --url), then for each of 20 utterances opens a session, streams the
+Starts `voicebot engine` (or uses --url; --azure: one with Azure Speech stages through the SDK, at a
+second engine as the offline Speech container), then for each of 20 utterances opens a session, streams the
 phone-band utterance (piper TTS → 8 kHz mu-law) paced in real time in 20 ms frames followed by line
 silence, and measures from the end of the caller's speech to the first audio delta of the reply. A
 function call is answered at once (as the SIP edge does) and the clock keeps running through it.
@@ -72,13 +73,21 @@ def speech_end_ms(pcm8k: bytes) -> int:
 
 
 @asynccontextmanager
-async def engine_at(url: str | None) -> AsyncIterator[str]:
-    """`url`, or a fresh engine process's."""
+async def engine_at(url: str | None, azure: bool = False) -> AsyncIterator[str]:
+    """`url`, or a fresh engine process's; `azure`: one whose ASR and TTS are Azure Speech through the
+    Speech SDK, pointed at a second engine serving as the offline Speech container."""
     if url:
         yield url
         return
-    async with engine_process() as (base, _proc):
-        yield base
+    if not azure:
+        async with engine_process() as (base, _proc):
+            yield base
+        return
+    async with engine_process() as (container, _):
+        stages = {"VOICEBOT_ASR": "azure", "VOICEBOT_TTS": "azure",
+                  "VOICEBOT_AZURE_SPEECH_HOST": container.replace("http://", "ws://")}  # fmt: skip
+        async with engine_process(env=stages) as (base, _proc):
+            yield base
 
 
 async def one_call(
@@ -134,6 +143,8 @@ async def main() -> None:
     parser.add_argument("-n", type=int, default=len(UTTERANCES))
     parser.add_argument("--turns", choices=("server_vad", "semantic_vad"), default="server_vad",
                         help="server_vad with 500 ms silence, or semantic_vad with eagerness high")  # fmt: skip
+    parser.add_argument("--azure", action="store_true",
+                        help="speech through the Azure Speech SDK, at a second engine as the Speech container")  # fmt: skip
     args = parser.parse_args()
     voice = PiperVoice()
     calls = []
@@ -141,7 +152,7 @@ async def main() -> None:
         pcm8k = resample_once(voice.synthesize(text, vary=False), voice.sample_rate, 8000)
         calls.append((text, g711.pcm16_to_ulaw(pcm8k), speech_end_ms(pcm8k)))
     latencies = []
-    async with engine_at(args.url) as base, aiohttp.ClientSession() as http:
+    async with engine_at(args.url, args.azure) as base, aiohttp.ClientSession() as http:
         for text, ulaw, end_ms in calls:
             detection: dict[str, object] = (
                 {"type": "semantic_vad", "eagerness": "high"} if args.turns == "semantic_vad"
@@ -159,13 +170,14 @@ async def main() -> None:
         return float(stats.get(stage, {}).get("p50", 0.0))
 
     print(f"end of speech -> first audio: p50 {p50:.0f} ms, p95 {p95:.0f} ms over {len(a)} utterances")
-    print(f"stage medians: asr wait {med('asr_wait_ms'):.0f} ms (compute {med('asr_compute_ms'):.0f} ms), "
+    print(f"stage medians: asr wait {med('asr_wait_ms'):.0f} ms (compute {med('asr_compute_ms'):.0f} ms, "
+          f"listening recogniser's final after the commit {med('asr_final_ms'):.0f} ms), "
           f"brain {med('brain_ms'):.0f} ms, tts first sentence {med('tts_first_ms'):.0f} ms; "
           f"speculative ASR hits {stats['speculative_hits']}, misses {stats['speculative_misses']}")  # fmt: skip
     print(json.dumps({
         "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "asr_ms": med("asr_wait_ms"), "brain_ms": med("brain_ms"),
-        "tts_ms": med("tts_first_ms"), "asr_compute_ms": med("asr_compute_ms"), "n": len(a), "cpus": os.cpu_count(),
-        "turns": args.turns,
+        "tts_ms": med("tts_first_ms"), "asr_compute_ms": med("asr_compute_ms"), "asr_final_ms": med("asr_final_ms"),
+        "n": len(a), "cpus": os.cpu_count(), "turns": args.turns, "speech": "azure-sdk" if args.azure else "local",
     }))  # fmt: skip
 
 

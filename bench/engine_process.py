@@ -4,6 +4,7 @@ stopped after. A crash shows as its exit code (`returncode` of the yielded proce
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -17,14 +18,18 @@ START_S = 120.0  # the models load first
 
 
 @asynccontextmanager
-async def engine_process(log: IO[bytes] | None = None) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """(its http base URL, the process); `log` receives its stdout and stderr."""
+async def engine_process(
+    log: IO[bytes] | None = None, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """(its http base URL, the process); `log` receives its stdout and stderr; `env`: settings added
+    to this process's environment (VOICEBOT_*)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     exe = Path(sys.executable).with_name("voicebot")
     proc = await asyncio.create_subprocess_exec(str(exe), "--log-level", "WARNING", "engine", "--host", "127.0.0.1",
-                                                "--port", str(port), stdout=log, stderr=log)  # fmt: skip
+                                                "--port", str(port), stdout=log, stderr=log,
+                                                env={**os.environ, **(env or {})})  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:

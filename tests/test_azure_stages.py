@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bench.engine_process import engine_process
 from bot.engine.azure.recognizer import AzureRecognizer, locale
 from bot.engine.azure.voice import is_azure_voice, ssml
 from bot.engine.reply_voice import APOLOGY
 from bot.engine.runtime import EngineRuntime, voice_bank
 from bot.engine.speech.recognition import RecognitionSession
+from bot.engine.transcription import FINAL_LEAD_MS
 from bot.errors import SpeechServiceError
 from bot.settings import Settings
 from tests.audio import median_pitch_hz, phone_ulaw, silence, transcribe
@@ -74,6 +76,7 @@ async def test_a_speech_service_that_refuses_the_key_fails_the_turn_by_name_and_
         await azure_engine(container, "wrong-key")  # (loading says a first sentence: refused at once)
     runtime = await azure_engine(container, "sp33ch-k3y")
     revoked = runtime.settings.model_copy(update={"azure_speech_key": SecretStr("wrong-key")})
+    await asyncio.to_thread(runtime.voices.close)
     runtime.transcriber, runtime.voices = AzureRecognizer(revoked), voice_bank(revoked, None)
     try:
         async with serve_engine(runtime) as url, connect(url, dialect="beta") as client:
@@ -139,8 +142,8 @@ async def test_azure_listens_while_the_caller_speaks_and_the_transcript_streams(
     container: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With VOICEBOT_ASR=azure a turn goes to the SDK as it is spoken (20 ms frames in real time, as a
-    phone gateway sends them), not after it: the service gets
-    the session's turn detection as its segmentation (the silence that ends a turn ends a phrase) and
+    phone gateway sends them), not after it: the service gets the session's turn detection as its
+    segmentation (a phrase ends a little before the silence that ends a turn) and
     its language, the partial results become transcription deltas once the turn is committed (each
     after the item is created, all before the completed event, adding up to the heard text), and the
     final text comes from that same recognition: one recognition for the turn."""
@@ -152,20 +155,20 @@ async def test_azure_listens_while_the_caller_speaks_and_the_transcript_streams(
         opened.append(self)
 
     monkeypatch.setattr(RecognitionSession, "__init__", spied)
-    runtime = await azure_engine(container, "sp33ch-k3y")
     said = "Hi, yeah, so I'm calling about my order, it was meant to come on Tuesday and it still hasn't."
-    try:
-        async with serve_engine(runtime) as url, connect(url, dialect="beta") as client:
-            await client.send({"type": "session.update", "session": {
-                "instructions": INSTRUCTIONS, "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
-                "input_audio_transcription": {"model": "azure-speech", "language": "en-GB"},
-                "turn_detection": {"type": "server_vad", "silence_duration_ms": 800, "create_response": False},
-            }})  # fmt: skip
-            await client.until("session.updated")
-            await in_real_time(client, phone_ulaw(said) + silence("g711_ulaw", 1500))
-            events = await client.until("conversation.item.input_audio_transcription.completed")
-    finally:
-        await runtime.aclose()
+    # (the Azure-staged engine in a process of its own, as it runs: the SDK in the process that also
+    # serves the container was seen holding a recognition's events back, one run in two)
+    stages = {"VOICEBOT_ASR": "azure", "VOICEBOT_TTS": "azure", "VOICEBOT_AZURE_SPEECH_HOST": container,
+              "VOICEBOT_AZURE_SPEECH_KEY": "sp33ch-k3y", "VOICEBOT_AZURE_SPEECH_VOICE": "en-US-AvaNeural"}  # fmt: skip
+    async with engine_process(env=stages) as (url, _engine), connect(url, dialect="beta") as client:
+        await client.send({"type": "session.update", "session": {
+            "instructions": INSTRUCTIONS, "input_audio_format": "g711_ulaw", "output_audio_format": "g711_ulaw",
+            "input_audio_transcription": {"model": "azure-speech", "language": "en-GB"},
+            "turn_detection": {"type": "server_vad", "silence_duration_ms": 800, "create_response": False},
+        }})  # fmt: skip
+        await client.until("session.updated")
+        await in_real_time(client, phone_ulaw(said) + silence("g711_ulaw", 1500))
+        events = await client.until("conversation.item.input_audio_transcription.completed")
     kinds = [e["type"] for e in events]
     created = kinds.index("conversation.item.created")
     deltas = [(i, e) for i, e in enumerate(events) if e["type"] == "conversation.item.input_audio_transcription.delta"]
@@ -177,8 +180,9 @@ async def test_azure_listens_while_the_caller_speaks_and_the_transcript_streams(
     assert streamed and streamed[0] == heard[0], (streamed, final)  # (a partial text may be revised later)
     assert sum(word in heard for word in streamed) >= len(streamed) * 0.7, (streamed, final)
     assert {e["item_id"] for _, e in deltas} == {events[-1]["item_id"]}
-    assert len(opened) == 1, "one recognition for the turn"
-    assert (opened[0].language, opened[0].silence_ms) == ("en-GB", 800)
+    turn = [r for r in opened if r.language == "en-GB"]  # (not the engine's warm-up run, at its start)
+    assert len(turn) == 1, "one recognition for the turn"
+    assert turn[0].silence_ms == 800 - FINAL_LEAD_MS
 
 
 async def in_real_time(client: RawClient, ulaw: bytes) -> None:

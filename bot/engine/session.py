@@ -231,7 +231,7 @@ class EngineSession:
             self._speech_start_ms = max(self.buffer.start_ms, event.audio_start_ms - td.prefix_padding_ms)
             self._transcripts.drop_speculation()
             self._transcripts.listen(self._speech_item, self.buffer.slice(self._speech_start_ms, self.buffer.end_ms),
-                                     self.buffer.end_ms, self.config.asr_hints, td)  # fmt: skip
+                                     self._speech_start_ms, self.buffer.end_ms, self.config.asr_hints, td)  # fmt: skip
             await self.emit("input_audio_buffer.speech_started", audio_start_ms=event.audio_start_ms,
                             item_id=self._speech_item)  # fmt: skip
             if td.interrupt_response:

@@ -21,11 +21,15 @@ from bot.engine.conversation import Item
 from bot.engine.live_transcript import ListeningRecognizer, LiveTranscript, OnDelta
 from bot.realtime.recognition_hints import Hints
 from bot.realtime.turn_detection import TurnDetection
+from bot.turn_policies.end_of_turn import required_silence_ms
 
 if TYPE_CHECKING:
     from bot.engine.runtime import EngineRuntime
 
 log = logging.getLogger(__name__)
+FINAL_LEAD_MS = 200  # a listening recogniser's phrases end this much sooner than the turn's silence ...
+MIN_PHRASE_SILENCE_MS = 300  # ... but after no less silence: at 150 ms phrases split inside sentences and
+# their pieces were misheard ("Hi, good morning." → "All right. Good morning.")
 OnDone = Callable[[Item, str, float, str | None], Awaitable[None]]  # item, transcript, audio seconds, failure
 OnSpeculated = Callable[[int, str], Coroutine[Any, Any, None]]  # end of the audio transcribed (ms), transcript
 
@@ -48,24 +52,34 @@ class Transcriptions:
         return asyncio.create_task(runtime.pool.run("asr", runtime.transcribe, pcm, hints), name="asr")
 
     # --- listening --------------------------------------------------------------------------------
-    def listen(self, item_id: str, pcm: bytes, end_ms: int, hints: Hints, td: TurnDetection) -> None:
-        """Speech started: `pcm` is the turn so far, up to `end_ms`; with a recogniser that listens, it
+    def listen(self, item_id: str, pcm: bytes, start_ms: int, end_ms: int, hints: Hints, td: TurnDetection) -> None:
+        """Speech started: `pcm` is the turn so far, `start_ms` to `end_ms`; with a recogniser that listens, it
         hears the rest as it comes (`hear`). Any turn still being listened to is dropped."""
         self._drop_listening()
         recognizer = self._runtime.transcriber
         if not hasattr(recognizer, "listen"):
             return
         listener: ListeningRecognizer = recognizer  # type: ignore[assignment]
-        silence = None if td.semantic else td.silence_duration_ms
+        # A phrase ends a little before the turn would, so its final text is ready as the turn ends
+        # (semantic turns: before their shortest end; the engine's own end of turn holds the turn open).
+        turn_ms = required_silence_ms(None, td.eagerness) if td.semantic else td.silence_duration_ms
+        silence = max(MIN_PHRASE_SILENCE_MS, turn_ms - FINAL_LEAD_MS)
 
         async def delta(item: str, text: str) -> None:
             if self._on_delta is not None:
                 await self._on_delta(item, text)
 
+        def heard(text: str) -> None:  # (more heard during a pause: the turn's end is decided again on it)
+            spec = self._spec
+            if spec is not None and self._listening is not None and self._listening.item_id == item_id:
+                self._spec = (spec[0], spec[1], asyncio.ensure_future(_now(text)))
+                self._spec[2].add_done_callback(lambda t: self._speculated(spec[0], t))
+                spec[2].cancel()
+
         try:
             live = LiveTranscript(item_id, lambda partial: listener.listen(hints, segmentation_ms=silence,
-                                  semantic=td.semantic, on_partial=partial), end_ms, delta,
-                                  clean=td.remove_filler_words)  # fmt: skip
+                                  on_partial=partial), start_ms, end_ms, delta,
+                                  clean=td.remove_filler_words, on_heard=heard if td.semantic else None)  # fmt: skip
         except Exception:  # (the turn is transcribed whole at its commit instead, and fails there by name)
             log.exception("listening to %s failed", item_id)
             return
@@ -123,7 +137,7 @@ class Transcriptions:
             self._listening = None
             if spec is not None:
                 spec[2].cancel()
-            task = asyncio.ensure_future(self._heard(live))
+            task = asyncio.ensure_future(self._heard(live, end_ms))
         elif spec is not None and spec[0] == end_ms and spec[1] == len(pcm):
             task = spec[2]
             self._runtime.stats.speculative_hits += 1
@@ -137,12 +151,14 @@ class Transcriptions:
         self._live.add(self._chain)
         self._chain.add_done_callback(self._live.discard)
 
-    async def _heard(self, live: LiveTranscript) -> str:
+    async def _heard(self, live: LiveTranscript, end_ms: int) -> str:
         start = time.perf_counter()
         try:
-            return await live.result(getattr(self._runtime.transcriber, "timeout_s", 10.0))
+            return await live.result(getattr(self._runtime.transcriber, "timeout_s", 10.0), end_ms)
         finally:
             self._runtime.stats.record("asr_final_ms", (time.perf_counter() - start) * 1000)
+            if live.closing is not None:
+                self._own(live.closing)
 
     async def _deliver(
         self, item: Item, task: asyncio.Task[str], seconds: float, before: asyncio.Task[None] | None

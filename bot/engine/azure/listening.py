@@ -2,9 +2,8 @@
 over a push stream, fed as the caller's audio arrives, so when the turn ends only its last phrase is
 still to come.
 
-The session's phrase list primes it, its language is the recogniser's, and its turn detection sets
-the SDK's segmentation: a server-VAD silence ends a phrase after the same silence that ends a turn
-(clamped to what the service takes), a semantic one asks for the service's semantic segmentation.
+The session's phrase list primes it, its language is the recogniser's, and the engine's turn
+detection sets the SDK's segmentation silence (`segmentation_ms`, clamped to what the service takes).
 Every phrase of the turn is kept, in order; the phrase in progress is `text`'s tail, and `text`
 goes to `on_partial` (the SDK's thread) at each update of it and each phrase finished. A cancellation with an error (bad key, quota,
 network) makes `result` raise SpeechServiceError.
@@ -23,6 +22,7 @@ from bot.realtime.recognition_hints import Hints
 from bot.settings import Settings
 
 TRAILING_SILENCE_MS = 300  # written after the turn: the service's segmentation ends the last phrase on it
+_TICKS_PER_MS = 10_000  # the SDK's offsets and durations are 100 ns ticks
 SEGMENTATION_MS = (100, 5000)  # the SDK's range for Speech_SegmentationSilenceTimeoutMs
 
 
@@ -35,14 +35,12 @@ def locale(language: str) -> str:
 
 class AzureListening:
     def __init__(self, settings: Settings, hints: Hints, *, segmentation_ms: int | None = None,
-                 semantic: bool = False, on_partial: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 on_partial: Callable[[str], None] | None = None) -> None:  # fmt: skip
         import azure.cognitiveservices.speech as speechsdk
 
         self._sdk = speechsdk
         config = speech_config(settings, locale(hints.language))
-        if semantic:
-            config.set_property(speechsdk.PropertyId.Speech_SegmentationStrategy, "Semantic")
-        elif segmentation_ms is not None:
+        if segmentation_ms is not None:
             ms = min(max(segmentation_ms, SEGMENTATION_MS[0]), SEGMENTATION_MS[1])
             config.set_property(speechsdk.PropertyId.Speech_SegmentationSilenceTimeoutMs, str(ms))
         fmt = speechsdk.audio.AudioStreamFormat(samples_per_second=ENGINE_RATE, bits_per_sample=16, channels=1)
@@ -57,6 +55,7 @@ class AzureListening:
         self._on_partial = on_partial
         self._lock = threading.Lock()  # the SDK's thread writes what follows; any thread reads it
         self._said: list[str] = []
+        self._said_to_ms = 0.0  # where the last finished phrase ends, from the start of the stream
         self._hypothesis = ""
         self._errors: list[str] = []
         self._done = threading.Event()
@@ -66,14 +65,24 @@ class AzureListening:
         self._recognizer.recognized.connect(self._recognized)
         self._recognizer.canceled.connect(self._canceled)
         self._recognizer.session_stopped.connect(lambda _: self._finish())
-        # (not waited for: the push stream holds what is written until the recogniser reads it)
+        # Started without the caller waiting (the push stream holds what is written until the recogniser
+        # reads it), but its future is waited on at once, on a thread of its own: left unwaited, the
+        # SDK was seen holding back every event of the recognition until it was (10 s, until close).
         self._started = self._recognizer.start_continuous_recognition_async()
+        self._start_waited = threading.Event()
+        threading.Thread(target=self._wait_started, name="azure-listen-start", daemon=True).start()
 
     @property
     def text(self) -> str:
         """What has been heard so far: the finished phrases and the one in progress."""
         with self._lock:
             return " ".join([*self._said, self._hypothesis] if self._hypothesis else self._said)
+
+    def covers(self, ms: float) -> bool:
+        """Finished phrases reach `ms` into the stream and none is in progress: nothing before `ms` is
+        still to be recognised."""
+        with self._lock:
+            return bool(self._said) and not self._hypothesis and self._said_to_ms >= ms
 
     def write(self, pcm16: bytes) -> None:
         """More of the turn (16 kHz pcm16); ignored once `end` was called."""
@@ -105,11 +114,30 @@ class AzureListening:
                 raise SpeechServiceError(f"Azure Speech recognition failed ({self._errors[0]})")
             return " ".join(self._said)
 
+    def _wait_started(self) -> None:
+        try:
+            self._started.get()
+        except Exception as exc:  # (the SDK reports a failed start as a cancellation too)
+            with self._lock:
+                self._errors.append(f"start: {exc}")
+            self._finish()
+        finally:
+            self._start_waited.set()
+
     def close(self) -> None:
-        """Blocking: stop recognising and let the connection go."""
-        self._started.get()
-        self._recognizer.stop_continuous_recognition_async().get()
-        self._finish()
+        """Blocking: stop recognising and let the connection go, now: the SDK would keep it open until
+        the recogniser is collected, and its callbacks make a cycle that only the cyclic collector
+        breaks (the offline container answered the next turns' connections 429, the service counts
+        them against the subscription's concurrency)."""
+        try:
+            self._start_waited.wait(10.0)
+            self._recognizer.stop_continuous_recognition_async().get()
+        finally:
+            self._finish()
+            for signal in (self._recognizer.recognizing, self._recognizer.recognized, self._recognizer.canceled,
+                           self._recognizer.session_stopped):  # fmt: skip
+                signal.disconnect_all()
+            self._sdk.Connection.from_recognizer(self._recognizer).close()
 
     # --- the SDK's thread -------------------------------------------------------------------------
     def _recognizing(self, event: Any) -> None:
@@ -123,6 +151,7 @@ class AzureListening:
         with self._lock:
             if said:
                 self._said.append(event.result.text)
+                self._said_to_ms = (event.result.offset + event.result.duration) / _TICKS_PER_MS
             self._hypothesis = ""
         if said and self._on_partial is not None:
             self._on_partial(self.text)

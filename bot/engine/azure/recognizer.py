@@ -26,11 +26,10 @@ class AzureRecognizer:
         self.timeout_s = settings.azure_speech_timeout_s
         speech_config(settings)  # (fails now on missing settings, not at the first caller turn)
 
-    def listen(self, hints: Hints, *, segmentation_ms: int | None = None, semantic: bool = False,
+    def listen(self, hints: Hints, *, segmentation_ms: int | None = None,
                on_partial: Callable[[str], None] | None = None) -> AzureListening:  # fmt: skip
         """A turn to be recognised as it is spoken: write its audio, then end it."""
-        return AzureListening(self._settings, hints, segmentation_ms=segmentation_ms, semantic=semantic,
-                              on_partial=on_partial)  # fmt: skip
+        return AzureListening(self._settings, hints, segmentation_ms=segmentation_ms, on_partial=on_partial)
 
     def transcribe(self, pcm16: bytes, *, phrases: tuple[str, ...] = (), language: str = "en", prompt: str = "") -> str:
         listening = self.listen(Hints(phrases, prompt, language))

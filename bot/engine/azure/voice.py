@@ -85,6 +85,9 @@ class AzureVoice:
         import azure.cognitiveservices.speech as speechsdk
 
         with self._lock:
+            for signal in (self._synthesizer.synthesis_word_boundary, self._synthesizer.viseme_received,
+                           self._synthesizer.synthesis_completed, self._synthesizer.synthesis_canceled):  # fmt: skip
+                signal.disconnect_all()  # (their bound methods make a cycle only the cyclic collector breaks)
             speechsdk.Connection.from_speech_synthesizer(self._synthesizer).close()
 
     def _on_word(self, event: Any) -> None:  # (the SDK's event thread, before the result resolves)
