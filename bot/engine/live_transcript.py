@@ -134,7 +134,7 @@ class LiveTranscript:
 
     def _send(self, text: str) -> None:
         if self._ready is not None and self.listening.covers(self._needed_ms):
-            _settle(self._ready)  # (after this text's delta: the completed event follows its deltas)
+            _settle(self._ready)  # (`result` wakes after this call, so this text's delta is among those it awaits)
         if not self._committed:
             if self._on_heard is not None:
                 self._on_heard(text)
