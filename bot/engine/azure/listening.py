@@ -65,12 +65,9 @@ class AzureListening:
         self._recognizer.recognized.connect(self._recognized)
         self._recognizer.canceled.connect(self._canceled)
         self._recognizer.session_stopped.connect(lambda _: self._finish())
-        # Started without the caller waiting (the push stream holds what is written until the recogniser
-        # reads it), but its future is waited on at once, on a thread of its own: left unwaited, the
-        # SDK was seen holding back every event of the recognition until it was (10 s, until close).
+        # (not waited for: the push stream holds what is written until the recogniser reads it; `close`
+        # waits for it)
         self._started = self._recognizer.start_continuous_recognition_async()
-        self._start_waited = threading.Event()
-        threading.Thread(target=self._wait_started, name="azure-listen-start", daemon=True).start()
 
     @property
     def text(self) -> str:
@@ -114,23 +111,13 @@ class AzureListening:
                 raise SpeechServiceError(f"Azure Speech recognition failed ({self._errors[0]})")
             return " ".join(self._said)
 
-    def _wait_started(self) -> None:
-        try:
-            self._started.get()
-        except Exception as exc:  # (the SDK reports a failed start as a cancellation too)
-            with self._lock:
-                self._errors.append(f"start: {exc}")
-            self._finish()
-        finally:
-            self._start_waited.set()
-
     def close(self) -> None:
         """Blocking: stop recognising and let the connection go, now: the SDK would keep it open until
         the recogniser is collected, and its callbacks make a cycle that only the cyclic collector
         breaks (the offline container answered the next turns' connections 429, the service counts
         them against the subscription's concurrency)."""
         try:
-            self._start_waited.wait(10.0)
+            self._started.get()
             self._recognizer.stop_continuous_recognition_async().get()
         finally:
             self._finish()
